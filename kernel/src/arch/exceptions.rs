@@ -1,0 +1,158 @@
+//! CPU exception handlers: every exception prints a report on the serial console — name,
+//! vector, error code, faulting RIP and stack frame, CR2 for page faults — and then ends
+//! the run: QEMU exits with the failure status where the exit device is present (tests,
+//! `scripts/run`), otherwise the CPU halts. A breakpoint is reported and execution resumes.
+//!
+//! The double-fault handler runs on its own IST stack (see `gdt`). A test that provokes a
+//! double fault on purpose announces it with `expect_double_fault`; the handler then reports
+//! as usual and exits QEMU with success.
+//!
+//! Called from: the CPU, in interrupt context. They print through the serial port, which
+//! masks interrupts while held, so a fault inside a print cannot deadlock on a second one
+//! from an interrupt — but a fault *inside* the serial driver would; that is accepted.
+
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use drivers::qemu_exit::{ExitCode, exit_qemu};
+use x86_64::registers::control::Cr2;
+use x86_64::structures::idt::{InterruptStackFrame, PageFaultErrorCode};
+
+use crate::serial_println;
+
+static BREAKPOINTS: AtomicUsize = AtomicUsize::new(0);
+static DOUBLE_FAULT_EXPECTED: AtomicBool = AtomicBool::new(false);
+/// Work the next breakpoint runs in interrupt context; a test hook.
+static AT_NEXT_BREAKPOINT: spin::Mutex<Option<fn()>> = spin::Mutex::new(None);
+
+/// Breakpoint exceptions handled since boot.
+pub fn breakpoints_handled() -> usize {
+    BREAKPOINTS.load(Ordering::SeqCst)
+}
+
+/// Has the next breakpoint exception run `work` in its handler, so tests can exercise code
+/// in interrupt context.
+pub fn run_at_next_breakpoint(work: fn()) {
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        *AT_NEXT_BREAKPOINT.lock() = Some(work)
+    });
+}
+
+/// Tells the double-fault handler that the next double fault is a test's doing.
+pub fn expect_double_fault() {
+    DOUBLE_FAULT_EXPECTED.store(true, Ordering::SeqCst);
+}
+
+fn report(name: &str, vector: u8, error_code: Option<u64>, frame: &InterruptStackFrame) {
+    serial_println!("EXCEPTION: {name} (vector {vector})");
+    if let Some(code) = error_code {
+        serial_println!("  error code: {code:#x}");
+    }
+    serial_println!(
+        "  rip: {:#x}  cs: {:#x}  rflags: {:#x}  rsp: {:#x}  ss: {:#x}",
+        frame.instruction_pointer.as_u64(),
+        frame.code_segment.0,
+        frame.cpu_flags.bits(),
+        frame.stack_pointer.as_u64(),
+        frame.stack_segment.0
+    );
+}
+
+fn fatal() -> ! {
+    serial_println!("  the kernel cannot continue");
+    exit_qemu(ExitCode::Failed);
+    x86_64::instructions::interrupts::disable();
+    loop {
+        x86_64::instructions::hlt();
+    }
+}
+
+macro_rules! fatal_exception {
+    ($handler:ident, $name:literal, $vector:literal) => {
+        pub(super) extern "x86-interrupt" fn $handler(frame: InterruptStackFrame) {
+            report($name, $vector, None, &frame);
+            fatal();
+        }
+    };
+}
+
+macro_rules! fatal_exception_with_code {
+    ($handler:ident, $name:literal, $vector:literal) => {
+        pub(super) extern "x86-interrupt" fn $handler(frame: InterruptStackFrame, error_code: u64) {
+            report($name, $vector, Some(error_code), &frame);
+            fatal();
+        }
+    };
+}
+
+fatal_exception!(divide_error, "divide error", 0);
+fatal_exception!(debug, "debug", 1);
+fatal_exception!(non_maskable_interrupt, "non-maskable interrupt", 2);
+fatal_exception!(overflow, "overflow", 4);
+fatal_exception!(bound_range_exceeded, "bound range exceeded", 5);
+fatal_exception!(invalid_opcode, "invalid opcode", 6);
+fatal_exception!(device_not_available, "device not available", 7);
+fatal_exception_with_code!(invalid_tss, "invalid TSS", 10);
+fatal_exception_with_code!(segment_not_present, "segment not present", 11);
+fatal_exception_with_code!(stack_segment_fault, "stack-segment fault", 12);
+fatal_exception_with_code!(general_protection_fault, "general protection fault", 13);
+fatal_exception!(x87_floating_point, "x87 floating-point error", 16);
+fatal_exception_with_code!(alignment_check, "alignment check", 17);
+fatal_exception!(simd_floating_point, "SIMD floating-point error", 19);
+fatal_exception!(virtualization, "virtualization exception", 20);
+fatal_exception_with_code!(cp_protection, "control protection exception", 21);
+fatal_exception!(hv_injection, "hypervisor injection exception", 28);
+fatal_exception_with_code!(vmm_communication, "VMM communication exception", 29);
+fatal_exception_with_code!(security, "security exception", 30);
+
+pub(super) extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
+    BREAKPOINTS.fetch_add(1, Ordering::SeqCst);
+    report("breakpoint", 3, None, &frame);
+    if let Some(work) = AT_NEXT_BREAKPOINT.lock().take() {
+        work();
+    }
+    serial_println!("  resuming");
+}
+
+pub(super) extern "x86-interrupt" fn page_fault(
+    frame: InterruptStackFrame,
+    error_code: PageFaultErrorCode,
+) {
+    report("page fault", 14, Some(error_code.bits()), &frame);
+    match Cr2::read() {
+        Ok(address) => serial_println!("  cr2: {:#x} ({error_code:?})", address.as_u64()),
+        Err(invalid) => serial_println!("  cr2: non-canonical {invalid:?} ({error_code:?})"),
+    }
+    fatal();
+}
+
+pub(super) extern "x86-interrupt" fn double_fault(
+    frame: InterruptStackFrame,
+    error_code: u64,
+) -> ! {
+    report("double fault", 8, Some(error_code), &frame);
+    // A local's address tells which stack this handler runs on.
+    let marker = 0u8;
+    let here = &raw const marker as u64;
+    let ist = super::gdt::double_fault_stack();
+    let on_ist = ist.contains(&here);
+    serial_println!(
+        "  handler stack: {here:#x} ({})",
+        if on_ist {
+            "the double-fault IST stack"
+        } else {
+            "NOT the IST stack"
+        }
+    );
+    serial_println!("  a faulting rsp near a stack's low end means a kernel stack overflow");
+    if DOUBLE_FAULT_EXPECTED.load(Ordering::SeqCst) && on_ist {
+        serial_println!("  double fault was expected by the running test");
+        crate::testing::pass("double_fault_is_handled_on_its_own_stack");
+        crate::testing::finish();
+    }
+    fatal();
+}
+
+pub(super) extern "x86-interrupt" fn machine_check(frame: InterruptStackFrame) -> ! {
+    report("machine check", 18, None, &frame);
+    fatal();
+}

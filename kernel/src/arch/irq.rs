@@ -1,0 +1,54 @@
+//! Hardware interrupts through the two 8259 PICs: the PIT tick (IRQ 0) and the PS/2
+//! keyboard (IRQ 1); every other line stays masked.
+//!
+//! Handlers do the least they can — advance the executor's clock, queue a scancode — and
+//! acknowledge the interrupt; the work happens in tasks. They take no lock except the PIC's,
+//! which only they and `init` (interrupts off) take.
+
+use pic8259::ChainedPics;
+use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame};
+
+/// Vector of IRQ 0; IRQs 0-15 use the 16 vectors from here.
+pub const PIC_1_OFFSET: u8 = 32;
+pub const PIC_2_OFFSET: u8 = PIC_1_OFFSET + 8;
+
+const TIMER_IRQ: u8 = 0;
+const KEYBOARD_IRQ: u8 = 1;
+
+// SAFETY: the offsets put the PICs' 16 vectors at 32..48, clear of the CPU exceptions.
+static PICS: spin::Mutex<ChainedPics> =
+    spin::Mutex::new(unsafe { ChainedPics::new(PIC_1_OFFSET, PIC_2_OFFSET) });
+
+pub(super) fn install(idt: &mut InterruptDescriptorTable) {
+    idt[PIC_1_OFFSET + TIMER_IRQ].set_handler_fn(timer);
+    idt[PIC_1_OFFSET + KEYBOARD_IRQ].set_handler_fn(keyboard);
+}
+
+/// Remaps the PICs, unmasks the timer and keyboard, and starts the tick.
+pub(super) fn init() {
+    let mut pics = PICS.lock();
+    // SAFETY: interrupts are still disabled; the PICs are remapped before any line is
+    // unmasked, and the IDT has handlers for the two lines unmasked here.
+    unsafe {
+        pics.initialize();
+        pics.write_masks(!((1 << TIMER_IRQ) | (1 << KEYBOARD_IRQ)), 0xff);
+    }
+    drivers::pit::start_periodic(crate::time::TICK_HZ);
+}
+
+fn end_of_interrupt(irq: u8) {
+    // SAFETY: called once, at the end of the handler of the interrupt being acknowledged.
+    unsafe { PICS.lock().notify_end_of_interrupt(PIC_1_OFFSET + irq) };
+}
+
+extern "x86-interrupt" fn timer(_frame: InterruptStackFrame) {
+    if let Some(executor) = crate::tasks::try_executor() {
+        executor.tick();
+    }
+    end_of_interrupt(TIMER_IRQ);
+}
+
+extern "x86-interrupt" fn keyboard(_frame: InterruptStackFrame) {
+    drivers::keyboard::handle_interrupt();
+    end_of_interrupt(KEYBOARD_IRQ);
+}

@@ -1,0 +1,19 @@
+//! x86_64 specifics: descriptor tables, exceptions, the interrupt controller, CPU control.
+//!
+//! One of the two places in the kernel crate where `unsafe` is allowed (with `mm`); every
+//! unsafe block carries a `// SAFETY:` comment.
+#![allow(unsafe_code)]
+
+pub mod cpu;
+pub mod exceptions;
+pub mod gdt;
+pub mod idt;
+pub mod irq;
+
+/// Loads the GDT and TSS, the IDT, and programs the interrupt controller and timer.
+/// Interrupts stay disabled until `cpu::enable_interrupts`.
+pub fn init() {
+    gdt::init();
+    idt::init();
+    irq::init();
+}

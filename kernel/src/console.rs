@@ -1,0 +1,44 @@
+//! Console output: `print!`/`println!` go to the serial port and the VGA screen,
+//! `serial_print!`/`serial_println!` to the serial port only.
+//!
+//! Callable from any context, interrupt handlers included: each device masks interrupts
+//! while it is held (see `drivers::serial`).
+
+/// Sets up COM1 and the VGA screen.
+pub fn init() {
+    drivers::serial::init();
+    drivers::vga::init();
+}
+
+#[doc(hidden)]
+pub fn print_both(args: core::fmt::Arguments) {
+    drivers::serial::write_fmt(args);
+    drivers::vga::write_fmt(args);
+}
+
+#[doc(hidden)]
+pub fn print_serial(args: core::fmt::Arguments) {
+    drivers::serial::write_fmt(args);
+}
+
+#[macro_export]
+macro_rules! print {
+    ($($arg:tt)*) => ($crate::console::print_both(format_args!($($arg)*)));
+}
+
+#[macro_export]
+macro_rules! println {
+    () => ($crate::print!("\n"));
+    ($($arg:tt)*) => ($crate::console::print_both(format_args!("{}\n", format_args!($($arg)*))));
+}
+
+#[macro_export]
+macro_rules! serial_print {
+    ($($arg:tt)*) => ($crate::console::print_serial(format_args!($($arg)*)));
+}
+
+#[macro_export]
+macro_rules! serial_println {
+    () => ($crate::serial_print!("\n"));
+    ($($arg:tt)*) => ($crate::console::print_serial(format_args!("{}\n", format_args!($($arg)*))));
+}

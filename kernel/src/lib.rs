@@ -1,0 +1,55 @@
+//! The Lethe kernel as a library: everything but the entry point, so that every QEMU test
+//! in `tests/` links the same kernel the binary runs.
+//!
+//! Unsafe code is confined to `arch` (CPU tables, interrupts, port I/O, TSC) and `mm`
+//! (page tables, the heap allocator); the rest of the kernel is safe Rust, which the
+//! crate-level `deny(unsafe_code)` enforces.
+#![no_std]
+#![cfg_attr(test, no_main)]
+#![feature(custom_test_frameworks, abi_x86_interrupt)]
+#![test_runner(crate::testing::run_tests)]
+#![reexport_test_harness_main = "test_main"]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+pub mod arch;
+pub mod console;
+pub mod keyboard;
+pub mod logger;
+pub mod mm;
+pub mod tasks;
+pub mod testing;
+pub mod time;
+pub mod trace;
+
+use bootloader::BootInfo;
+
+/// Brings the machine up: console, logger, CPU tables, interrupt controller, memory and
+/// heap, executor, then interrupts on and the TSC calibrated against the tick.
+pub fn init(boot_info: &'static BootInfo) {
+    console::init();
+    logger::init();
+    arch::init();
+    mm::init(boot_info);
+    tasks::init();
+    keyboard::init();
+    arch::cpu::enable_interrupts();
+    time::calibrate();
+}
+
+#[cfg(test)]
+bootloader::entry_point!(test_kernel_main);
+
+#[cfg(test)]
+fn test_kernel_main(boot_info: &'static BootInfo) -> ! {
+    init(boot_info);
+    test_main();
+    arch::cpu::halt_forever()
+}
+
+#[cfg(test)]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    testing::test_panic_handler(info)
+}

@@ -1,0 +1,89 @@
+//! The kernel heap: `linked_list_allocator` over a fixed virtual range, with bytes-in-use
+//! counted.
+//!
+//! Lock rule: the heap's spin lock is held with interrupts disabled, so an interrupt
+//! handler may allocate or free (a waker dropped in an interrupt can free its task) without
+//! deadlocking against the code it interrupted.
+//!
+//! `linked_list_allocator` is kept for now because it is small and well known; the choice is
+//! revisited with the memory work (issue 3), where allocation speed starts to matter.
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::ptr::{NonNull, null_mut};
+
+use linked_list_allocator::Heap;
+use x86_64::VirtAddr;
+use x86_64::instructions::interrupts::without_interrupts;
+use x86_64::structures::paging::{FrameAllocator, Mapper, Page, PageTableFlags, Size4KiB};
+
+/// Start of the heap's virtual range.
+pub const HEAP_START: u64 = 0x4444_4444_0000;
+/// Size of the heap.
+pub const HEAP_SIZE: usize = 8 * 1024 * 1024;
+
+struct KernelHeap(spin::Mutex<Heap>);
+
+#[global_allocator]
+static HEAP: KernelHeap = KernelHeap(spin::Mutex::new(Heap::empty()));
+
+// SAFETY: allocation and free go through `linked_list_allocator::Heap`, which returns
+// blocks of the requested layout inside its region, under a lock with interrupts masked.
+unsafe impl GlobalAlloc for KernelHeap {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        without_interrupts(|| {
+            self.0
+                .lock()
+                .allocate_first_fit(layout)
+                .map_or(null_mut(), NonNull::as_ptr)
+        })
+    }
+
+    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+        let Some(pointer) = NonNull::new(pointer) else {
+            return;
+        };
+        // SAFETY: `GlobalAlloc`'s contract: `pointer` came from `alloc` with this layout.
+        without_interrupts(|| unsafe { self.0.lock().deallocate(pointer, layout) });
+    }
+}
+
+/// Heap usage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeapStats {
+    pub size: usize,
+    pub used: usize,
+}
+
+/// Current usage.
+pub fn stats() -> HeapStats {
+    without_interrupts(|| {
+        let heap = HEAP.0.lock();
+        HeapStats {
+            size: heap.size(),
+            used: heap.used(),
+        }
+    })
+}
+
+/// Bytes allocated and not yet freed.
+pub fn bytes_in_use() -> usize {
+    stats().used
+}
+
+/// Maps the heap's range to fresh frames and hands it to the allocator.
+pub fn init(mapper: &mut impl Mapper<Size4KiB>, frames: &mut impl FrameAllocator<Size4KiB>) {
+    let first = Page::<Size4KiB>::containing_address(VirtAddr::new(HEAP_START));
+    let last = Page::containing_address(VirtAddr::new(HEAP_START + HEAP_SIZE as u64 - 1));
+    let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE;
+    for page in Page::range_inclusive(first, last) {
+        let frame = frames
+            .allocate_frame()
+            .expect("mm: out of memory while mapping the heap");
+        // SAFETY: the heap range is unused by anything else, and the frame is fresh RAM.
+        unsafe { mapper.map_to(page, frame, flags, frames) }
+            .expect("mm: heap page already mapped")
+            .flush();
+    }
+    // SAFETY: the range was just mapped writable and belongs to the heap alone.
+    without_interrupts(|| unsafe { HEAP.0.lock().init(HEAP_START as *mut u8, HEAP_SIZE) });
+}

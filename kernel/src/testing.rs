@@ -1,0 +1,86 @@
+//! The in-kernel test harness for `custom_test_frameworks`: each QEMU test binary runs its
+//! tests in order on the serial console and ends QEMU with success or failure.
+//!
+//! Output contract, read by `scripts/test`: one `test NAME ... ok` line per passing test,
+//! and, last, `kernel tests: P passed, F failed` — also printed by the panic handler, where
+//! the failed count covers the test that panicked and those it kept from running.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use drivers::qemu_exit::{ExitCode, exit_qemu};
+
+use crate::{serial_print, serial_println};
+
+static PLANNED: AtomicUsize = AtomicUsize::new(0);
+static PASSED: AtomicUsize = AtomicUsize::new(0);
+
+/// Something the harness can run: any `fn()`, named by its path.
+pub trait Testable {
+    fn run(&self);
+}
+
+impl<T: Fn()> Testable for T {
+    fn run(&self) {
+        let name = core::any::type_name::<T>();
+        serial_println!("test {name} ...");
+        self();
+        PASSED.fetch_add(1, Ordering::Relaxed);
+        serial_println!("test {name} ... ok");
+    }
+}
+
+/// The test runner `custom_test_frameworks` calls.
+pub fn run_tests(tests: &[&dyn Testable]) {
+    PLANNED.store(tests.len(), Ordering::Relaxed);
+    serial_println!("running {} tests", tests.len());
+    for test in tests {
+        test.run();
+    }
+    finish();
+}
+
+/// For `harness = false` tests: counts `planned` tests to be reported by `pass`/the panic
+/// handler.
+pub fn plan(planned: usize) {
+    PLANNED.store(planned, Ordering::Relaxed);
+}
+
+/// For `harness = false` tests: marks one test as passed.
+pub fn pass(name: &str) {
+    PASSED.fetch_add(1, Ordering::Relaxed);
+    serial_println!("test {name} ... ok");
+}
+
+/// Prints the summary and ends QEMU with success.
+pub fn finish() -> ! {
+    let passed = PASSED.load(Ordering::Relaxed);
+    let planned = PLANNED.load(Ordering::Relaxed);
+    let failed = planned.saturating_sub(passed);
+    serial_println!("kernel tests: {passed} passed, {failed} failed");
+    exit_qemu(if failed == 0 {
+        ExitCode::Success
+    } else {
+        ExitCode::Failed
+    });
+    crate::arch::cpu::halt_forever()
+}
+
+/// Panic handler for test binaries: report, count, and end QEMU with failure.
+pub fn test_panic_handler(info: &core::panic::PanicInfo) -> ! {
+    serial_print!("\n[failed]\n{info}\n");
+    let passed = PASSED.load(Ordering::Relaxed);
+    let failed = PLANNED
+        .load(Ordering::Relaxed)
+        .saturating_sub(passed)
+        .max(1);
+    serial_println!("kernel tests: {passed} passed, {failed} failed");
+    exit_qemu(ExitCode::Failed);
+    crate::arch::cpu::halt_forever()
+}
+
+/// Panic handler for the kernel proper: report and stop.
+pub fn kernel_panic_handler(info: &core::panic::PanicInfo) -> ! {
+    crate::println!("KERNEL PANIC: {info}");
+    exit_qemu(ExitCode::Failed);
+    crate::arch::cpu::halt_forever()
+}

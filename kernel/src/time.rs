@@ -1,0 +1,60 @@
+//! Kernel time: timer ticks (counted by the executor's clock) and the TSC, calibrated
+//! against the tick at boot so that traces can print microseconds.
+//!
+//! Before calibration `micros_since_boot` reads 0; after it, TSC cycles are converted with
+//! the measured rate. Callable from any context.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::arch::cpu::read_tsc;
+
+/// Timer interrupts per second.
+pub const TICK_HZ: u32 = 100;
+
+/// Ticks over which the TSC is measured at boot.
+const CALIBRATION_TICKS: u64 = 3;
+
+static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
+static TSC_HZ: AtomicU64 = AtomicU64::new(0);
+
+/// Timer ticks since the executor started.
+pub fn ticks() -> u64 {
+    crate::tasks::executor().now()
+}
+
+/// Measures the TSC rate over a few ticks. Needs interrupts on.
+pub fn calibrate() {
+    let start_tick = ticks();
+    while ticks() == start_tick {
+        core::hint::spin_loop();
+    }
+    let first = read_tsc();
+    let first_tick = ticks();
+    while ticks() < first_tick + CALIBRATION_TICKS {
+        core::hint::spin_loop();
+    }
+    let cycles = read_tsc() - first;
+    let hz = cycles * u64::from(TICK_HZ) / CALIBRATION_TICKS;
+    BOOT_TSC.store(first, Ordering::Relaxed);
+    TSC_HZ.store(hz.max(1), Ordering::Release);
+    log::info!(
+        "time: TSC runs at {} MHz (measured over {} ticks)",
+        hz / 1_000_000,
+        CALIBRATION_TICKS
+    );
+}
+
+/// The calibrated TSC rate in Hz, 0 before calibration.
+pub fn tsc_hz() -> u64 {
+    TSC_HZ.load(Ordering::Acquire)
+}
+
+/// Microseconds since calibration, 0 before it.
+pub fn micros_since_boot() -> u64 {
+    let hz = tsc_hz();
+    if hz == 0 {
+        return 0;
+    }
+    let cycles = read_tsc().saturating_sub(BOOT_TSC.load(Ordering::Relaxed));
+    (u128::from(cycles) * 1_000_000 / u128::from(hz)) as u64
+}

@@ -1,0 +1,103 @@
+//! The kernel's executor under real interrupts: many tasks, timers driven by the PIT, wakes
+//! and spawns from interrupt context.
+#![no_std]
+#![no_main]
+#![feature(custom_test_frameworks)]
+#![test_runner(kernel::testing::run_tests)]
+#![reexport_test_harness_main = "test_main"]
+
+extern crate alloc;
+
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use bootloader::{BootInfo, entry_point};
+use kernel::tasks;
+
+entry_point!(main);
+
+fn main(boot_info: &'static BootInfo) -> ! {
+    kernel::init(boot_info);
+    test_main();
+    kernel::arch::cpu::halt_forever()
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    kernel::testing::test_panic_handler(info)
+}
+
+#[test_case]
+fn ten_thousand_tasks_run_to_completion() {
+    const TASKS: usize = 10_000;
+    let live_before = tasks::executor().live_tasks();
+    let heap_before = kernel::mm::heap::bytes_in_use();
+    let done = Arc::new(AtomicUsize::new(0));
+    for _ in 0..TASKS {
+        let done = done.clone();
+        tasks::spawn("many", async move {
+            executor::yield_now().await;
+            done.fetch_add(1, Ordering::Relaxed);
+        })
+        .expect("spawn refused below the task limit");
+    }
+    tasks::run_until(|| done.load(Ordering::Relaxed) == TASKS);
+    assert_eq!(
+        tasks::executor().live_tasks(),
+        live_before,
+        "task slots were not all given back"
+    );
+    drop(done);
+    assert_eq!(
+        kernel::mm::heap::bytes_in_use(),
+        heap_before,
+        "finished tasks left heap memory behind"
+    );
+}
+
+#[test_case]
+fn sleeps_end_at_their_deadline_in_deadline_order() {
+    let order = Arc::new(spin::Mutex::new(alloc::vec::Vec::new()));
+    let finished = Arc::new(AtomicUsize::new(0));
+    for delay in [7u64, 2, 5] {
+        let order = order.clone();
+        let finished = finished.clone();
+        tasks::spawn("sleeper", async move {
+            let start = kernel::time::ticks();
+            tasks::executor().sleep(delay).await;
+            let slept = kernel::time::ticks() - start;
+            assert!(
+                slept >= delay,
+                "woke after {slept} ticks, asked for {delay}"
+            );
+            order.lock().push(delay);
+            finished.fetch_add(1, Ordering::Relaxed);
+        })
+        .unwrap();
+    }
+    tasks::run_until(|| finished.load(Ordering::Relaxed) == 3);
+    assert_eq!(*order.lock(), [2, 5, 7]);
+}
+
+#[test_case]
+fn the_idle_loop_wakes_for_the_tick_it_halted_on() {
+    // No task is ready: the idle loop halts, and only the timer interrupt can end the wait.
+    let start = kernel::time::ticks();
+    tasks::run_until(|| kernel::time::ticks() >= start + 3);
+    assert!(kernel::time::ticks() >= start + 3);
+}
+
+#[test_case]
+fn a_task_spawned_from_an_interrupt_handler_runs() {
+    let before = kernel::arch::exceptions::breakpoints_handled();
+    static RAN: AtomicUsize = AtomicUsize::new(0);
+    kernel::arch::exceptions::run_at_next_breakpoint(|| {
+        tasks::spawn("from-interrupt", async {
+            RAN.fetch_add(1, Ordering::SeqCst);
+        })
+        .expect("spawn from interrupt context was refused");
+    });
+    x86_64::instructions::interrupts::int3();
+    assert_eq!(kernel::arch::exceptions::breakpoints_handled(), before + 1);
+    tasks::run_until(|| RAN.load(Ordering::SeqCst) == 1);
+}

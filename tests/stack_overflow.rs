@@ -1,0 +1,30 @@
+//! A kernel stack overflow is caught by the kernel's own double-fault handler, running on
+//! its IST stack, and reported — not a triple fault (which would reboot and time out).
+#![no_std]
+#![no_main]
+
+use bootloader::{BootInfo, entry_point};
+use kernel::testing;
+
+entry_point!(main);
+
+fn main(boot_info: &'static BootInfo) -> ! {
+    kernel::init(boot_info);
+    testing::plan(1);
+    kernel::serial_println!("test double_fault_is_handled_on_its_own_stack ...");
+    kernel::arch::exceptions::expect_double_fault();
+    overflow(0);
+    panic!("the stack did not overflow");
+}
+
+#[allow(unconditional_recursion)]
+fn overflow(depth: u64) -> u64 {
+    // The volatile read keeps the recursion from being turned into a loop.
+    let frame = [depth; 8];
+    overflow(depth + 1) + core::hint::black_box(frame)[7]
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    testing::test_panic_handler(info)
+}

@@ -42,17 +42,9 @@ fn ten_thousand_tasks_run_to_completion() {
         .expect("spawn refused below the task limit");
     }
     tasks::run_until(|| done.load(Ordering::Relaxed) == TASKS);
-    assert_eq!(
-        tasks::executor().live_tasks(),
-        live_before,
-        "task slots were not all given back"
-    );
+    assert_eq!(tasks::executor().live_tasks(), live_before, "task slots were not all given back");
     drop(done);
-    assert_eq!(
-        kernel::mm::heap::bytes_in_use(),
-        heap_before,
-        "finished tasks left heap memory behind"
-    );
+    assert_eq!(kernel::mm::heap::bytes_in_use(), heap_before, "finished tasks left heap memory behind");
 }
 
 #[test_case]
@@ -66,10 +58,7 @@ fn sleeps_end_at_their_deadline_in_deadline_order() {
             let start = kernel::time::ticks();
             tasks::executor().sleep(delay).await;
             let slept = kernel::time::ticks() - start;
-            assert!(
-                slept >= delay,
-                "woke after {slept} ticks, asked for {delay}"
-            );
+            assert!(slept >= delay, "woke after {slept} ticks, asked for {delay}");
             order.lock().push(delay);
             finished.fetch_add(1, Ordering::Relaxed);
         })

@@ -48,20 +48,14 @@ fn hundred_thousand_mixed_boxes_leave_the_heap_as_it_was() {
             if let Some(old) = live[slot].take() {
                 let seed = old[0];
                 assert!(
-                    old.iter()
-                        .enumerate()
-                        .all(|(i, &b)| b == seed.wrapping_add(i as u8)),
+                    old.iter().enumerate().all(|(i, &b)| b == seed.wrapping_add(i as u8)),
                     "heap corrupted a box"
                 );
             }
             live[slot] = Some(filled_box(size, n as u8));
         }
     }
-    assert_eq!(
-        heap::bytes_in_use(),
-        before,
-        "heap usage did not return to its starting value"
-    );
+    assert_eq!(heap::bytes_in_use(), before, "heap usage did not return to its starting value");
 }
 
 #[test_case]

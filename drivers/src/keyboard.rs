@@ -27,11 +27,7 @@ pub struct InputQueue {
 
 impl InputQueue {
     pub fn new(capacity: usize) -> Self {
-        Self {
-            bytes: ArrayQueue::new(capacity),
-            reader: AtomicWaker::new(),
-            dropped: AtomicUsize::new(0),
-        }
+        Self { bytes: ArrayQueue::new(capacity), reader: AtomicWaker::new(), dropped: AtomicUsize::new(0) }
     }
 
     /// Interrupt side: queues `byte` and wakes the reader. Returns false, and counts the
@@ -163,9 +159,6 @@ mod tests {
         queue.push(7);
         assert!(flag.0.load(Ordering::SeqCst), "the reader was not woken");
         let mut quiet = Context::from_waker(std::task::Waker::noop());
-        assert_eq!(
-            Pin::new(&mut stream).poll_next(&mut quiet),
-            Poll::Ready(Some(7))
-        );
+        assert_eq!(Pin::new(&mut stream).poll_next(&mut quiet), Poll::Ready(Some(7)));
     }
 }

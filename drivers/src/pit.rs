@@ -51,10 +51,6 @@ mod tests {
     #[test]
     fn rates_beyond_16_bits_are_clamped() {
         assert_eq!(divisor_for(1), 0, "slowest rate: 65536");
-        assert_eq!(
-            divisor_for(INPUT_HZ),
-            2,
-            "divisor 1 is not allowed in mode 2"
-        );
+        assert_eq!(divisor_for(INPUT_HZ), 2, "divisor 1 is not allowed in mode 2");
     }
 }

@@ -18,14 +18,11 @@ static PORT: OnceCell<spin::Mutex<Uart16550Tty<PioBackend>>> = OnceCell::uninit(
 /// this is dropped.
 pub fn init() {
     PORT.init_once(|| {
-        let config = Config {
-            baud_rate: BaudRate::Baud115200,
-            ..Config::DEFAULT
-        };
+        let config = Config { baud_rate: BaudRate::Baud115200, ..Config::DEFAULT };
         // SAFETY: COM1's eight registers at 0x3f8..0x400 belong to this driver alone for
         // the kernel's lifetime; `init_once` runs this at most once.
-        let uart = unsafe { Uart16550Tty::new_port(COM1, config) }
-            .expect("serial: COM1 failed its self-test");
+        let uart =
+            unsafe { Uart16550Tty::new_port(COM1, config) }.expect("serial: COM1 failed its self-test");
         spin::Mutex::new(uart)
     });
 }
@@ -42,7 +39,5 @@ pub fn write_fmt(args: fmt::Arguments) {
 /// Reads one received byte, if any.
 pub fn try_read_byte() -> Option<u8> {
     let port = PORT.get()?;
-    x86_64::instructions::interrupts::without_interrupts(|| {
-        port.lock().inner_mut().try_receive_byte().ok()
-    })
+    x86_64::instructions::interrupts::without_interrupts(|| port.lock().inner_mut().try_receive_byte().ok())
 }

@@ -32,10 +32,7 @@ pub struct Cell {
 
 pub type Cells = [[Cell; WIDTH]; HEIGHT];
 
-const BLANK: Cell = Cell {
-    character: b' ',
-    attribute: Attribute::LIGHT_GREY_ON_BLACK,
-};
+const BLANK: Cell = Cell { character: b' ', attribute: Attribute::LIGHT_GREY_ON_BLACK };
 
 /// A text screen writing at the bottom line and scrolling up when it is full.
 pub struct TextScreen<'a> {
@@ -46,11 +43,7 @@ pub struct TextScreen<'a> {
 
 impl<'a> TextScreen<'a> {
     pub fn new(cells: &'a mut Cells) -> Self {
-        Self {
-            cells,
-            column: 0,
-            attribute: Attribute::LIGHT_GREY_ON_BLACK,
-        }
+        Self { cells, column: 0, attribute: Attribute::LIGHT_GREY_ON_BLACK }
     }
 
     pub fn set_attribute(&mut self, attribute: Attribute) {
@@ -64,10 +57,7 @@ impl<'a> TextScreen<'a> {
                 if self.column >= WIDTH {
                     self.new_line();
                 }
-                let cell = Cell {
-                    character: byte,
-                    attribute: self.attribute,
-                };
+                let cell = Cell { character: byte, attribute: self.attribute };
                 self.put(HEIGHT - 1, self.column, cell);
                 self.column += 1;
             }
@@ -170,12 +160,7 @@ mod tests {
     }
 
     fn row_text(cells: &Cells, row: usize) -> String {
-        cells[row]
-            .iter()
-            .map(|cell| cell.character as char)
-            .collect::<String>()
-            .trim_end()
-            .to_string()
+        cells[row].iter().map(|cell| cell.character as char).collect::<String>().trim_end().to_string()
     }
 
     #[test]

@@ -55,11 +55,7 @@ impl Shared {
         if self.tracing.load(Ordering::Relaxed)
             && let Some(sink) = self.trace_sink
         {
-            sink(&TraceRecord {
-                task: task.id,
-                name: task.name,
-                event,
-            });
+            sink(&TraceRecord { task: task.id, name: task.name, event });
         }
     }
 
@@ -69,9 +65,7 @@ impl Shared {
                 (used < self.max_tasks).then_some(used + 1)
             })
             .map(drop)
-            .map_err(|_| SpawnError::TooManyTasks {
-                limit: self.max_tasks,
-            })
+            .map_err(|_| SpawnError::TooManyTasks { limit: self.max_tasks })
     }
 
     fn release_slot(&self) {
@@ -108,9 +102,7 @@ impl Executor {
             trace_sink,
             tracing: AtomicBool::new(false),
         };
-        Self {
-            shared: Arc::new(shared),
-        }
+        Self { shared: Arc::new(shared) }
     }
 
     /// Switches task tracing on or off.
@@ -129,12 +121,7 @@ impl Executor {
     {
         self.shared.take_slot()?;
         let id = TaskId(self.shared.next_task_id.fetch_add(1, Ordering::Relaxed));
-        let task = Arc::new(Task::new_queued(
-            id,
-            name,
-            Box::pin(future),
-            self.shared.clone(),
-        ));
+        let task = Arc::new(Task::new_queued(id, name, Box::pin(future), self.shared.clone()));
         self.shared.trace(&task, TaskEvent::Spawn);
         self.shared.ready.push(task);
         Ok(id)
@@ -230,12 +217,7 @@ impl Executor {
     /// The idle loop: polls tasks and, when none is ready, halts until an interrupt, until
     /// `done` returns true. With `budget` tasks polled per round, timers are checked at
     /// least that often.
-    pub fn run_until<P: crate::Platform>(
-        &self,
-        platform: &P,
-        budget: usize,
-        mut done: impl FnMut() -> bool,
-    ) {
+    pub fn run_until<P: crate::Platform>(&self, platform: &P, budget: usize, mut done: impl FnMut() -> bool) {
         loop {
             self.run_ready(budget);
             if done() {

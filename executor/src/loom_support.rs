@@ -19,19 +19,15 @@ impl Handshake {
     /// A task that has just been spawned: queued, never polled.
     pub fn new_queued() -> Self {
         let executor = Executor::new(4);
-        let task = Arc::new(Task::new_queued(
-            TaskId(1),
-            "model",
-            Box::pin(async {}),
-            executor.shared().clone(),
-        ));
+        let task =
+            Arc::new(Task::new_queued(TaskId(1), "model", Box::pin(async {}), executor.shared().clone()));
         executor.shared().ready.push(task.clone());
         Self { executor, task }
     }
 
     /// The waker side: `Task::schedule`.
     pub fn wake(&self) {
-        self.task.schedule();
+        Task::schedule(&self.task);
     }
 
     /// The executor side up to the poll: pop the task (if queued) and claim it.
@@ -48,5 +44,13 @@ impl Handshake {
     /// Entries in the ready queue.
     pub fn queued_entries(&self) -> usize {
         self.executor.shared().ready.len()
+    }
+}
+
+impl Drop for Handshake {
+    /// Queued tasks and their executor refer to each other; the kernel never drops an
+    /// executor, but a model must end with no `Arc` alive, so it empties the queue.
+    fn drop(&mut self) {
+        while self.executor.shared().ready.pop().is_some() {}
     }
 }

@@ -20,9 +20,7 @@ pub(crate) struct ReadyQueue {
 #[cfg(not(loom))]
 impl ReadyQueue {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
-        Self {
-            entries: crossbeam_queue::ArrayQueue::new(capacity),
-        }
+        Self { entries: crossbeam_queue::ArrayQueue::new(capacity) }
     }
 
     pub(crate) fn push(&self, task: Arc<Task>) {
@@ -49,18 +47,12 @@ pub(crate) struct ReadyQueue {
 #[cfg(loom)]
 impl ReadyQueue {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
-        Self {
-            entries: loom::sync::Mutex::new(Default::default()),
-            capacity,
-        }
+        Self { entries: loom::sync::Mutex::new(Default::default()), capacity }
     }
 
     pub(crate) fn push(&self, task: Arc<Task>) {
         let mut entries = self.entries.lock().unwrap();
-        assert!(
-            entries.len() < self.capacity,
-            "executor: ready queue overflow"
-        );
+        assert!(entries.len() < self.capacity, "executor: ready queue overflow");
         entries.push_back(task);
     }
 

@@ -56,12 +56,7 @@ pub(crate) struct Task {
 
 impl Task {
     /// A new task, counted as queued: the caller must push it to the ready queue.
-    pub(crate) fn new_queued(
-        id: TaskId,
-        name: &'static str,
-        future: BoxFuture,
-        shared: Arc<Shared>,
-    ) -> Self {
+    pub(crate) fn new_queued(id: TaskId, name: &'static str, future: BoxFuture, shared: Arc<Shared>) -> Self {
         Self {
             id,
             name,
@@ -72,16 +67,11 @@ impl Task {
     }
 
     /// Wake: queue the task unless it is already queued or finished.
-    pub(crate) fn schedule(self: &Arc<Self>) {
-        let already_queued = self.queued.swap(true, Ordering::AcqRel);
-        self.shared.trace(
-            self,
-            TaskEvent::Wake {
-                queued: !already_queued,
-            },
-        );
+    pub(crate) fn schedule(task: &Arc<Task>) {
+        let already_queued = task.queued.swap(true, Ordering::AcqRel);
+        task.shared.trace(task, TaskEvent::Wake { queued: !already_queued });
         if !already_queued {
-            self.shared.ready.push(self.clone());
+            task.shared.ready.push(task.clone());
         }
     }
 
@@ -102,10 +92,10 @@ impl Task {
 #[cfg(not(loom))]
 impl alloc::task::Wake for Task {
     fn wake(self: Arc<Self>) {
-        self.schedule();
+        Task::schedule(&self);
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.schedule();
+        Task::schedule(self);
     }
 }

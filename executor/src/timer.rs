@@ -85,11 +85,7 @@ pub struct Sleep {
 
 impl Sleep {
     pub(crate) fn until(shared: Arc<Shared>, deadline: Ticks) -> Self {
-        Self {
-            shared,
-            deadline,
-            registration: None,
-        }
+        Self { shared, deadline, registration: None }
     }
 
     /// The tick at which this sleep completes.
@@ -111,10 +107,7 @@ impl Future for Sleep {
         }
         let key = match self.registration {
             Some(key) => key,
-            None => (
-                self.deadline,
-                timers.next_registration.fetch_add(1, Ordering::Relaxed),
-            ),
+            None => (self.deadline, timers.next_registration.fetch_add(1, Ordering::Relaxed)),
         };
         {
             let mut pending = timers.pending.lock();

@@ -11,18 +11,11 @@ use kernel::{mm, println, tasks, time, trace};
 static DEMO_TASKS_LEFT: AtomicUsize = AtomicUsize::new(0);
 
 pub fn run(boot_info: &'static BootInfo) {
-    println!(
-        "Lethe {}: an x86_64 kernel where reaping is a future",
-        env!("CARGO_PKG_VERSION")
-    );
+    println!("Lethe {}: an x86_64 kernel where reaping is a future", env!("CARGO_PKG_VERSION"));
     print_memory_map(boot_info);
     let heap = mm::heap::stats();
     println!("heap: {} KiB, {} bytes in use", heap.size / 1024, heap.used);
-    println!(
-        "timer: {} Hz; TSC {} MHz",
-        time::TICK_HZ,
-        time::tsc_hz() / 1_000_000
-    );
+    println!("timer: {} Hz; TSC {} MHz", time::TICK_HZ, time::tsc_hz() / 1_000_000);
 
     println!("executor: spawning demo tasks with tracing on");
     trace::set_task_tracing(true);
@@ -58,10 +51,7 @@ async fn heartbeat() {
 async fn sleeper(ticks: u64) {
     let start = time::ticks();
     tasks::executor().sleep(ticks).await;
-    println!(
-        "sleeper: asked for {ticks} ticks, woke after {}",
-        time::ticks() - start
-    );
+    println!("sleeper: asked for {ticks} ticks, woke after {}", time::ticks() - start);
 }
 
 async fn yielder(times: usize) {

@@ -21,9 +21,7 @@ fn kernel_main(boot_info: &'static BootInfo) -> ! {
     // that there is no exit device.
     let asked_at = kernel::time::ticks();
     tasks::run_until(|| kernel::time::ticks() >= asked_at + 5);
-    println!(
-        "lethe: no exit device, staying up: type on the keyboard (VGA window) to see it echoed"
-    );
+    println!("lethe: no exit device, staying up: type on the keyboard (VGA window) to see it echoed");
     kernel::trace::set_task_tracing(false);
     tasks::run_until(|| false);
     kernel::arch::cpu::halt_forever()

@@ -25,9 +25,7 @@ pub fn init() {
 
 /// The boot CPU's executor. Panics before `init`.
 pub fn executor() -> &'static Executor {
-    EXECUTOR
-        .get()
-        .expect("tasks: executor used before tasks::init")
+    EXECUTOR.get().expect("tasks: executor used before tasks::init")
 }
 
 /// The executor, or `None` before `init` (for interrupt handlers that may fire early).

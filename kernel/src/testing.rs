@@ -57,11 +57,7 @@ pub fn finish() -> ! {
     let planned = PLANNED.load(Ordering::Relaxed);
     let failed = planned.saturating_sub(passed);
     serial_println!("kernel tests: {passed} passed, {failed} failed");
-    exit_qemu(if failed == 0 {
-        ExitCode::Success
-    } else {
-        ExitCode::Failed
-    });
+    exit_qemu(if failed == 0 { ExitCode::Success } else { ExitCode::Failed });
     crate::arch::cpu::halt_forever()
 }
 
@@ -69,10 +65,7 @@ pub fn finish() -> ! {
 pub fn test_panic_handler(info: &core::panic::PanicInfo) -> ! {
     serial_print!("\n[failed]\n{info}\n");
     let passed = PASSED.load(Ordering::Relaxed);
-    let failed = PLANNED
-        .load(Ordering::Relaxed)
-        .saturating_sub(passed)
-        .max(1);
+    let failed = PLANNED.load(Ordering::Relaxed).saturating_sub(passed).max(1);
     serial_println!("kernel tests: {passed} passed, {failed} failed");
     exit_qemu(ExitCode::Failed);
     crate::arch::cpu::halt_forever()

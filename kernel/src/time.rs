@@ -37,11 +37,7 @@ pub fn calibrate() {
     let hz = cycles * u64::from(TICK_HZ) / CALIBRATION_TICKS;
     BOOT_TSC.store(first, Ordering::Relaxed);
     TSC_HZ.store(hz.max(1), Ordering::Release);
-    log::info!(
-        "time: TSC runs at {} MHz (measured over {} ticks)",
-        hz / 1_000_000,
-        CALIBRATION_TICKS
-    );
+    log::info!("time: TSC runs at {} MHz (measured over {} ticks)", hz / 1_000_000, CALIBRATION_TICKS);
 }
 
 /// The calibrated TSC rate in Hz, 0 before calibration.

@@ -23,12 +23,7 @@ pub struct BootFrames<I: Iterator<Item = PhysRange>> {
 impl<I: Iterator<Item = PhysRange>> BootFrames<I> {
     /// `ranges` must be in ascending order and must not overlap.
     pub fn new(ranges: I) -> Self {
-        Self {
-            ranges,
-            next: 0,
-            end: 0,
-            handed_out: 0,
-        }
+        Self { ranges, next: 0, end: 0, handed_out: 0 }
     }
 
     /// The physical address of a fresh frame, or `None` when usable RAM is exhausted.
@@ -63,22 +58,13 @@ mod tests {
 
     #[test]
     fn partial_frames_at_range_edges_are_skipped() {
-        let frames = drain(&[PhysRange {
-            start: 0x1800,
-            end: 0x4800,
-        }]);
+        let frames = drain(&[PhysRange { start: 0x1800, end: 0x4800 }]);
         assert_eq!(frames, [0x2000, 0x3000]);
     }
 
     #[test]
     fn a_range_smaller_than_a_frame_gives_nothing() {
-        assert!(
-            drain(&[PhysRange {
-                start: 0x1000,
-                end: 0x1fff
-            }])
-            .is_empty()
-        );
+        assert!(drain(&[PhysRange { start: 0x1000, end: 0x1fff }]).is_empty());
     }
 
     proptest! {

@@ -32,9 +32,7 @@ pub fn breakpoints_handled() -> usize {
 /// Has the next breakpoint exception run `work` in its handler, so tests can exercise code
 /// in interrupt context.
 pub fn run_at_next_breakpoint(work: fn()) {
-    x86_64::instructions::interrupts::without_interrupts(|| {
-        *AT_NEXT_BREAKPOINT.lock() = Some(work)
-    });
+    x86_64::instructions::interrupts::without_interrupts(|| *AT_NEXT_BREAKPOINT.lock() = Some(work));
 }
 
 /// Tells the double-fault handler that the next double fault is a test's doing.
@@ -113,10 +111,7 @@ pub(super) extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
     serial_println!("  resuming");
 }
 
-pub(super) extern "x86-interrupt" fn page_fault(
-    frame: InterruptStackFrame,
-    error_code: PageFaultErrorCode,
-) {
+pub(super) extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, error_code: PageFaultErrorCode) {
     report("page fault", 14, Some(error_code.bits()), &frame);
     match Cr2::read() {
         Ok(address) => serial_println!("  cr2: {:#x} ({error_code:?})", address.as_u64()),
@@ -125,10 +120,7 @@ pub(super) extern "x86-interrupt" fn page_fault(
     fatal();
 }
 
-pub(super) extern "x86-interrupt" fn double_fault(
-    frame: InterruptStackFrame,
-    error_code: u64,
-) -> ! {
+pub(super) extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, error_code: u64) -> ! {
     report("double fault", 8, Some(error_code), &frame);
     // A local's address tells which stack this handler runs on.
     let marker = 0u8;
@@ -137,11 +129,7 @@ pub(super) extern "x86-interrupt" fn double_fault(
     let on_ist = ist.contains(&here);
     serial_println!(
         "  handler stack: {here:#x} ({})",
-        if on_ist {
-            "the double-fault IST stack"
-        } else {
-            "NOT the IST stack"
-        }
+        if on_ist { "the double-fault IST stack" } else { "NOT the IST stack" }
     );
     serial_println!("  a faulting rsp near a stack's low end means a kernel stack overflow");
     if DOUBLE_FAULT_EXPECTED.load(Ordering::SeqCst) && on_ist {

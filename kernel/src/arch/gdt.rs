@@ -23,8 +23,7 @@ static mut DOUBLE_FAULT_STACK: [u8; DOUBLE_FAULT_STACK_SIZE] = [0; DOUBLE_FAULT_
 static TSS: LazyLock<TaskStateSegment> = LazyLock::new(|| {
     let mut tss = TaskStateSegment::new();
     let stack_start = VirtAddr::from_ptr(&raw const DOUBLE_FAULT_STACK);
-    tss.interrupt_stack_table[DOUBLE_FAULT_IST_INDEX as usize] =
-        stack_start + DOUBLE_FAULT_STACK_SIZE as u64;
+    tss.interrupt_stack_table[DOUBLE_FAULT_IST_INDEX as usize] = stack_start + DOUBLE_FAULT_STACK_SIZE as u64;
     tss
 });
 
@@ -39,14 +38,7 @@ static GDT: LazyLock<(GlobalDescriptorTable, Selectors)> = LazyLock::new(|| {
     let kernel_code = gdt.append(Descriptor::kernel_code_segment());
     let kernel_data = gdt.append(Descriptor::kernel_data_segment());
     let tss = gdt.append(Descriptor::tss_segment(&TSS));
-    (
-        gdt,
-        Selectors {
-            kernel_code,
-            kernel_data,
-            tss,
-        },
-    )
+    (gdt, Selectors { kernel_code, kernel_data, tss })
 });
 
 /// The address range of the double-fault stack, for reports.

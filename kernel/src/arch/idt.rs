@@ -9,16 +9,12 @@ static IDT: LazyLock<InterruptDescriptorTable> = LazyLock::new(|| {
     let mut idt = InterruptDescriptorTable::new();
     idt.divide_error.set_handler_fn(exceptions::divide_error);
     idt.debug.set_handler_fn(exceptions::debug);
-    idt.non_maskable_interrupt
-        .set_handler_fn(exceptions::non_maskable_interrupt);
+    idt.non_maskable_interrupt.set_handler_fn(exceptions::non_maskable_interrupt);
     idt.breakpoint.set_handler_fn(exceptions::breakpoint);
     idt.overflow.set_handler_fn(exceptions::overflow);
-    idt.bound_range_exceeded
-        .set_handler_fn(exceptions::bound_range_exceeded);
-    idt.invalid_opcode
-        .set_handler_fn(exceptions::invalid_opcode);
-    idt.device_not_available
-        .set_handler_fn(exceptions::device_not_available);
+    idt.bound_range_exceeded.set_handler_fn(exceptions::bound_range_exceeded);
+    idt.invalid_opcode.set_handler_fn(exceptions::invalid_opcode);
+    idt.device_not_available.set_handler_fn(exceptions::device_not_available);
     // SAFETY: the IST index names the double-fault stack that `gdt::init` installs in the
     // TSS before this IDT is loaded; no other handler uses that stack.
     unsafe {
@@ -27,28 +23,18 @@ static IDT: LazyLock<InterruptDescriptorTable> = LazyLock::new(|| {
             .set_stack_index(gdt::DOUBLE_FAULT_IST_INDEX);
     }
     idt.invalid_tss.set_handler_fn(exceptions::invalid_tss);
-    idt.segment_not_present
-        .set_handler_fn(exceptions::segment_not_present);
-    idt.stack_segment_fault
-        .set_handler_fn(exceptions::stack_segment_fault);
-    idt.general_protection_fault
-        .set_handler_fn(exceptions::general_protection_fault);
+    idt.segment_not_present.set_handler_fn(exceptions::segment_not_present);
+    idt.stack_segment_fault.set_handler_fn(exceptions::stack_segment_fault);
+    idt.general_protection_fault.set_handler_fn(exceptions::general_protection_fault);
     idt.page_fault.set_handler_fn(exceptions::page_fault);
-    idt.x87_floating_point
-        .set_handler_fn(exceptions::x87_floating_point);
-    idt.alignment_check
-        .set_handler_fn(exceptions::alignment_check);
+    idt.x87_floating_point.set_handler_fn(exceptions::x87_floating_point);
+    idt.alignment_check.set_handler_fn(exceptions::alignment_check);
     idt.machine_check.set_handler_fn(exceptions::machine_check);
-    idt.simd_floating_point
-        .set_handler_fn(exceptions::simd_floating_point);
-    idt.virtualization
-        .set_handler_fn(exceptions::virtualization);
-    idt.cp_protection_exception
-        .set_handler_fn(exceptions::cp_protection);
-    idt.hv_injection_exception
-        .set_handler_fn(exceptions::hv_injection);
-    idt.vmm_communication_exception
-        .set_handler_fn(exceptions::vmm_communication);
+    idt.simd_floating_point.set_handler_fn(exceptions::simd_floating_point);
+    idt.virtualization.set_handler_fn(exceptions::virtualization);
+    idt.cp_protection_exception.set_handler_fn(exceptions::cp_protection);
+    idt.hv_injection_exception.set_handler_fn(exceptions::hv_injection);
+    idt.vmm_communication_exception.set_handler_fn(exceptions::vmm_communication);
     idt.security_exception.set_handler_fn(exceptions::security);
     irq::install(&mut idt);
     idt

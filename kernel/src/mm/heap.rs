@@ -30,12 +30,7 @@ static HEAP: KernelHeap = KernelHeap(spin::Mutex::new(Heap::empty()));
 // blocks of the requested layout inside its region, under a lock with interrupts masked.
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        without_interrupts(|| {
-            self.0
-                .lock()
-                .allocate_first_fit(layout)
-                .map_or(null_mut(), NonNull::as_ptr)
-        })
+        without_interrupts(|| self.0.lock().allocate_first_fit(layout).map_or(null_mut(), NonNull::as_ptr))
     }
 
     unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
@@ -58,10 +53,7 @@ pub struct HeapStats {
 pub fn stats() -> HeapStats {
     without_interrupts(|| {
         let heap = HEAP.0.lock();
-        HeapStats {
-            size: heap.size(),
-            used: heap.used(),
-        }
+        HeapStats { size: heap.size(), used: heap.used() }
     })
 }
 
@@ -76,13 +68,9 @@ pub fn init(mapper: &mut impl Mapper<Size4KiB>, frames: &mut impl FrameAllocator
     let last = Page::containing_address(VirtAddr::new(HEAP_START + HEAP_SIZE as u64 - 1));
     let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE;
     for page in Page::range_inclusive(first, last) {
-        let frame = frames
-            .allocate_frame()
-            .expect("mm: out of memory while mapping the heap");
+        let frame = frames.allocate_frame().expect("mm: out of memory while mapping the heap");
         // SAFETY: the heap range is unused by anything else, and the frame is fresh RAM.
-        unsafe { mapper.map_to(page, frame, flags, frames) }
-            .expect("mm: heap page already mapped")
-            .flush();
+        unsafe { mapper.map_to(page, frame, flags, frames) }.expect("mm: heap page already mapped").flush();
     }
     // SAFETY: the range was just mapped writable and belongs to the heap alone.
     without_interrupts(|| unsafe { HEAP.0.lock().init(HEAP_START as *mut u8, HEAP_SIZE) });

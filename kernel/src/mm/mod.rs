@@ -17,10 +17,7 @@ pub fn usable_ranges(boot_info: &'static BootInfo) -> impl Iterator<Item = PhysR
         .memory_map
         .iter()
         .filter(|region| region.region_type == MemoryRegionType::Usable)
-        .map(|region| PhysRange {
-            start: region.range.start_addr(),
-            end: region.range.end_addr(),
-        })
+        .map(|region| PhysRange { start: region.range.start_addr(), end: region.range.end_addr() })
 }
 
 /// Maps and initialises the kernel heap.
@@ -30,9 +27,5 @@ pub fn init(boot_info: &'static BootInfo) {
     let mut mapper = unsafe { paging::kernel_page_table(boot_info.physical_memory_offset) };
     let mut frames = paging::BootFrameAllocator::new(usable_ranges(boot_info));
     heap::init(&mut mapper, &mut frames);
-    log::info!(
-        "mm: heap of {} KiB mapped, {} boot frames used",
-        heap::HEAP_SIZE / 1024,
-        frames.handed_out()
-    );
+    log::info!("mm: heap of {} KiB mapped, {} boot frames used", heap::HEAP_SIZE / 1024, frames.handed_out());
 }

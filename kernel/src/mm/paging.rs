@@ -28,9 +28,7 @@ pub struct BootFrameAllocator<I: Iterator<Item = PhysRange>> {
 impl<I: Iterator<Item = PhysRange>> BootFrameAllocator<I> {
     /// `ranges` must be usable RAM that nothing else uses, ascending and disjoint.
     pub fn new(ranges: I) -> Self {
-        Self {
-            frames: BootFrames::new(ranges),
-        }
+        Self { frames: BootFrames::new(ranges) }
     }
 
     pub fn handed_out(&self) -> u64 {
@@ -42,8 +40,6 @@ impl<I: Iterator<Item = PhysRange>> BootFrameAllocator<I> {
 // RAM the bootloader marked free.
 unsafe impl<I: Iterator<Item = PhysRange>> FrameAllocator<Size4KiB> for BootFrameAllocator<I> {
     fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
-        self.frames
-            .allocate()
-            .map(|address| PhysFrame::containing_address(PhysAddr::new(address)))
+        self.frames.allocate().map(|address| PhysFrame::containing_address(PhysAddr::new(address)))
     }
 }

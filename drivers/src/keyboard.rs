@@ -114,8 +114,6 @@ pub use device::{handle_interrupt, init, scancodes};
 
 #[cfg(test)]
 mod tests {
-    use futures_util::StreamExt;
-
     use super::*;
 
     #[test]
@@ -124,8 +122,12 @@ mod tests {
         for byte in [1, 2, 3] {
             assert!(queue.push(byte));
         }
-        let got: Vec<u8> = futures_util::executor::block_on(queue.stream().take(3).collect());
-        assert_eq!(got, [1, 2, 3]);
+        let mut stream = queue.stream();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        for expected in [1, 2, 3] {
+            assert_eq!(Pin::new(&mut stream).poll_next(&mut cx), Poll::Ready(Some(expected)));
+        }
+        assert!(Pin::new(&mut stream).poll_next(&mut cx).is_pending());
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! The first 16550 UART (COM1), through the `uart_16550` crate: the kernel's console.
+//! The first 16550 UART (COM1), through the `uart_16550` crate: the kernel's console,
+//! output and input. Received bytes raise IRQ 4; the handler moves them into an
+//! `InputQueue` that a task reads as a stream.
 //!
 //! Lock rule: the port is guarded by a spin lock that is taken with interrupts disabled,
 //! because interrupt handlers print too (exception reports, traced wakes); an interrupt
@@ -7,18 +9,27 @@
 use core::fmt::{self, Write};
 
 use conquer_once::spin::OnceCell;
+use uart_16550::spec::registers::IER;
 use uart_16550::{BaudRate, Config, Uart16550Tty, backend::PioBackend};
+
+use crate::keyboard::{InputQueue, InputStream};
 
 /// COM1's base I/O port.
 pub const COM1: u16 = 0x3f8;
 
-static PORT: OnceCell<spin::Mutex<Uart16550Tty<PioBackend>>> = OnceCell::uninit();
+/// Received bytes the reader has not taken yet, at most.
+const RECEIVE_QUEUE_CAPACITY: usize = 256;
 
-/// Programs COM1 (115200 8-N-1, FIFO on). Later calls do nothing. Output written before
-/// this is dropped.
+static PORT: OnceCell<spin::Mutex<Uart16550Tty<PioBackend>>> = OnceCell::uninit();
+static RECEIVED: OnceCell<InputQueue> = OnceCell::uninit();
+
+/// Programs COM1 (115200 8-N-1, FIFO on, receive interrupt on) and creates the receive
+/// queue (it allocates, so call it once the heap is up). Later calls do nothing. Output
+/// written before this is dropped.
 pub fn init() {
     PORT.init_once(|| {
-        let config = Config { baud_rate: BaudRate::Baud115200, ..Config::DEFAULT };
+        let config =
+            Config { baud_rate: BaudRate::Baud115200, interrupts: IER::DATA_READY, ..Config::DEFAULT };
         // SAFETY: COM1's eight registers at 0x3f8..0x400 belong to this driver alone for
         // the kernel's lifetime; `init_once` runs this at most once.
         let uart =
@@ -36,8 +47,28 @@ pub fn write_fmt(args: fmt::Arguments) {
     }
 }
 
-/// Reads one received byte, if any.
-pub fn try_read_byte() -> Option<u8> {
-    let port = PORT.get()?;
-    x86_64::instructions::interrupts::without_interrupts(|| port.lock().inner_mut().try_receive_byte().ok())
+/// Creates the receive queue. Call before unmasking the serial IRQ.
+pub fn init_input() {
+    RECEIVED.init_once(|| InputQueue::new(RECEIVE_QUEUE_CAPACITY));
+}
+
+/// The serial interrupt's work: move every received byte into the receive queue.
+pub fn handle_interrupt() {
+    let (Some(port), Some(received)) = (PORT.get(), RECEIVED.get()) else { return };
+    // The port lock is dropped before each push: the push wakes the reader, and a traced
+    // wake prints to this very port.
+    loop {
+        let byte = port.lock().inner_mut().try_receive_byte();
+        match byte {
+            Ok(byte) => {
+                received.push(byte);
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// The stream of received bytes, for the one console task.
+pub fn received() -> Option<InputStream<'static>> {
+    RECEIVED.get().map(InputQueue::stream)
 }

@@ -26,7 +26,7 @@ pub fn run(boot_info: &'static BootInfo) {
     tasks::run_until(|| DEMO_TASKS_LEFT.load(Ordering::Acquire) == 0);
     trace::set_task_tracing(false);
     println!(
-        "executor: demo tasks done at tick {}; {} task(s) still alive (the keyboard)",
+        "executor: demo tasks done at tick {}; {} task(s) still alive (the keyboard and serial input)",
         time::ticks(),
         tasks::executor().live_tasks()
     );

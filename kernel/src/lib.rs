@@ -15,7 +15,7 @@ extern crate alloc;
 
 pub mod arch;
 pub mod console;
-pub mod keyboard;
+pub mod input;
 pub mod logger;
 pub mod mm;
 pub mod tasks;
@@ -33,7 +33,7 @@ pub fn init(boot_info: &'static BootInfo) {
     arch::init();
     mm::init(boot_info);
     tasks::init();
-    keyboard::init();
+    input::init();
     arch::cpu::enable_interrupts();
     time::calibrate();
 }

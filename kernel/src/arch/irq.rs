@@ -1,5 +1,5 @@
-//! Hardware interrupts through the two 8259 PICs: the PIT tick (IRQ 0) and the PS/2
-//! keyboard (IRQ 1); every other line stays masked.
+//! Hardware interrupts through the two 8259 PICs: the PIT tick (IRQ 0), the PS/2 keyboard
+//! (IRQ 1) and COM1's receiver (IRQ 4); every other line stays masked.
 //!
 //! Handlers do the least they can — advance the executor's clock, queue a scancode — and
 //! acknowledge the interrupt; the work happens in tasks. They take no lock except the PIC's,
@@ -14,6 +14,7 @@ pub const PIC_2_OFFSET: u8 = PIC_1_OFFSET + 8;
 
 const TIMER_IRQ: u8 = 0;
 const KEYBOARD_IRQ: u8 = 1;
+const SERIAL_IRQ: u8 = 4;
 
 // SAFETY: the offsets put the PICs' 16 vectors at 32..48, clear of the CPU exceptions.
 static PICS: spin::Mutex<ChainedPics> =
@@ -22,16 +23,17 @@ static PICS: spin::Mutex<ChainedPics> =
 pub(super) fn install(idt: &mut InterruptDescriptorTable) {
     idt[PIC_1_OFFSET + TIMER_IRQ].set_handler_fn(timer);
     idt[PIC_1_OFFSET + KEYBOARD_IRQ].set_handler_fn(keyboard);
+    idt[PIC_1_OFFSET + SERIAL_IRQ].set_handler_fn(serial);
 }
 
-/// Remaps the PICs, unmasks the timer and keyboard, and starts the tick.
+/// Remaps the PICs, unmasks the timer, keyboard and serial lines, and starts the tick.
 pub(super) fn init() {
     let mut pics = PICS.lock();
     // SAFETY: interrupts are still disabled; the PICs are remapped before any line is
     // unmasked, and the IDT has handlers for the two lines unmasked here.
     unsafe {
         pics.initialize();
-        pics.write_masks(!((1 << TIMER_IRQ) | (1 << KEYBOARD_IRQ)), 0xff);
+        pics.write_masks(!((1 << TIMER_IRQ) | (1 << KEYBOARD_IRQ) | (1 << SERIAL_IRQ)), 0xff);
     }
     drivers::pit::start_periodic(crate::time::TICK_HZ);
 }
@@ -51,4 +53,9 @@ extern "x86-interrupt" fn timer(_frame: InterruptStackFrame) {
 extern "x86-interrupt" fn keyboard(_frame: InterruptStackFrame) {
     drivers::keyboard::handle_interrupt();
     end_of_interrupt(KEYBOARD_IRQ);
+}
+
+extern "x86-interrupt" fn serial(_frame: InterruptStackFrame) {
+    drivers::serial::handle_interrupt();
+    end_of_interrupt(SERIAL_IRQ);
 }

@@ -5,6 +5,8 @@
 //! `unsafe` at the one place each happens.
 #![cfg_attr(not(test), no_std)]
 
+pub mod input_queue;
+#[cfg(target_arch = "x86_64")]
 pub mod keyboard;
 pub mod pit;
 #[cfg(target_arch = "x86_64")]

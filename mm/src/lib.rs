@@ -1,14 +1,19 @@
 //! Lethe's memory management, in logic that tests on the host.
 //!
 //! - `boot_frames`: the boot-time frame source, used until the heap is up;
-//! - `frame_allocator`: the physical frame allocator that frees, with per-owner counts.
+//! - `frame_allocator`: the physical frame allocator that frees, with per-owner counts;
+//! - `address_space`: 4-level page tables with a shared kernel half and an owned user half;
+//! - `phys`: raw access to frames through a window — the only `unsafe` in the crate.
 #![cfg_attr(not(test), no_std)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 extern crate alloc;
 
+pub mod address_space;
 pub mod boot_frames;
 pub mod frame_allocator;
+#[allow(unsafe_code)]
+pub mod phys;
 
 /// Size of a page and of a physical frame.
 pub const PAGE_SIZE: u64 = 4096;

@@ -1,0 +1,528 @@
+//! Address spaces: a 4-level x86_64 page table whose upper (kernel) half is shared with the
+//! kernel's and whose lower (user) half belongs to one process.
+//!
+//! ```text
+//!   new ──► map_zeroed / unmap / translate ──► duplicate (fork) ──► purge ──► free
+//!                                                                (exit, R2)  (teardown)
+//! ```
+//!
+//! Ownership: every user frame mapped here and every page table below the root belongs to
+//! this address space, and `purge` frees exactly those (unmap every user page, free every
+//! user frame and every intermediate table), leaving the root with an empty user half.
+//! `free` then frees the root. An address space must be freed with `free`: dropping it
+//! leaks its frames (the kernel's process code owns that duty).
+//!
+//! Rules kept here: the user half holds only 4 KiB pages; kernel-half entries (256..512 of
+//! the root) are copied from the kernel's root at creation and never walked or freed; an
+//! address outside the user half is refused. `duplicate` copies eagerly; copy-on-write can
+//! later mark the copied leaves read-only and share frames instead — the leaf walk is the
+//! same. The caller flushes the TLB when the space it changes is loaded on some CPU.
+
+use core::fmt;
+
+use x86_64::structures::paging::PageTableFlags as Flags;
+
+use crate::PAGE_SIZE;
+use crate::frame_allocator::{FrameAllocator, FrameOwner, OutOfFrames};
+use crate::phys::{self, PhysWindow};
+
+/// First address above the user half (the canonical lower half ends here).
+pub const USER_END: u64 = 0x0000_8000_0000_0000;
+/// Root entries from here on map the kernel half.
+const KERNEL_ROOT_ENTRIES: core::ops::Range<usize> = 256..512;
+const ENTRY_FRAME_MASK: u64 = 0x000f_ffff_ffff_f000;
+const ENTRIES: usize = 512;
+
+/// How user code may use a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageAccess {
+    pub writable: bool,
+    pub executable: bool,
+}
+
+impl PageAccess {
+    pub const READ_ONLY: PageAccess = PageAccess { writable: false, executable: false };
+    pub const READ_WRITE: PageAccess = PageAccess { writable: true, executable: false };
+    pub const READ_EXECUTE: PageAccess = PageAccess { writable: false, executable: true };
+
+    fn leaf_flags(self) -> Flags {
+        let mut flags = Flags::PRESENT | Flags::USER_ACCESSIBLE;
+        if self.writable {
+            flags |= Flags::WRITABLE;
+        }
+        if !self.executable {
+            flags |= Flags::NO_EXECUTE;
+        }
+        flags
+    }
+
+    fn from_leaf(flags: Flags) -> Self {
+        PageAccess {
+            writable: flags.contains(Flags::WRITABLE),
+            executable: !flags.contains(Flags::NO_EXECUTE),
+        }
+    }
+}
+
+/// Why a mapping was refused; nothing changed (beyond empty page tables kept for later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapError {
+    NotUserAddress { address: u64 },
+    Misaligned { address: u64 },
+    AlreadyMapped { address: u64 },
+    OutOfFrames,
+}
+
+impl From<OutOfFrames> for MapError {
+    fn from(_: OutOfFrames) -> Self {
+        MapError::OutOfFrames
+    }
+}
+
+impl fmt::Display for MapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MapError::NotUserAddress { address } => write!(f, "{address:#x} is not a user address"),
+            MapError::Misaligned { address } => write!(f, "{address:#x} is not page aligned"),
+            MapError::AlreadyMapped { address } => write!(f, "{address:#x} is already mapped"),
+            MapError::OutOfFrames => f.write_str("out of physical frames"),
+        }
+    }
+}
+
+/// Why an unmap was refused; nothing changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnmapError {
+    NotUserAddress { address: u64 },
+    Misaligned { address: u64 },
+    NotMapped { address: u64 },
+}
+
+/// Where a user page lives and how it may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Translation {
+    pub frame: u64,
+    pub access: PageAccess,
+}
+
+/// What a purge gave back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PurgeStats {
+    pub user_pages: u64,
+    pub page_tables: u64,
+}
+
+/// One address space. See the module doc.
+#[must_use = "an address space must be given back with `free`, or its frames leak"]
+pub struct AddressSpace {
+    root: u64,
+    user_pages: u64,
+    /// Page tables below the root.
+    page_tables: u64,
+}
+
+fn table_indices(address: u64) -> [usize; 4] {
+    [39, 30, 21, 12].map(|shift| ((address >> shift) as usize) & (ENTRIES - 1))
+}
+
+fn check_user_page(address: u64) -> Result<(), MapError> {
+    if address >= USER_END {
+        return Err(MapError::NotUserAddress { address });
+    }
+    if !address.is_multiple_of(PAGE_SIZE) {
+        return Err(MapError::Misaligned { address });
+    }
+    Ok(())
+}
+
+fn free_or_report(frames: &mut FrameAllocator, frame: u64, owner: FrameOwner) {
+    if let Err(error) = frames.free(frame, owner) {
+        panic!("mm: address space gave back a frame it did not own ({error}); R4 broken");
+    }
+}
+
+impl AddressSpace {
+    /// A new address space: an empty user half and the kernel half of `kernel_root`.
+    pub fn new(
+        window: &impl PhysWindow,
+        frames: &mut FrameAllocator,
+        kernel_root: u64,
+    ) -> Result<Self, OutOfFrames> {
+        let root = frames.allocate(FrameOwner::PageTable)?;
+        phys::fill(window, root, 0);
+        for index in KERNEL_ROOT_ENTRIES {
+            phys::write_word(window, root, index, phys::read_word(window, kernel_root, index));
+        }
+        Ok(Self { root, user_pages: 0, page_tables: 0 })
+    }
+
+    /// Physical address of the root table (what CR3 is loaded with).
+    pub fn root(&self) -> u64 {
+        self.root
+    }
+
+    /// User pages mapped.
+    pub fn user_pages(&self) -> u64 {
+        self.user_pages
+    }
+
+    /// Frames this space holds: user pages, page tables, and the root.
+    pub fn frames_held(&self) -> u64 {
+        self.user_pages + self.page_tables + 1
+    }
+
+    /// Maps a fresh zeroed frame at user page `address`. Returns the frame.
+    pub fn map_zeroed(
+        &mut self,
+        window: &impl PhysWindow,
+        frames: &mut FrameAllocator,
+        address: u64,
+        access: PageAccess,
+    ) -> Result<u64, MapError> {
+        check_user_page(address)?;
+        let leaf_table = self.leaf_table_creating(window, frames, address)?;
+        let index = table_indices(address)[3];
+        if phys::read_word(window, leaf_table, index) & Flags::PRESENT.bits() != 0 {
+            return Err(MapError::AlreadyMapped { address });
+        }
+        let frame = frames.allocate(FrameOwner::UserPage)?;
+        phys::fill(window, frame, 0);
+        phys::write_word(window, leaf_table, index, frame | access.leaf_flags().bits());
+        self.user_pages += 1;
+        Ok(frame)
+    }
+
+    /// Unmaps user page `address` and frees its frame.
+    pub fn unmap(
+        &mut self,
+        window: &impl PhysWindow,
+        frames: &mut FrameAllocator,
+        address: u64,
+    ) -> Result<(), UnmapError> {
+        match check_user_page(address) {
+            Err(MapError::NotUserAddress { address }) => return Err(UnmapError::NotUserAddress { address }),
+            Err(_) => return Err(UnmapError::Misaligned { address }),
+            Ok(()) => {}
+        }
+        let leaf_table = self.leaf_table(window, address).ok_or(UnmapError::NotMapped { address })?;
+        let index = table_indices(address)[3];
+        let entry = phys::read_word(window, leaf_table, index);
+        if entry & Flags::PRESENT.bits() == 0 {
+            return Err(UnmapError::NotMapped { address });
+        }
+        phys::write_word(window, leaf_table, index, 0);
+        free_or_report(frames, entry & ENTRY_FRAME_MASK, FrameOwner::UserPage);
+        self.user_pages -= 1;
+        Ok(())
+    }
+
+    /// Where user address `address` is mapped, if it is.
+    pub fn translate(&self, window: &impl PhysWindow, address: u64) -> Option<Translation> {
+        if address >= USER_END {
+            return None;
+        }
+        let leaf_table = self.leaf_table(window, address)?;
+        let entry = phys::read_word(window, leaf_table, table_indices(address)[3]);
+        let flags = Flags::from_bits_truncate(entry);
+        flags.contains(Flags::PRESENT).then(|| Translation {
+            frame: (entry & ENTRY_FRAME_MASK) + (address & (PAGE_SIZE - 1)),
+            access: PageAccess::from_leaf(flags),
+        })
+    }
+
+    /// A copy for fork: same kernel half, and a fresh copy of every user page with the same
+    /// access. On failure nothing is left behind.
+    pub fn duplicate(
+        &self,
+        window: &impl PhysWindow,
+        frames: &mut FrameAllocator,
+    ) -> Result<Self, OutOfFrames> {
+        let mut child = AddressSpace::new(window, frames, self.root)?;
+        let mut result = Ok(());
+        self.for_each_user_leaf(window, |address, entry| {
+            if result.is_err() {
+                return;
+            }
+            result = child.map_copy(window, frames, address, entry);
+        });
+        match result {
+            Ok(()) => Ok(child),
+            Err(error) => {
+                child.free(window, frames);
+                Err(error)
+            }
+        }
+    }
+
+    fn map_copy(
+        &mut self,
+        window: &impl PhysWindow,
+        frames: &mut FrameAllocator,
+        address: u64,
+        parent_entry: u64,
+    ) -> Result<(), OutOfFrames> {
+        let leaf_table = self.leaf_table_creating(window, frames, address)?;
+        let frame = frames.allocate(FrameOwner::UserPage)?;
+        phys::copy(window, parent_entry & ENTRY_FRAME_MASK, frame);
+        let flags = parent_entry & !ENTRY_FRAME_MASK;
+        phys::write_word(window, leaf_table, table_indices(address)[3], frame | flags);
+        self.user_pages += 1;
+        Ok(())
+    }
+
+    /// Unmaps every user page and frees every user frame and page table below the root.
+    pub fn purge(&mut self, window: &impl PhysWindow, frames: &mut FrameAllocator) -> PurgeStats {
+        let mut stats = PurgeStats::default();
+        for root_index in 0..KERNEL_ROOT_ENTRIES.start {
+            let entry = phys::read_word(window, self.root, root_index);
+            if entry & Flags::PRESENT.bits() != 0 {
+                purge_table(window, frames, entry & ENTRY_FRAME_MASK, 3, &mut stats);
+                phys::write_word(window, self.root, root_index, 0);
+            }
+        }
+        assert_eq!(stats.user_pages, self.user_pages, "mm: purge found a different number of user pages");
+        assert_eq!(stats.page_tables, self.page_tables, "mm: purge found a different number of page tables");
+        self.user_pages = 0;
+        self.page_tables = 0;
+        stats
+    }
+
+    /// Purges what is left and frees the root.
+    pub fn free(mut self, window: &impl PhysWindow, frames: &mut FrameAllocator) {
+        self.purge(window, frames);
+        free_or_report(frames, self.root, FrameOwner::PageTable);
+    }
+
+    /// The last-level table covering `address`, creating missing tables on the way.
+    fn leaf_table_creating(
+        &mut self,
+        window: &impl PhysWindow,
+        frames: &mut FrameAllocator,
+        address: u64,
+    ) -> Result<u64, OutOfFrames> {
+        let mut table = self.root;
+        for index in &table_indices(address)[..3] {
+            let entry = phys::read_word(window, table, *index);
+            table = if entry & Flags::PRESENT.bits() != 0 {
+                assert!(entry & Flags::HUGE_PAGE.bits() == 0, "mm: huge page in a user half");
+                entry & ENTRY_FRAME_MASK
+            } else {
+                let next = frames.allocate(FrameOwner::PageTable)?;
+                phys::fill(window, next, 0);
+                let flags = Flags::PRESENT | Flags::WRITABLE | Flags::USER_ACCESSIBLE;
+                phys::write_word(window, table, *index, next | flags.bits());
+                self.page_tables += 1;
+                next
+            };
+        }
+        Ok(table)
+    }
+
+    /// The last-level table covering `address`, if all levels exist.
+    fn leaf_table(&self, window: &impl PhysWindow, address: u64) -> Option<u64> {
+        let mut table = self.root;
+        for index in &table_indices(address)[..3] {
+            let entry = phys::read_word(window, table, *index);
+            if entry & Flags::PRESENT.bits() == 0 {
+                return None;
+            }
+            table = entry & ENTRY_FRAME_MASK;
+        }
+        Some(table)
+    }
+
+    /// Calls `visit(address, leaf entry)` for every mapped user page, in address order.
+    fn for_each_user_leaf(&self, window: &impl PhysWindow, mut visit: impl FnMut(u64, u64)) {
+        visit_table(window, self.root, 4, 0, &mut visit);
+    }
+}
+
+fn visit_table(
+    window: &impl PhysWindow,
+    table: u64,
+    level: u32,
+    base: u64,
+    visit: &mut impl FnMut(u64, u64),
+) {
+    let entries = if level == 4 { 0..KERNEL_ROOT_ENTRIES.start } else { 0..ENTRIES };
+    for index in entries {
+        let entry = phys::read_word(window, table, index);
+        if entry & Flags::PRESENT.bits() == 0 {
+            continue;
+        }
+        let address = base | ((index as u64) << (12 + 9 * (level - 1)));
+        if level == 1 {
+            visit(address, entry);
+        } else {
+            visit_table(window, entry & ENTRY_FRAME_MASK, level - 1, address, visit);
+        }
+    }
+}
+
+/// Frees everything below `table` (a table at `level`, 3 = page-directory-pointer table),
+/// then `table` itself.
+fn purge_table(
+    window: &impl PhysWindow,
+    frames: &mut FrameAllocator,
+    table: u64,
+    level: u32,
+    stats: &mut PurgeStats,
+) {
+    for index in 0..ENTRIES {
+        let entry = phys::read_word(window, table, index);
+        if entry & Flags::PRESENT.bits() == 0 {
+            continue;
+        }
+        let frame = entry & ENTRY_FRAME_MASK;
+        if level == 1 {
+            free_or_report(frames, frame, FrameOwner::UserPage);
+            stats.user_pages += 1;
+        } else {
+            purge_table(window, frames, frame, level - 1, stats);
+        }
+    }
+    free_or_report(frames, table, FrameOwner::PageTable);
+    stats.page_tables += 1;
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::phys::simulated::SimulatedRam;
+
+    const RAM_BASE: u64 = 0x10_0000;
+
+    /// Simulated RAM, its frame allocator, and a "kernel" root whose upper half maps a table.
+    fn machine(frames: usize) -> (SimulatedRam, FrameAllocator, u64) {
+        let ram = SimulatedRam::new(RAM_BASE, frames);
+        let mut allocator = FrameAllocator::new(core::iter::once(ram.range()));
+        let kernel_root = allocator.allocate(FrameOwner::PageTable).unwrap();
+        let kernel_table = allocator.allocate(FrameOwner::PageTable).unwrap();
+        phys::write_word(&ram, kernel_root, 511, kernel_table | (Flags::PRESENT | Flags::WRITABLE).bits());
+        (ram, allocator, kernel_root)
+    }
+
+    #[test]
+    fn a_new_space_shares_the_kernel_half_and_has_an_empty_user_half() {
+        let (ram, mut frames, kernel_root) = machine(64);
+        let space = AddressSpace::new(&ram, &mut frames, kernel_root).unwrap();
+        assert_eq!(phys::read_word(&ram, space.root(), 511), phys::read_word(&ram, kernel_root, 511));
+        assert!((0..256).all(|i| phys::read_word(&ram, space.root(), i) == 0));
+        space.free(&ram, &mut frames);
+    }
+
+    #[test]
+    fn mapped_pages_translate_with_their_access_and_unmap_frees_the_frame() {
+        let (ram, mut frames, kernel_root) = machine(64);
+        let mut space = AddressSpace::new(&ram, &mut frames, kernel_root).unwrap();
+        let frame = space.map_zeroed(&ram, &mut frames, 0x40_0000, PageAccess::READ_EXECUTE).unwrap();
+        space.map_zeroed(&ram, &mut frames, 0x7fff_ffff_f000, PageAccess::READ_WRITE).unwrap();
+
+        let translation = space.translate(&ram, 0x40_0123).unwrap();
+        assert_eq!(translation, Translation { frame: frame + 0x123, access: PageAccess::READ_EXECUTE });
+        assert_eq!(space.translate(&ram, 0x7fff_ffff_f008).unwrap().access, PageAccess::READ_WRITE);
+        assert_eq!(space.translate(&ram, 0x40_1000), None);
+
+        let before = frames.stats().owned_by(FrameOwner::UserPage);
+        space.unmap(&ram, &mut frames, 0x40_0000).unwrap();
+        assert_eq!(frames.stats().owned_by(FrameOwner::UserPage), before - 1);
+        assert_eq!(space.translate(&ram, 0x40_0000), None);
+        assert_eq!(
+            space.unmap(&ram, &mut frames, 0x40_0000),
+            Err(UnmapError::NotMapped { address: 0x40_0000 })
+        );
+        space.free(&ram, &mut frames);
+    }
+
+    #[test]
+    fn bad_addresses_are_refused() {
+        let (ram, mut frames, kernel_root) = machine(64);
+        let mut space = AddressSpace::new(&ram, &mut frames, kernel_root).unwrap();
+        let kernel_address = 0xffff_8000_0000_0000;
+        assert_eq!(
+            space.map_zeroed(&ram, &mut frames, kernel_address, PageAccess::READ_WRITE),
+            Err(MapError::NotUserAddress { address: kernel_address })
+        );
+        assert_eq!(
+            space.map_zeroed(&ram, &mut frames, 0x1001, PageAccess::READ_WRITE),
+            Err(MapError::Misaligned { address: 0x1001 })
+        );
+        space.map_zeroed(&ram, &mut frames, 0x1000, PageAccess::READ_WRITE).unwrap();
+        assert_eq!(
+            space.map_zeroed(&ram, &mut frames, 0x1000, PageAccess::READ_WRITE),
+            Err(MapError::AlreadyMapped { address: 0x1000 })
+        );
+        space.free(&ram, &mut frames);
+    }
+
+    #[test]
+    fn a_duplicate_has_its_own_copies_of_the_pages() {
+        let (ram, mut frames, kernel_root) = machine(64);
+        let mut parent = AddressSpace::new(&ram, &mut frames, kernel_root).unwrap();
+        let parent_frame = parent.map_zeroed(&ram, &mut frames, 0x1000, PageAccess::READ_WRITE).unwrap();
+        phys::write_byte(&ram, parent_frame, 7, 42);
+
+        let child = parent.duplicate(&ram, &mut frames).unwrap();
+        let child_frame = child.translate(&ram, 0x1000).unwrap().frame;
+        assert_ne!(child_frame, parent_frame);
+        assert_eq!(phys::read_byte(&ram, child_frame, 7), 42);
+        phys::write_byte(&ram, parent_frame, 7, 1);
+        assert_eq!(phys::read_byte(&ram, child_frame, 7), 42, "the child sees the parent's write");
+        assert_eq!(child.translate(&ram, 0x1000).unwrap().access, PageAccess::READ_WRITE);
+        child.free(&ram, &mut frames);
+        parent.free(&ram, &mut frames);
+    }
+
+    #[test]
+    fn a_duplicate_that_runs_out_of_frames_leaves_nothing_behind() {
+        let (ram, mut frames, kernel_root) = machine(24);
+        let mut parent = AddressSpace::new(&ram, &mut frames, kernel_root).unwrap();
+        for page in 0..8 {
+            parent.map_zeroed(&ram, &mut frames, page * PAGE_SIZE, PageAccess::READ_WRITE).unwrap();
+        }
+        let before = frames.stats();
+        assert!(before.free < parent.frames_held(), "the test needs too little RAM for a copy");
+        assert_eq!(parent.duplicate(&ram, &mut frames).err(), Some(OutOfFrames));
+        assert_eq!(frames.stats(), before);
+        parent.free(&ram, &mut frames);
+    }
+
+    proptest! {
+        #[test]
+        fn map_duplicate_purge_free_returns_every_frame(
+            pages in proptest::collection::btree_set(0u64..(1 << 24), 0..40),
+            unmapped in proptest::collection::vec(any::<proptest::sample::Index>(), 0..10),
+        ) {
+            let (ram, mut frames, kernel_root) = machine(512);
+            let baseline = frames.stats();
+            let mut space = AddressSpace::new(&ram, &mut frames, kernel_root).unwrap();
+            // Page n goes to n << 23 plus its low bits as a page offset: the addresses are
+            // distinct, stay below USER_END (n < 2^24) and use every table level.
+            let addresses: Vec<u64> = pages.iter().map(|page| (page << 23) | ((page & 7) << 12)).collect();
+            let mut mapped = std::collections::BTreeSet::new();
+            for address in &addresses {
+                if space.map_zeroed(&ram, &mut frames, *address, PageAccess::READ_WRITE).is_ok() {
+                    mapped.insert(*address);
+                }
+            }
+            for index in unmapped {
+                if mapped.is_empty() { break; }
+                let address = **index.get(&mapped.iter().collect::<Vec<_>>());
+                space.unmap(&ram, &mut frames, address).unwrap();
+                mapped.remove(&address);
+            }
+            prop_assert_eq!(space.user_pages(), mapped.len() as u64);
+            let child = space.duplicate(&ram, &mut frames).unwrap();
+            for address in &mapped {
+                prop_assert!(child.translate(&ram, *address).is_some());
+            }
+            let stats = frames.stats();
+            prop_assert_eq!(stats.used() - baseline.used(), space.frames_held() + child.frames_held());
+            child.free(&ram, &mut frames);
+            space.free(&ram, &mut frames);
+            prop_assert_eq!(frames.stats(), baseline);
+        }
+    }
+}

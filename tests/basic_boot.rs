@@ -23,11 +23,6 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
 }
 
 #[test_case]
-fn println_does_not_panic() {
-    kernel::println!("basic_boot: println works after init");
-}
-
-#[test_case]
 fn heap_allocations_are_usable_after_init() {
     let values: alloc::vec::Vec<u64> = (0..1000).collect();
     assert_eq!(values.iter().sum::<u64>(), 999 * 1000 / 2);

@@ -69,8 +69,9 @@ fn sleeps_end_at_their_deadline_in_deadline_order() {
 }
 
 #[test_case]
-fn the_idle_loop_wakes_for_the_tick_it_halted_on() {
-    // No task is ready: the idle loop halts, and only the timer interrupt can end the wait.
+fn the_idle_loop_comes_back_when_only_the_tick_can_wake_it() {
+    // Liveness: no task is ready, so the idle loop halts and only the timer interrupt ends
+    // each wait. (The lost-wakeup rule itself is tested on the host, `executor/tests`.)
     let start = kernel::time::ticks();
     tasks::run_until(|| kernel::time::ticks() >= start + 3);
     assert!(kernel::time::ticks() >= start + 3);

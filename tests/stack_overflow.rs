@@ -19,7 +19,7 @@ fn main(boot_info: &'static BootInfo) -> ! {
 
 #[allow(unconditional_recursion)]
 fn overflow(depth: u64) -> u64 {
-    // The volatile read keeps the recursion from being turned into a loop.
+    // `black_box` keeps the frame alive and the recursion from being turned into a loop.
     let frame = [depth; 8];
     overflow(depth + 1) + core::hint::black_box(frame)[7]
 }

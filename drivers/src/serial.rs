@@ -23,9 +23,8 @@ const RECEIVE_QUEUE_CAPACITY: usize = 256;
 static PORT: OnceCell<spin::Mutex<Uart16550Tty<PioBackend>>> = OnceCell::uninit();
 static RECEIVED: OnceCell<InputQueue> = OnceCell::uninit();
 
-/// Programs COM1 (115200 8-N-1, FIFO on, receive interrupt on) and creates the receive
-/// queue (it allocates, so call it once the heap is up). Later calls do nothing. Output
-/// written before this is dropped.
+/// Programs COM1 (115200 8-N-1, FIFO on, receive interrupt on). Later calls do nothing.
+/// Output written before this is dropped.
 pub fn init() {
     PORT.init_once(|| {
         let config =
@@ -47,7 +46,25 @@ pub fn write_fmt(args: fmt::Arguments) {
     }
 }
 
-/// Creates the receive queue. Call before unmasking the serial IRQ.
+/// Writes formatted text to COM1 on a path that must not hang: a panic or a fatal
+/// exception. If the port lock is held — by the code that panicked, or by a fault in the
+/// middle of a print — it is broken first, since that holder will never run again.
+pub fn write_fmt_emergency(args: fmt::Arguments) {
+    if let Some(port) = PORT.get() {
+        x86_64::instructions::interrupts::without_interrupts(|| {
+            if port.is_locked() {
+                // SAFETY: only called on paths that end the kernel (panic handlers, fatal
+                // exception reports) with interrupts masked; the lock's holder was
+                // interrupted or unwound by this very path and never resumes, so no one
+                // else is inside the critical section.
+                unsafe { port.force_unlock() };
+            }
+            let _ = port.lock().write_fmt(args);
+        });
+    }
+}
+
+/// Creates the receive queue (it allocates). Call before unmasking the serial IRQ.
 pub fn init_input() {
     RECEIVED.init_once(|| InputQueue::new(RECEIVE_QUEUE_CAPACITY));
 }

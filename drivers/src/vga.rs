@@ -20,7 +20,6 @@ pub struct Attribute(pub u8);
 
 impl Attribute {
     pub const LIGHT_GREY_ON_BLACK: Attribute = Attribute(0x07);
-    pub const YELLOW_ON_BLACK: Attribute = Attribute(0x0e);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,10 +43,6 @@ pub struct TextScreen<'a> {
 impl<'a> TextScreen<'a> {
     pub fn new(cells: &'a mut Cells) -> Self {
         Self { cells, column: 0, attribute: Attribute::LIGHT_GREY_ON_BLACK }
-    }
-
-    pub fn set_attribute(&mut self, attribute: Attribute) {
-        self.attribute = attribute;
     }
 
     pub fn write_byte(&mut self, byte: u8) {

@@ -9,7 +9,11 @@
 //! Spawning allocates (the task and its boxed future) and is otherwise lock-free; whether it
 //! may be called from interrupt context is the allocator's business (Lethe's kernel heap
 //! masks interrupts, so there it may). Polling happens only in `run_ready`, which must not
-//! be re-entered from inside a poll.
+//! be re-entered from inside a poll (checked: it panics naming the rule).
+//!
+//! Lock order: a task's `future` lock (held across its poll) → `Timers::pending` (a `Sleep`
+//! polled inside) → the allocator's lock. Only the allocator's is ever taken in interrupt
+//! context, and the kernel's masks interrupts while held.
 
 use alloc::boxed::Box;
 use core::fmt;
@@ -48,6 +52,8 @@ pub(crate) struct Shared {
     next_task_id: AtomicU64,
     trace_sink: Option<TraceSink>,
     tracing: AtomicBool,
+    /// Set while `run_ready` runs, to catch re-entry from inside a poll.
+    polling: AtomicBool,
 }
 
 impl Shared {
@@ -101,6 +107,7 @@ impl Executor {
             next_task_id: AtomicU64::new(1),
             trace_sink,
             tracing: AtomicBool::new(false),
+            polling: AtomicBool::new(false),
         };
         Self { shared: Arc::new(shared) }
     }
@@ -108,10 +115,6 @@ impl Executor {
     /// Switches task tracing on or off.
     pub fn set_tracing(&self, on: bool) {
         self.shared.tracing.store(on, Ordering::Relaxed);
-    }
-
-    pub fn tracing(&self) -> bool {
-        self.shared.tracing.load(Ordering::Relaxed)
     }
 
     /// Spawns `future` as a task named `name` (the name shows in traces).
@@ -174,6 +177,7 @@ impl Executor {
     /// Wakes expired timers, then polls at most `budget` ready tasks. Returns how many
     /// polls it made. Call it from task context only, never from inside a poll.
     pub fn run_ready(&self, budget: usize) -> usize {
+        let _polling = PollingGuard::enter(&self.shared);
         self.shared.timers.fire_expired();
         let mut polled = 0;
         while polled < budget {
@@ -231,6 +235,28 @@ impl Executor {
                 platform.enable_interrupts();
             }
         }
+    }
+}
+
+/// Marks the executor as polling for as long as it lives.
+#[cfg(not(loom))]
+struct PollingGuard<'a> {
+    shared: &'a Shared,
+}
+
+#[cfg(not(loom))]
+impl<'a> PollingGuard<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        let reentered = shared.polling.swap(true, Ordering::Acquire);
+        assert!(!reentered, "executor: run_ready re-entered from inside a poll");
+        Self { shared }
+    }
+}
+
+#[cfg(not(loom))]
+impl Drop for PollingGuard<'_> {
+    fn drop(&mut self) {
+        self.shared.polling.store(false, Ordering::Release);
     }
 }
 

@@ -7,6 +7,10 @@
 //! in deadline order and, for equal deadlines, in the order they were armed.
 //!
 //! A `Sleep` removes its registration when dropped, so a cancelled sleep leaves nothing behind.
+//!
+//! Lock rule: no `Waker` is dropped while `pending` is locked. Dropping a waker can drop the
+//! last reference to a task, whose future may hold a `Sleep` whose own drop locks `pending`
+//! again; so every removed or replaced waker is moved out and dropped after the guard.
 
 use alloc::collections::BTreeMap;
 use core::future::Future;
@@ -87,11 +91,6 @@ impl Sleep {
     pub(crate) fn until(shared: Arc<Shared>, deadline: Ticks) -> Self {
         Self { shared, deadline, registration: None }
     }
-
-    /// The tick at which this sleep completes.
-    pub fn deadline(&self) -> Ticks {
-        self.deadline
-    }
 }
 
 impl Future for Sleep {
@@ -100,35 +99,40 @@ impl Future for Sleep {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let timers = &self.shared.timers;
         if timers.now() >= self.deadline {
-            if let Some(key) = self.registration.take() {
-                self.shared.timers.pending.lock().remove(&key);
-            }
+            self.disarm();
             return Poll::Ready(());
         }
         let key = match self.registration {
             Some(key) => key,
             None => (self.deadline, timers.next_registration.fetch_add(1, Ordering::Relaxed)),
         };
-        {
+        let replaced = {
             let mut pending = timers.pending.lock();
             match pending.get_mut(&key) {
-                Some(waker) => waker.clone_from(cx.waker()),
+                Some(waker) if waker.will_wake(cx.waker()) => None,
+                Some(waker) => Some(core::mem::replace(waker, cx.waker().clone())),
                 // First poll, or the timer fired between our clock read and this lock: arm
                 // it (again); the next `fire_expired` wakes it if the deadline has passed.
-                None => {
-                    pending.insert(key, cx.waker().clone());
-                }
+                None => pending.insert(key, cx.waker().clone()),
             }
-        }
+        };
+        drop(replaced);
         self.registration = Some(key);
         Poll::Pending
     }
 }
 
+impl Sleep {
+    fn disarm(&mut self) {
+        if let Some(key) = self.registration.take() {
+            let removed = self.shared.timers.pending.lock().remove(&key);
+            drop(removed);
+        }
+    }
+}
+
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some(key) = self.registration.take() {
-            self.shared.timers.pending.lock().remove(&key);
-        }
+        self.disarm();
     }
 }

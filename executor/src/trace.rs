@@ -23,7 +23,8 @@ pub enum TaskEvent {
     PollBegin,
     /// The poll returned; `ready` when the future completed.
     PollEnd { ready: bool },
-    /// The task's future has been dropped; its slot is free.
+    /// The task's future has been dropped. Its slot is given back right after, or, when a
+    /// wake during the final poll left an entry in the ready queue, when that is popped.
     Complete,
 }
 

@@ -10,6 +10,7 @@ pub fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }
 
+/// The future `yield_now` returns.
 pub struct YieldNow {
     yielded: bool,
 }

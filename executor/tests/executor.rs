@@ -291,3 +291,20 @@ fn an_interrupt_between_the_idle_check_and_halt_ends_the_halt() {
         "the loop should have halted exactly once"
     );
 }
+
+#[test]
+#[should_panic(expected = "run_ready re-entered from inside a poll")]
+fn polling_from_inside_a_poll_is_refused() {
+    let executor = Executor::new(4);
+    let inner = executor.clone();
+    executor
+        .spawn(
+            "re-enters",
+            std::future::poll_fn(move |_| {
+                inner.run_ready(1);
+                Poll::Ready(())
+            }),
+        )
+        .unwrap();
+    executor.run_ready(1);
+}

@@ -21,6 +21,18 @@ pub fn print_serial(args: core::fmt::Arguments) {
     drivers::serial::write_fmt(args);
 }
 
+#[doc(hidden)]
+pub fn print_emergency(args: core::fmt::Arguments) {
+    drivers::serial::write_fmt_emergency(args);
+}
+
+/// Like `serial_println!`, for panic handlers and fatal exception reports: it breaks a
+/// serial lock left held by the code that failed instead of waiting on it forever.
+#[macro_export]
+macro_rules! emergency_println {
+    ($($arg:tt)*) => ($crate::console::print_emergency(format_args!("{}\n", format_args!($($arg)*))));
+}
+
 #[macro_export]
 macro_rules! print {
     ($($arg:tt)*) => ($crate::console::print_both(format_args!($($arg)*)));

@@ -9,7 +9,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use drivers::qemu_exit::{ExitCode, exit_qemu};
 
-use crate::{serial_print, serial_println};
+use crate::{emergency_println, serial_println};
 
 static PLANNED: AtomicUsize = AtomicUsize::new(0);
 static PASSED: AtomicUsize = AtomicUsize::new(0);
@@ -63,17 +63,17 @@ pub fn finish() -> ! {
 
 /// Panic handler for test binaries: report, count, and end QEMU with failure.
 pub fn test_panic_handler(info: &core::panic::PanicInfo) -> ! {
-    serial_print!("\n[failed]\n{info}\n");
+    emergency_println!("\n[failed]\n{info}");
     let passed = PASSED.load(Ordering::Relaxed);
     let failed = PLANNED.load(Ordering::Relaxed).saturating_sub(passed).max(1);
-    serial_println!("kernel tests: {passed} passed, {failed} failed");
+    emergency_println!("kernel tests: {passed} passed, {failed} failed");
     exit_qemu(ExitCode::Failed);
     crate::arch::cpu::halt_forever()
 }
 
 /// Panic handler for the kernel proper: report and stop.
 pub fn kernel_panic_handler(info: &core::panic::PanicInfo) -> ! {
-    crate::println!("KERNEL PANIC: {info}");
+    emergency_println!("KERNEL PANIC: {info}");
     exit_qemu(ExitCode::Failed);
     crate::arch::cpu::halt_forever()
 }

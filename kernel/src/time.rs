@@ -1,8 +1,8 @@
 //! Kernel time: timer ticks (counted by the executor's clock) and the TSC, calibrated
 //! against the tick at boot so that traces can print microseconds.
 //!
-//! Before calibration `micros_since_boot` reads 0; after it, TSC cycles are converted with
-//! the measured rate. Callable from any context.
+//! "Since boot" means since the TSC was calibrated, about 40 ms into boot (after the heap and
+//! interrupts are up); before that `micros_since_boot` reads 0. Callable from any context.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 

@@ -7,9 +7,9 @@
 //! double fault on purpose announces it with `expect_double_fault`; the handler then reports
 //! as usual and exits QEMU with success.
 //!
-//! Called from: the CPU, in interrupt context. They print through the serial port, which
-//! masks interrupts while held, so a fault inside a print cannot deadlock on a second one
-//! from an interrupt — but a fault *inside* the serial driver would; that is accepted.
+//! Called from: the CPU, in interrupt context. Reports go through the serial port's
+//! emergency writer, which breaks the port lock if the faulting code held it, so a fault in
+//! the middle of a print still gets reported instead of spinning on the lock.
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -17,7 +17,7 @@ use drivers::qemu_exit::{ExitCode, exit_qemu};
 use x86_64::registers::control::Cr2;
 use x86_64::structures::idt::{InterruptStackFrame, PageFaultErrorCode};
 
-use crate::serial_println;
+use crate::emergency_println as report_println;
 
 static BREAKPOINTS: AtomicUsize = AtomicUsize::new(0);
 static DOUBLE_FAULT_EXPECTED: AtomicBool = AtomicBool::new(false);
@@ -41,11 +41,11 @@ pub fn expect_double_fault() {
 }
 
 fn report(name: &str, vector: u8, error_code: Option<u64>, frame: &InterruptStackFrame) {
-    serial_println!("EXCEPTION: {name} (vector {vector})");
+    report_println!("EXCEPTION: {name} (vector {vector})");
     if let Some(code) = error_code {
-        serial_println!("  error code: {code:#x}");
+        report_println!("  error code: {code:#x}");
     }
-    serial_println!(
+    report_println!(
         "  rip: {:#x}  cs: {:#x}  rflags: {:#x}  rsp: {:#x}  ss: {:#x}",
         frame.instruction_pointer.as_u64(),
         frame.code_segment.0,
@@ -56,7 +56,7 @@ fn report(name: &str, vector: u8, error_code: Option<u64>, frame: &InterruptStac
 }
 
 fn fatal() -> ! {
-    serial_println!("  the kernel cannot continue");
+    report_println!("  the kernel cannot continue");
     exit_qemu(ExitCode::Failed);
     x86_64::instructions::interrupts::disable();
     loop {
@@ -108,14 +108,14 @@ pub(super) extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
     if let Some(work) = AT_NEXT_BREAKPOINT.lock().take() {
         work();
     }
-    serial_println!("  resuming");
+    report_println!("  resuming");
 }
 
 pub(super) extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, error_code: PageFaultErrorCode) {
     report("page fault", 14, Some(error_code.bits()), &frame);
     match Cr2::read() {
-        Ok(address) => serial_println!("  cr2: {:#x} ({error_code:?})", address.as_u64()),
-        Err(invalid) => serial_println!("  cr2: non-canonical {invalid:?} ({error_code:?})"),
+        Ok(address) => report_println!("  cr2: {:#x} ({error_code:?})", address.as_u64()),
+        Err(invalid) => report_println!("  cr2: non-canonical {invalid:?} ({error_code:?})"),
     }
     fatal();
 }
@@ -127,13 +127,13 @@ pub(super) extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, er
     let here = &raw const marker as u64;
     let ist = super::gdt::double_fault_stack();
     let on_ist = ist.contains(&here);
-    serial_println!(
+    report_println!(
         "  handler stack: {here:#x} ({})",
         if on_ist { "the double-fault IST stack" } else { "NOT the IST stack" }
     );
-    serial_println!("  a faulting rsp near a stack's low end means a kernel stack overflow");
+    report_println!("  a faulting rsp near a stack's low end means a kernel stack overflow");
     if DOUBLE_FAULT_EXPECTED.load(Ordering::SeqCst) && on_ist {
-        serial_println!("  double fault was expected by the running test");
+        report_println!("  double fault was expected by the running test");
         crate::testing::pass("double_fault_is_handled_on_its_own_stack");
         crate::testing::finish();
     }

@@ -1,9 +1,14 @@
 //! Hardware interrupts through the two 8259 PICs: the PIT tick (IRQ 0), the PS/2 keyboard
 //! (IRQ 1) and COM1's receiver (IRQ 4); every other line stays masked.
 //!
-//! Handlers do the least they can — advance the executor's clock, queue a scancode — and
-//! acknowledge the interrupt; the work happens in tasks. They take no lock except the PIC's,
-//! which only they and `init` (interrupts off) take.
+//! Every other line stays masked, so IRQ 7 and IRQ 15 can only be the PICs' spurious
+//! interrupts: they are ignored (IRQ 15's is acknowledged to the master alone, as the
+//! cascade requires).
+//!
+//! Handlers do the least they can — advance the executor's clock, queue a scancode or a
+//! received byte — and acknowledge the interrupt; the work happens in tasks. Locks they
+//! take: the PICs' (only handlers and `init`, interrupts off, take it) and, in the serial
+//! handler, the port's (every holder masks interrupts).
 
 use pic8259::ChainedPics;
 use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame};
@@ -15,6 +20,9 @@ pub const PIC_2_OFFSET: u8 = PIC_1_OFFSET + 8;
 const TIMER_IRQ: u8 = 0;
 const KEYBOARD_IRQ: u8 = 1;
 const SERIAL_IRQ: u8 = 4;
+const CASCADE_IRQ: u8 = 2;
+const MASTER_SPURIOUS_IRQ: u8 = 7;
+const SLAVE_SPURIOUS_IRQ: u8 = 15;
 
 // SAFETY: the offsets put the PICs' 16 vectors at 32..48, clear of the CPU exceptions.
 static PICS: spin::Mutex<ChainedPics> =
@@ -24,13 +32,16 @@ pub(super) fn install(idt: &mut InterruptDescriptorTable) {
     idt[PIC_1_OFFSET + TIMER_IRQ].set_handler_fn(timer);
     idt[PIC_1_OFFSET + KEYBOARD_IRQ].set_handler_fn(keyboard);
     idt[PIC_1_OFFSET + SERIAL_IRQ].set_handler_fn(serial);
+    idt[PIC_1_OFFSET + MASTER_SPURIOUS_IRQ].set_handler_fn(master_spurious);
+    idt[PIC_1_OFFSET + SLAVE_SPURIOUS_IRQ].set_handler_fn(slave_spurious);
 }
 
 /// Remaps the PICs, unmasks the timer, keyboard and serial lines, and starts the tick.
 pub(super) fn init() {
     let mut pics = PICS.lock();
     // SAFETY: interrupts are still disabled; the PICs are remapped before any line is
-    // unmasked, and the IDT has handlers for the two lines unmasked here.
+    // unmasked, and the IDT has handlers for the three lines unmasked here (and for the
+    // spurious vectors).
     unsafe {
         pics.initialize();
         pics.write_masks(!((1 << TIMER_IRQ) | (1 << KEYBOARD_IRQ) | (1 << SERIAL_IRQ)), 0xff);
@@ -58,4 +69,13 @@ extern "x86-interrupt" fn keyboard(_frame: InterruptStackFrame) {
 extern "x86-interrupt" fn serial(_frame: InterruptStackFrame) {
     drivers::serial::handle_interrupt();
     end_of_interrupt(SERIAL_IRQ);
+}
+
+extern "x86-interrupt" fn master_spurious(_frame: InterruptStackFrame) {
+    // A spurious master interrupt is not in service: no end-of-interrupt.
+}
+
+extern "x86-interrupt" fn slave_spurious(_frame: InterruptStackFrame) {
+    // The master did see the cascade line: acknowledge it there only.
+    end_of_interrupt(CASCADE_IRQ);
 }

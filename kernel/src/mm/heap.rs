@@ -63,15 +63,21 @@ pub fn bytes_in_use() -> usize {
 }
 
 /// Maps the heap's range to fresh frames and hands it to the allocator.
-pub fn init(mapper: &mut impl Mapper<Size4KiB>, frames: &mut impl FrameAllocator<Size4KiB>) {
+///
+/// # Safety
+/// `mapper` must be the active page table, `frames` must hand out unused RAM, and nothing
+/// else may map or use the heap's range. Call once.
+pub(super) unsafe fn init(mapper: &mut impl Mapper<Size4KiB>, frames: &mut impl FrameAllocator<Size4KiB>) {
     let first = Page::<Size4KiB>::containing_address(VirtAddr::new(HEAP_START));
     let last = Page::containing_address(VirtAddr::new(HEAP_START + HEAP_SIZE as u64 - 1));
     let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE;
     for page in Page::range_inclusive(first, last) {
         let frame = frames.allocate_frame().expect("mm: out of memory while mapping the heap");
-        // SAFETY: the heap range is unused by anything else, and the frame is fresh RAM.
+        // SAFETY: by this function's contract the heap range is used by nothing else and the
+        // frame is unused RAM.
         unsafe { mapper.map_to(page, frame, flags, frames) }.expect("mm: heap page already mapped").flush();
     }
-    // SAFETY: the range was just mapped writable and belongs to the heap alone.
+    // SAFETY: the range was just mapped writable through the active page table (contract)
+    // and belongs to the heap alone.
     without_interrupts(|| unsafe { HEAP.0.lock().init(HEAP_START as *mut u8, HEAP_SIZE) });
 }

@@ -25,7 +25,11 @@ pub fn init(boot_info: &'static BootInfo) {
     // SAFETY: the bootloader maps all physical memory at `physical_memory_offset` (the
     // `map_physical_memory` feature) and this is the only page-table handle created.
     let mut mapper = unsafe { paging::kernel_page_table(boot_info.physical_memory_offset) };
-    let mut frames = paging::BootFrameAllocator::new(usable_ranges(boot_info));
-    heap::init(&mut mapper, &mut frames);
+    // SAFETY: the ranges are what the bootloader reports as usable RAM, and nothing else
+    // allocates from them.
+    let mut frames = unsafe { paging::BootFrameAllocator::new(usable_ranges(boot_info)) };
+    // SAFETY: `mapper` is the active page table and `frames` hands out unused RAM; the heap
+    // range is mapped nowhere else.
+    unsafe { heap::init(&mut mapper, &mut frames) };
     log::info!("mm: heap of {} KiB mapped, {} boot frames used", heap::HEAP_SIZE / 1024, frames.handed_out());
 }

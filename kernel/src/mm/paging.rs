@@ -26,8 +26,10 @@ pub struct BootFrameAllocator<I: Iterator<Item = PhysRange>> {
 }
 
 impl<I: Iterator<Item = PhysRange>> BootFrameAllocator<I> {
-    /// `ranges` must be usable RAM that nothing else uses, ascending and disjoint.
-    pub fn new(ranges: I) -> Self {
+    /// # Safety
+    /// `ranges` must be usable RAM that nothing else uses or will use while frames from it
+    /// are in use, ascending and disjoint.
+    pub unsafe fn new(ranges: I) -> Self {
         Self { frames: BootFrames::new(ranges) }
     }
 
@@ -36,8 +38,8 @@ impl<I: Iterator<Item = PhysRange>> BootFrameAllocator<I> {
     }
 }
 
-// SAFETY: `BootFrames` hands out each frame of the usable ranges once, and those ranges are
-// RAM the bootloader marked free.
+// SAFETY: `BootFrames` hands out each frame of its ranges once, and `new`'s contract makes
+// those ranges unused RAM.
 unsafe impl<I: Iterator<Item = PhysRange>> FrameAllocator<Size4KiB> for BootFrameAllocator<I> {
     fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
         self.frames.allocate().map(|address| PhysFrame::containing_address(PhysAddr::new(address)))

@@ -24,14 +24,13 @@ use x86_64::structures::paging::PageTableFlags as Flags;
 
 use crate::PAGE_SIZE;
 use crate::frame_allocator::{FrameAllocator, FrameOwner, OutOfFrames};
+use crate::page_table::{self, ENTRIES, ENTRY_FRAME_MASK, table_indices};
 use crate::phys::{self, PhysWindow};
 
 /// First address above the user half (the canonical lower half ends here).
 pub const USER_END: u64 = 0x0000_8000_0000_0000;
 /// Root entries from here on map the kernel half.
 const KERNEL_ROOT_ENTRIES: core::ops::Range<usize> = 256..512;
-const ENTRY_FRAME_MASK: u64 = 0x000f_ffff_ffff_f000;
-const ENTRIES: usize = 512;
 
 /// How user code may use a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,10 +118,6 @@ pub struct AddressSpace {
     user_pages: u64,
     /// Page tables below the root.
     page_tables: u64,
-}
-
-fn table_indices(address: u64) -> [usize; 4] {
-    [39, 30, 21, 12].map(|shift| ((address >> shift) as usize) & (ENTRIES - 1))
 }
 
 fn check_user_page(address: u64) -> Result<(), MapError> {
@@ -293,42 +288,22 @@ impl AddressSpace {
         free_or_report(frames, self.root, FrameOwner::PageTable);
     }
 
-    /// The last-level table covering `address`, creating missing tables on the way.
+    /// The last-level table covering user `address`, creating missing tables on the way.
     fn leaf_table_creating(
         &mut self,
         window: &impl PhysWindow,
         frames: &mut FrameAllocator,
         address: u64,
     ) -> Result<u64, OutOfFrames> {
-        let mut table = self.root;
-        for index in &table_indices(address)[..3] {
-            let entry = phys::read_word(window, table, *index);
-            table = if entry & Flags::PRESENT.bits() != 0 {
-                assert!(entry & Flags::HUGE_PAGE.bits() == 0, "mm: huge page in a user half");
-                entry & ENTRY_FRAME_MASK
-            } else {
-                let next = frames.allocate(FrameOwner::PageTable)?;
-                phys::fill(window, next, 0);
-                let flags = Flags::PRESENT | Flags::WRITABLE | Flags::USER_ACCESSIBLE;
-                phys::write_word(window, table, *index, next | flags.bits());
-                self.page_tables += 1;
-                next
-            };
-        }
+        let table_flags = Flags::PRESENT | Flags::WRITABLE | Flags::USER_ACCESSIBLE;
+        let (table, created) =
+            page_table::leaf_table_creating(window, frames, self.root, address, table_flags)?;
+        self.page_tables += created;
         Ok(table)
     }
 
-    /// The last-level table covering `address`, if all levels exist.
     fn leaf_table(&self, window: &impl PhysWindow, address: u64) -> Option<u64> {
-        let mut table = self.root;
-        for index in &table_indices(address)[..3] {
-            let entry = phys::read_word(window, table, *index);
-            if entry & Flags::PRESENT.bits() == 0 {
-                return None;
-            }
-            table = entry & ENTRY_FRAME_MASK;
-        }
-        Some(table)
+        page_table::leaf_table(window, self.root, address)
     }
 
     /// Calls `visit(address, leaf entry)` for every mapped user page, in address order.

@@ -3,6 +3,7 @@
 //! - `boot_frames`: the boot-time frame source, used until the heap is up;
 //! - `frame_allocator`: the physical frame allocator that frees, with per-owner counts;
 //! - `address_space`: 4-level page tables with a shared kernel half and an owned user half;
+//! - `kernel_stacks`: guarded, poisoned-on-free kernel stacks in a dedicated region;
 //! - `phys`: raw access to frames through a window — the only `unsafe` in the crate.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
@@ -12,6 +13,8 @@ extern crate alloc;
 pub mod address_space;
 pub mod boot_frames;
 pub mod frame_allocator;
+pub mod kernel_stacks;
+mod page_table;
 #[allow(unsafe_code)]
 pub mod phys;
 

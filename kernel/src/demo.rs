@@ -13,8 +13,7 @@ static DEMO_TASKS_LEFT: AtomicUsize = AtomicUsize::new(0);
 pub fn run(boot_info: &'static BootInfo) {
     println!("Lethe {}: an x86_64 kernel where reaping is a future", env!("CARGO_PKG_VERSION"));
     print_memory_map(boot_info);
-    let heap = mm::heap::stats();
-    println!("heap: {} KiB, {} bytes in use", heap.size / 1024, heap.used);
+    println!("{}", mm::meminfo::snapshot());
     println!("timer: {} Hz; TSC {} MHz", time::TICK_HZ, time::tsc_hz() / 1_000_000);
 
     println!("executor: spawning demo tasks with tracing on");

@@ -43,6 +43,12 @@ impl<I: Iterator<Item = PhysRange>> BootFrames<I> {
     pub fn handed_out(&self) -> u64 {
         self.handed_out
     }
+
+    /// The frames never handed out, as ranges: what the real allocator takes over.
+    pub fn into_remaining(self) -> impl Iterator<Item = PhysRange> {
+        let current = PhysRange { start: self.next, end: self.end };
+        core::iter::once(current).filter(|range| range.end > range.start).chain(self.ranges)
+    }
 }
 
 #[cfg(test)]
@@ -60,6 +66,18 @@ mod tests {
     fn partial_frames_at_range_edges_are_skipped() {
         let frames = drain(&[PhysRange { start: 0x1800, end: 0x4800 }]);
         assert_eq!(frames, [0x2000, 0x3000]);
+    }
+
+    #[test]
+    fn the_remaining_ranges_hold_exactly_the_frames_not_handed_out() {
+        let ranges = [PhysRange { start: 0x1000, end: 0x4000 }, PhysRange { start: 0x10000, end: 0x12000 }];
+        let mut frames = BootFrames::new(ranges.iter().copied());
+        assert_eq!(frames.allocate(), Some(0x1000));
+        let rest: Vec<PhysRange> = frames.into_remaining().collect();
+        assert_eq!(
+            rest,
+            [PhysRange { start: 0x2000, end: 0x4000 }, PhysRange { start: 0x10000, end: 0x12000 }]
+        );
     }
 
     #[test]

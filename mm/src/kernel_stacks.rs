@@ -108,7 +108,8 @@ impl From<OutOfFrames> for StackError {
 /// The stack region's slots.
 pub struct KernelStacks {
     layout: StackLayout,
-    /// Slots given back, reused first.
+    /// Slots given back, reused first. Its capacity is reserved up front, so neither
+    /// allocating nor freeing a stack touches the heap.
     free_slots: Vec<u32>,
     /// Slots from here on have never been used.
     next_unused: u32,
@@ -120,7 +121,7 @@ impl KernelStacks {
     pub fn new(layout: StackLayout) -> Self {
         Self {
             layout,
-            free_slots: Vec::new(),
+            free_slots: Vec::with_capacity(layout.slots as usize),
             next_unused: 0,
             owners: alloc::vec![None; layout.slots as usize],
         }

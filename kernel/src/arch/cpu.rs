@@ -21,6 +21,20 @@ pub fn halt_forever() -> ! {
     }
 }
 
+/// Switches this CPU to the stack whose top is `stack_top` and calls `entry` there.
+///
+/// # Safety
+/// `stack_top` must be the 16-byte-aligned top of a mapped, writable stack that nothing
+/// else uses; the current stack is abandoned for good.
+pub unsafe fn run_on_stack(stack_top: u64, entry: extern "C" fn() -> !) -> ! {
+    // SAFETY: the caller provides a valid stack; `entry` never returns, so nothing needs
+    // the old stack again. `call` pushes a return address, leaving rsp at the ABI's
+    // 16-byte-minus-8 alignment on entry.
+    unsafe {
+        core::arch::asm!("mov rsp, {top}", "call {entry}", top = in(reg) stack_top, entry = in(reg) entry, options(noreturn));
+    }
+}
+
 /// The time-stamp counter.
 pub fn read_tsc() -> u64 {
     // SAFETY: RDTSC has no memory effects; every x86_64 CPU has it.

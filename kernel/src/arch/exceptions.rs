@@ -3,15 +3,16 @@
 //! the run: QEMU exits with the failure status where the exit device is present (tests,
 //! `scripts/run`), otherwise the CPU halts. A breakpoint is reported and execution resumes.
 //!
-//! The double-fault handler runs on its own IST stack (see `gdt`). A test that provokes a
-//! double fault on purpose announces it with `expect_double_fault`; the handler then reports
-//! as usual and exits QEMU with success.
+//! The double-fault handler runs on its own IST stack (see `gdt`). A fault address in a
+//! kernel stack's guard page is reported as an overflow of that stack, naming its owner.
+//! A test that provokes a fault on purpose announces it with `expect_fault`; the handler
+//! then reports as usual and ends the test with success.
 //!
 //! Called from: the CPU, in interrupt context. Reports go through the serial port's
 //! emergency writer, which breaks the port lock if the faulting code held it, so a fault in
 //! the middle of a print still gets reported instead of spinning on the lock.
 
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use drivers::qemu_exit::{ExitCode, exit_qemu};
 use x86_64::registers::control::Cr2;
@@ -20,7 +21,18 @@ use x86_64::structures::idt::{InterruptStackFrame, PageFaultErrorCode};
 use crate::emergency_println as report_println;
 
 static BREAKPOINTS: AtomicUsize = AtomicUsize::new(0);
-static DOUBLE_FAULT_EXPECTED: AtomicBool = AtomicBool::new(false);
+static EXPECTED_FAULT: AtomicU8 = AtomicU8::new(ExpectedFault::None as u8);
+
+/// A fault a test provokes on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExpectedFault {
+    None = 0,
+    /// A double fault handled on the IST stack.
+    DoubleFault = 1,
+    /// A page fault (or the double fault it escalates to) in a kernel stack's guard page.
+    GuardPage = 2,
+}
 /// Work the next breakpoint runs in interrupt context; a test hook.
 static AT_NEXT_BREAKPOINT: spin::Mutex<Option<fn()>> = spin::Mutex::new(None);
 
@@ -35,9 +47,34 @@ pub fn run_at_next_breakpoint(work: fn()) {
     x86_64::instructions::interrupts::without_interrupts(|| *AT_NEXT_BREAKPOINT.lock() = Some(work));
 }
 
-/// Tells the double-fault handler that the next double fault is a test's doing.
-pub fn expect_double_fault() {
-    DOUBLE_FAULT_EXPECTED.store(true, Ordering::SeqCst);
+/// Tells the fault handlers that the next fault of this kind is a test's doing.
+pub fn expect_fault(fault: ExpectedFault) {
+    EXPECTED_FAULT.store(fault as u8, Ordering::SeqCst);
+}
+
+fn expected(fault: ExpectedFault) -> bool {
+    EXPECTED_FAULT.load(Ordering::SeqCst) == fault as u8
+}
+
+/// Ends a test that provoked `name` on purpose.
+fn pass_expected(name: &str) -> ! {
+    report_println!("  this fault was expected by the running test");
+    crate::testing::pass(name);
+    crate::testing::finish()
+}
+
+/// Reports a fault address that lies in a kernel stack's guard page. Returns whether it did.
+fn report_guard_page(address: u64) -> bool {
+    match crate::mm::stacks::guard_page_owner(address) {
+        Some((slot, owner)) => {
+            report_println!(
+                "  kernel stack overflow: {address:#x} is the guard page of kernel stack #{slot} (owner: {})",
+                owner.unwrap_or("unknown")
+            );
+            true
+        }
+        None => false,
+    }
 }
 
 fn report(name: &str, vector: u8, error_code: Option<u64>, frame: &InterruptStackFrame) {
@@ -114,7 +151,12 @@ pub(super) extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
 pub(super) extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, error_code: PageFaultErrorCode) {
     report("page fault", 14, Some(error_code.bits()), &frame);
     match Cr2::read() {
-        Ok(address) => report_println!("  cr2: {:#x} ({error_code:?})", address.as_u64()),
+        Ok(address) => {
+            report_println!("  cr2: {:#x} ({error_code:?})", address.as_u64());
+            if report_guard_page(address.as_u64()) && expected(ExpectedFault::GuardPage) {
+                pass_expected("guard_page_write_is_caught_and_reported");
+            }
+        }
         Err(invalid) => report_println!("  cr2: non-canonical {invalid:?} ({error_code:?})"),
     }
     fatal();
@@ -131,11 +173,17 @@ pub(super) extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, er
         "  handler stack: {here:#x} ({})",
         if on_ist { "the double-fault IST stack" } else { "NOT the IST stack" }
     );
-    report_println!("  a faulting rsp near a stack's low end means a kernel stack overflow");
-    if DOUBLE_FAULT_EXPECTED.load(Ordering::SeqCst) && on_ist {
-        report_println!("  double fault was expected by the running test");
-        crate::testing::pass("double_fault_is_handled_on_its_own_stack");
-        crate::testing::finish();
+    // A page fault whose exception frame could not be pushed escalates to this double fault
+    // with CR2 still naming the address that failed: a guard page means a stack overflow.
+    let guard_hit = Cr2::read().is_ok_and(|address| report_guard_page(address.as_u64()));
+    if !guard_hit {
+        report_println!("  a faulting rsp near a stack's low end means a kernel stack overflow");
+    }
+    if on_ist && expected(ExpectedFault::DoubleFault) {
+        pass_expected("double_fault_is_handled_on_its_own_stack");
+    }
+    if on_ist && guard_hit && expected(ExpectedFault::GuardPage) {
+        pass_expected("kernel_stack_overflow_is_reported_with_its_owner");
     }
     fatal();
 }

@@ -1,15 +1,41 @@
-//! The kernel's memory glue: page tables through the bootloader's physical-memory window,
-//! boot-time frames from `mm::boot_frames`, and the kernel heap.
+//! The kernel's memory glue: the physical window, boot-time page tables and heap, then the
+//! frame allocator, kernel stacks and the `meminfo` snapshot, all over the `mm` crate.
+//!
+//! Boot order (`init`): the heap is mapped with frames from `mm::boot_frames`; the frame
+//! allocator then takes over every frame the boot source did not hand out (those stay the
+//! heap's and the boot page tables' for good, counted as `boot_frames`); last, the kernel
+//! stack region's page tables are made.
 //!
 //! One of the two places in the kernel crate where `unsafe` is allowed (with `arch`).
 #![allow(unsafe_code)]
 
+pub mod frames;
 pub mod heap;
+pub mod meminfo;
 pub mod paging;
+pub mod stacks;
+pub mod window;
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use bootloader::BootInfo;
 use bootloader::bootinfo::MemoryRegionType;
 use mm::boot_frames::PhysRange;
+use mm::frame_allocator::FrameAllocator;
+
+static KERNEL_ROOT: AtomicU64 = AtomicU64::new(0);
+static BOOT_FRAMES: AtomicU64 = AtomicU64::new(0);
+
+/// Physical address of the kernel's root page table (the boot CR3).
+pub fn kernel_root() -> u64 {
+    KERNEL_ROOT.load(Ordering::Relaxed)
+}
+
+/// Frames taken at boot for the heap and its page tables, never freed.
+pub fn boot_frames() -> u64 {
+    BOOT_FRAMES.load(Ordering::Relaxed)
+}
 
 /// Usable RAM as the bootloader reports it.
 pub fn usable_ranges(boot_info: &'static BootInfo) -> impl Iterator<Item = PhysRange> + 'static {
@@ -20,16 +46,31 @@ pub fn usable_ranges(boot_info: &'static BootInfo) -> impl Iterator<Item = PhysR
         .map(|region| PhysRange { start: region.range.start_addr(), end: region.range.end_addr() })
 }
 
-/// Maps and initialises the kernel heap.
+/// Sets up the heap, the frame allocator and the kernel stack region.
 pub fn init(boot_info: &'static BootInfo) {
+    let (root, _) = x86_64::registers::control::Cr3::read();
+    KERNEL_ROOT.store(root.start_address().as_u64(), Ordering::Relaxed);
     // SAFETY: the bootloader maps all physical memory at `physical_memory_offset` (the
-    // `map_physical_memory` feature) and this is the only page-table handle created.
+    // `map_physical_memory` feature) for the kernel's lifetime.
+    unsafe { window::init(boot_info.physical_memory_offset) };
+    // SAFETY: as above, and this is the only page-table handle created.
     let mut mapper = unsafe { paging::kernel_page_table(boot_info.physical_memory_offset) };
     // SAFETY: the ranges are what the bootloader reports as usable RAM, and nothing else
-    // allocates from them.
-    let mut frames = unsafe { paging::BootFrameAllocator::new(usable_ranges(boot_info)) };
-    // SAFETY: `mapper` is the active page table and `frames` hands out unused RAM; the heap
+    // allocates from them until the frame allocator takes over what is left below.
+    let mut boot = unsafe { paging::BootFrameAllocator::new(usable_ranges(boot_info)) };
+    // SAFETY: `mapper` is the active page table and `boot` hands out unused RAM; the heap
     // range is mapped nowhere else.
-    unsafe { heap::init(&mut mapper, &mut frames) };
-    log::info!("mm: heap of {} KiB mapped, {} boot frames used", heap::HEAP_SIZE / 1024, frames.handed_out());
+    unsafe { heap::init(&mut mapper, &mut boot) };
+    BOOT_FRAMES.store(boot.handed_out(), Ordering::Relaxed);
+    let remaining: Vec<PhysRange> = boot.into_remaining().collect();
+    frames::init(FrameAllocator::new(remaining.iter().copied()));
+    let stack_tables = stacks::init();
+    log::info!(
+        "mm: heap {} KiB; {} boot frames; {} frames free; stack region tables {}; physical window at {:#x}",
+        heap::HEAP_SIZE / 1024,
+        boot_frames(),
+        frames::stats().free,
+        stack_tables,
+        boot_info.physical_memory_offset
+    );
 }

@@ -36,6 +36,11 @@ impl<I: Iterator<Item = PhysRange>> BootFrameAllocator<I> {
     pub fn handed_out(&self) -> u64 {
         self.frames.handed_out()
     }
+
+    /// The frames not handed out, for the frame allocator that takes over.
+    pub fn into_remaining(self) -> impl Iterator<Item = PhysRange> {
+        self.frames.into_remaining()
+    }
 }
 
 // SAFETY: `BootFrames` hands out each frame of its ranges once, and `new`'s contract makes

@@ -1,0 +1,71 @@
+//! Kernel stacks (`mm::kernel_stacks`) in the kernel's page table, with TLB flushes.
+//!
+//! The region sits in the upper half (root entry 508), which every address space shares,
+//! and its page tables are made at boot, so all CPUs and address spaces see every stack.
+//! Lock order: `stacks` → `frames`; both are taken with interrupts masked.
+
+use conquer_once::spin::OnceCell;
+use mm::kernel_stacks::{KernelStack, KernelStacks, StackError, StackLayout};
+use x86_64::instructions::interrupts::without_interrupts;
+use x86_64::instructions::tlb;
+
+use super::{frames, kernel_root, window::window};
+
+/// The stack region: 4,096 slots of 16 KiB stacks, each under a guard page.
+pub const LAYOUT: StackLayout =
+    StackLayout { region_start: 0xffff_fe00_0000_0000, slots: 4096, stack_pages: 4 };
+
+static STACKS: OnceCell<spin::Mutex<KernelStacks>> = OnceCell::uninit();
+
+/// Creates the region's page tables. Returns how many frames they took.
+pub(super) fn init() -> u64 {
+    let stacks = KernelStacks::new(LAYOUT);
+    let created = frames::with_frames(|frames| stacks.prepare_tables(window(), frames, kernel_root()))
+        .expect("mm: out of memory for the kernel stack region's page tables");
+    STACKS.init_once(|| spin::Mutex::new(stacks));
+    created
+}
+
+fn with_stacks<R>(work: impl FnOnce(&mut KernelStacks) -> R) -> R {
+    let stacks = STACKS.get().expect("mm: kernel stacks used before mm::init");
+    without_interrupts(|| work(&mut stacks.lock()))
+}
+
+/// A fresh guarded stack, named `owner` in fault reports.
+pub fn allocate(owner: &'static str) -> Result<KernelStack, StackError> {
+    with_stacks(|stacks| {
+        frames::with_frames(|frames| stacks.allocate(window(), frames, kernel_root(), owner))
+    })
+}
+
+/// Poisons, unmaps and frees `stack`. Its pages are flushed from this CPU's TLB; with one
+/// CPU running that is every TLB that may hold them.
+pub fn free(stack: KernelStack) {
+    let bottom = stack.bottom();
+    with_stacks(|stacks| frames::with_frames(|frames| stacks.free(window(), frames, kernel_root(), stack)));
+    for page in 0..LAYOUT.stack_pages {
+        tlb::flush(x86_64::VirtAddr::new(bottom + page * mm::PAGE_SIZE));
+    }
+}
+
+/// Moves this CPU onto `stack` for good and runs `entry` there. The stack is never freed.
+pub fn run_on_stack(stack: KernelStack, entry: extern "C" fn() -> !) -> ! {
+    // Taking `stack` by value means no one can free it while this CPU runs on it.
+    let top = stack.top();
+    // SAFETY: `stack` was owned here and is now abandoned to this call: it is mapped,
+    // writable, 16-byte aligned at the top (slots are page-aligned) and used by nothing else.
+    unsafe { crate::arch::cpu::run_on_stack(top, entry) }
+}
+
+/// Stacks in use.
+pub fn in_use() -> u32 {
+    with_stacks(|stacks| stacks.in_use())
+}
+
+/// For fault reports: if `address` is in a stack's guard page, that stack's slot and, if
+/// the lock is free to take, its owner. Never blocks.
+pub fn guard_page_owner(address: u64) -> Option<(u32, Option<&'static str>)> {
+    let slot = LAYOUT.slot_of_guard(address)?;
+    let owner = STACKS.get().and_then(|stacks| stacks.try_lock()).and_then(|stacks| stacks.owner(slot));
+    Some((slot, owner))
+}

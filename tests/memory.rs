@@ -1,0 +1,85 @@
+//! Memory comes back, exactly: address spaces and kernel stacks churned 10,000 times each
+//! leave the frame counts where they started; double frees are reported, not absorbed.
+#![no_std]
+#![no_main]
+#![feature(custom_test_frameworks)]
+#![test_runner(kernel::testing::run_tests)]
+#![reexport_test_harness_main = "test_main"]
+
+extern crate alloc;
+
+use bootloader::{BootInfo, entry_point};
+use kernel::mm::{frames::with_frames, kernel_root, meminfo, stacks, window::window};
+use mm::PAGE_SIZE;
+use mm::address_space::{AddressSpace, PageAccess};
+use mm::frame_allocator::{FrameOwner, FreeError};
+
+entry_point!(main);
+
+fn main(boot_info: &'static BootInfo) -> ! {
+    kernel::init(boot_info);
+    test_main();
+    kernel::arch::cpu::halt_forever()
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    kernel::testing::test_panic_handler(info)
+}
+
+#[test_case]
+fn ten_thousand_address_space_cycles_return_every_frame() {
+    const CYCLES: usize = 10_000;
+    const PAGES: u64 = 64;
+    let before = meminfo::snapshot();
+    for cycle in 0..CYCLES {
+        with_frames(|frames| {
+            let mut parent = AddressSpace::new(window(), frames, kernel_root()).expect("out of frames");
+            for page in 0..PAGES {
+                let address = 0x40_0000 + page * PAGE_SIZE;
+                let frame =
+                    parent.map_zeroed(window(), frames, address, PageAccess::READ_WRITE).expect("map failed");
+                mm::phys::write_byte(window(), frame, 0, cycle as u8);
+            }
+            let mut child = parent.duplicate(window(), frames).expect("duplicate failed");
+            let copied = child.translate(window(), 0x40_0000).expect("child lost a page").frame;
+            assert_eq!(mm::phys::read_byte(window(), copied, 0), cycle as u8, "the copy differs");
+            assert_eq!(parent.purge(window(), frames).user_pages, PAGES);
+            assert_eq!(child.purge(window(), frames).user_pages, PAGES);
+            child.free(window(), frames);
+            parent.free(window(), frames);
+        });
+    }
+    assert_eq!(meminfo::snapshot(), before, "address-space churn changed the counters");
+}
+
+#[test_case]
+fn ten_thousand_kernel_stack_cycles_return_every_frame() {
+    const CYCLES: usize = 10_000;
+    let before = meminfo::snapshot();
+    for _ in 0..CYCLES {
+        let stack = stacks::allocate("memory-test").expect("no kernel stack");
+        assert_eq!(stacks::in_use(), before.kernel_stacks + 1);
+        stacks::free(stack);
+    }
+    assert_eq!(meminfo::snapshot(), before, "kernel-stack churn changed the counters");
+}
+
+#[test_case]
+fn a_double_free_is_reported_and_changes_no_count() {
+    let frame = with_frames(|frames| frames.allocate(FrameOwner::UserPage)).expect("no frame");
+    with_frames(|frames| frames.free(frame, FrameOwner::UserPage)).expect("first free refused");
+    let before = meminfo::snapshot();
+    let second = with_frames(|frames| frames.free(frame, FrameOwner::UserPage));
+    assert_eq!(second, Err(FreeError::NotAllocated { address: frame }));
+    assert_eq!(meminfo::snapshot(), before);
+}
+
+#[test_case]
+fn meminfo_counts_add_up() {
+    let info = meminfo::snapshot();
+    let owned: u64 = info.frames.by_owner.iter().sum();
+    assert_eq!(info.frames.free + owned, info.frames.total);
+    assert!(info.frames.owned_by(FrameOwner::PageTable) > 0, "the stack region's tables are not counted");
+    kernel::serial_println!("{info}");
+}

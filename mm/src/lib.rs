@@ -4,6 +4,7 @@
 //! - `frame_allocator`: the physical frame allocator that frees, with per-owner counts;
 //! - `address_space`: 4-level page tables with a shared kernel half and an owned user half;
 //! - `kernel_stacks`: guarded, poisoned-on-free kernel stacks in a dedicated region;
+//! - `pool`: fixed-size object pools on full/partial/empty page lists (NetBSD's pool(9));
 //! - `phys`: raw access to frames through a window — the only `unsafe` in the crate.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
@@ -17,6 +18,7 @@ pub mod kernel_stacks;
 mod page_table;
 #[allow(unsafe_code)]
 pub mod phys;
+pub mod pool;
 
 /// Size of a page and of a physical frame.
 pub const PAGE_SIZE: u64 = 4096;

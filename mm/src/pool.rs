@@ -82,6 +82,9 @@ pub struct PoolStats {
     pub empty_pages: u64,
     pub allocations: u64,
     pub frees: u64,
+    /// Heap bytes the pool's page descriptors take. They are kept for reuse when pages go
+    /// back, so they grow to the pool's high-water mark and stay.
+    pub metadata_bytes: usize,
 }
 
 impl PoolStats {
@@ -149,6 +152,8 @@ impl Pool {
             empty_pages: self.empty.length,
             allocations: self.allocations,
             frees: self.frees,
+            metadata_bytes: self.descriptors.capacity() * size_of::<PageDescriptor>()
+                + self.unused_descriptors.capacity() * size_of::<u32>(),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod frames;
 pub mod heap;
 pub mod meminfo;
 pub mod paging;
+pub mod pool;
 pub mod stacks;
 pub mod window;
 

@@ -5,8 +5,11 @@
 //! handler may allocate or free (a waker dropped in an interrupt can free its task) without
 //! deadlocking against the code it interrupted.
 //!
-//! `linked_list_allocator` is kept for now because it is small and well known; the choice is
-//! revisited with the memory work (issue 3), where allocation speed starts to matter.
+//! Why `linked_list_allocator`: it is maintained by rust-osdev, small enough to read in one
+//! sitting, and reports bytes in use (`used()`) itself, which the leak checks rely on. It is
+//! first-fit over a free list, so its cost grows with fragmentation; that is acceptable
+//! because the objects Lethe creates and destroys at high rates (threads, teardown tasks,
+//! processes) come from fixed-size pools (`mm::pool`), not from the heap.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{NonNull, null_mut};

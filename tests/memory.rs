@@ -9,7 +9,7 @@
 extern crate alloc;
 
 use bootloader::{BootInfo, entry_point};
-use kernel::mm::{frames::with_frames, kernel_root, meminfo, stacks, window::window};
+use kernel::mm::{frames::with_frames, kernel_root, meminfo, spaces, stacks, window::window};
 use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, PageAccess};
 use mm::frame_allocator::{FrameOwner, FreeError};
@@ -63,6 +63,33 @@ fn ten_thousand_kernel_stack_cycles_return_every_frame() {
         stacks::free(stack);
     }
     assert_eq!(meminfo::snapshot(), before, "kernel-stack churn changed the counters");
+}
+
+#[test_case]
+fn the_kernel_keeps_running_in_a_fresh_address_space() {
+    let before = meminfo::snapshot();
+    let mut space = spaces::create().expect("out of frames");
+    let frame = with_frames(|frames| space.map_zeroed(window(), frames, 0x40_0000, PageAccess::READ_WRITE))
+        .expect("map failed");
+    mm::phys::write_byte(window(), frame, 0, 0x5a);
+    let (user_byte, boxed, ticks) = spaces::run_loaded(&space, || {
+        // Its user half is this space's own: the kernel (no SMAP yet) reads the byte back.
+        // SAFETY: 0x40_0000 is mapped readable in the space loaded right now.
+        let user_byte = unsafe { (0x40_0000 as *const u8).read_volatile() };
+        // Its upper half is the kernel's: heap, console and timer interrupts all work.
+        let boxed = alloc::boxed::Box::new(41u64);
+        kernel::serial_println!("memory: running with a user address space loaded");
+        let start = kernel::time::ticks();
+        while kernel::time::ticks() < start + 2 {
+            x86_64::instructions::hlt();
+        }
+        (user_byte, *boxed + 1, kernel::time::ticks() - start)
+    });
+    assert_eq!(user_byte, 0x5a);
+    assert_eq!(boxed, 42);
+    assert!(ticks >= 2);
+    spaces::destroy(space);
+    assert_eq!(meminfo::snapshot(), before);
 }
 
 #[test_case]

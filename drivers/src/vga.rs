@@ -1,8 +1,8 @@
 //! VGA text mode: an 80x25 screen of (character, colour) cells that scrolls up.
 //!
 //! `TextScreen` is the logic and works on any cell array (the host tests use a plain one);
-//! `init` points the kernel's screen at the real buffer at physical 0xb8000, which the
-//! bootloader identity-maps. Every cell write is volatile, so the compiler cannot drop
+//! `init` points the kernel's screen at the real buffer at physical 0xb8000, reached through
+//! the physical-memory window. Every cell write is volatile, so the compiler cannot drop
 //! writes it sees no reader for.
 //!
 //! Lock rule: the kernel's screen is behind a spin lock taken with interrupts disabled, for
@@ -115,16 +115,22 @@ mod device {
 
     use super::{Cells, TextScreen};
 
-    const BUFFER_ADDRESS: usize = 0xb8000;
+    /// Physical address of the text buffer.
+    const BUFFER_PHYSICAL: u64 = 0xb8000;
 
     static SCREEN: OnceCell<spin::Mutex<TextScreen<'static>>> = OnceCell::uninit();
 
     /// Takes over the VGA text buffer and clears it. Later calls do nothing.
-    pub fn init() {
+    ///
+    /// # Safety
+    /// All physical memory must be mapped at `physical_memory_offset`, writable, for the
+    /// kernel's lifetime, and nothing else may use the text buffer.
+    pub unsafe fn init(physical_memory_offset: u64) {
         SCREEN.init_once(|| {
-            // SAFETY: the bootloader identity-maps the VGA text buffer at 0xb8000; it is
-            // `Cells`-sized and aligned, and `init_once` hands out this one reference only.
-            let cells = unsafe { &mut *(BUFFER_ADDRESS as *mut Cells) };
+            let address = physical_memory_offset + BUFFER_PHYSICAL;
+            // SAFETY: by the contract the buffer is mapped at `address`; it is `Cells`-sized
+            // and aligned, and `init_once` hands out this one reference only.
+            let cells = unsafe { &mut *(address as *mut Cells) };
             let mut screen = TextScreen::new(cells);
             screen.clear();
             spin::Mutex::new(screen)

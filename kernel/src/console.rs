@@ -4,10 +4,15 @@
 //! Callable from any context, interrupt handlers included: each device masks interrupts
 //! while it is held (see `drivers::serial`).
 
-/// Sets up COM1 and the VGA screen.
-pub fn init() {
+/// Sets up COM1 and the VGA screen (reached through the physical-memory window).
+pub fn init(physical_memory_offset: u64) {
     drivers::serial::init();
-    drivers::vga::init();
+    // SAFETY: the bootloader maps all physical memory at `physical_memory_offset` (the
+    // `map_physical_memory` feature) for the kernel's lifetime; only the console uses VGA.
+    #[allow(unsafe_code)]
+    unsafe {
+        drivers::vga::init(physical_memory_offset)
+    };
 }
 
 #[doc(hidden)]

@@ -28,7 +28,7 @@ use bootloader::BootInfo;
 /// Brings the machine up: console, logger, CPU tables, interrupt controller, memory and
 /// heap, executor, then interrupts on and the TSC calibrated against the tick.
 pub fn init(boot_info: &'static BootInfo) {
-    console::init();
+    console::init(boot_info.physical_memory_offset);
     logger::init();
     arch::init();
     mm::init(boot_info);

@@ -20,7 +20,7 @@ use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::structures::paging::{FrameAllocator, Mapper, Page, PageTableFlags, Size4KiB};
 
 /// Start of the heap's virtual range.
-pub const HEAP_START: u64 = 0x4444_4444_0000;
+pub const HEAP_START: u64 = 0xffff_c000_0000_0000;
 /// Size of the heap.
 pub const HEAP_SIZE: usize = 8 * 1024 * 1024;
 

@@ -1,0 +1,39 @@
+//! Address spaces in the kernel: created with the kernel's upper half, and loadable.
+//!
+//! `create` always copies the kernel root's upper half, and `run_loaded` checks, before it
+//! touches CR3, that the space's upper half still is the kernel's — so loading one can
+//! never unmap the kernel from under itself.
+
+use mm::address_space::AddressSpace;
+use mm::frame_allocator::OutOfFrames;
+
+use super::{frames::with_frames, kernel_root, window::window};
+
+/// Root entries from here on are the kernel's, shared by every address space.
+const KERNEL_ROOT_ENTRIES: core::ops::Range<usize> = 256..512;
+
+/// A new address space with the kernel's upper half and an empty user half.
+pub fn create() -> Result<AddressSpace, OutOfFrames> {
+    with_frames(|frames| AddressSpace::new(window(), frames, kernel_root()))
+}
+
+/// Gives `space` and all it holds back.
+pub fn destroy(space: AddressSpace) {
+    with_frames(|frames| space.free(window(), frames));
+}
+
+/// Runs `work` with `space` loaded on this CPU, then restores the previous root.
+pub fn run_loaded<R>(space: &AddressSpace, work: impl FnOnce() -> R) -> R {
+    let shares_kernel = KERNEL_ROOT_ENTRIES.into_iter().all(|index| {
+        mm::phys::read_word(window(), space.root(), index)
+            == mm::phys::read_word(window(), kernel_root(), index)
+    });
+    assert!(shares_kernel, "mm: an address space without the kernel's upper half cannot be loaded");
+    // SAFETY: the space's upper half is the kernel root's (checked above), and the kernel
+    // lives entirely in the upper half, so everything it uses stays mapped.
+    let previous = unsafe { crate::arch::cpu::load_page_table_root(space.root()) };
+    let result = work();
+    // SAFETY: `previous` was the root in use a moment ago.
+    unsafe { crate::arch::cpu::load_page_table_root(previous) };
+    result
+}

@@ -31,7 +31,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
 fn ten_thousand_address_space_cycles_return_every_frame() {
     const CYCLES: usize = 10_000;
     const PAGES: u64 = 64;
-    let before = meminfo::snapshot();
+    let before = meminfo::snapshot().held();
     for cycle in 0..CYCLES {
         with_frames(|frames| {
             let mut parent = AddressSpace::new(window(), frames, kernel_root()).expect("out of frames");
@@ -50,24 +50,24 @@ fn ten_thousand_address_space_cycles_return_every_frame() {
             parent.free(window(), frames);
         });
     }
-    assert_eq!(meminfo::snapshot(), before, "address-space churn changed the counters");
+    assert_eq!(meminfo::snapshot().held(), before, "address-space churn changed the counters");
 }
 
 #[test_case]
 fn ten_thousand_kernel_stack_cycles_return_every_frame() {
     const CYCLES: usize = 10_000;
-    let before = meminfo::snapshot();
+    let before = meminfo::snapshot().held();
     for _ in 0..CYCLES {
         let stack = stacks::allocate("memory-test").expect("no kernel stack");
         assert_eq!(stacks::in_use(), before.kernel_stacks + 1);
         stacks::free(stack);
     }
-    assert_eq!(meminfo::snapshot(), before, "kernel-stack churn changed the counters");
+    assert_eq!(meminfo::snapshot().held(), before, "kernel-stack churn changed the counters");
 }
 
 #[test_case]
 fn the_kernel_keeps_running_in_a_fresh_address_space() {
-    let before = meminfo::snapshot();
+    let before = meminfo::snapshot().held();
     let mut space = spaces::create().expect("out of frames");
     let frame = with_frames(|frames| space.map_zeroed(window(), frames, 0x40_0000, PageAccess::READ_WRITE))
         .expect("map failed");
@@ -89,17 +89,17 @@ fn the_kernel_keeps_running_in_a_fresh_address_space() {
     assert_eq!(boxed, 42);
     assert!(ticks >= 2);
     spaces::destroy(space);
-    assert_eq!(meminfo::snapshot(), before);
+    assert_eq!(meminfo::snapshot().held(), before);
 }
 
 #[test_case]
 fn a_double_free_is_reported_and_changes_no_count() {
     let frame = with_frames(|frames| frames.allocate(FrameOwner::UserPage)).expect("no frame");
     with_frames(|frames| frames.free(frame, FrameOwner::UserPage)).expect("first free refused");
-    let before = meminfo::snapshot();
+    let before = meminfo::snapshot().held();
     let second = with_frames(|frames| frames.free(frame, FrameOwner::UserPage));
     assert_eq!(second, Err(FreeError::NotAllocated { address: frame }));
-    assert_eq!(meminfo::snapshot(), before);
+    assert_eq!(meminfo::snapshot().held(), before);
 }
 
 #[test_case]

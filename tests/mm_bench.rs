@@ -33,7 +33,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
 /// unchanged afterwards.
 fn bench(name: &str, iterations: u64, mut operation: impl FnMut(u64)) {
     operation(0);
-    let before = meminfo::snapshot();
+    let before = meminfo::snapshot().held();
     let start = read_tsc();
     for iteration in 0..iterations {
         operation(iteration);
@@ -45,7 +45,7 @@ fn bench(name: &str, iterations: u64, mut operation: impl FnMut(u64)) {
         "bench mm name={name} iterations={iterations} ns_per_op={nanos_per_op} ops_per_second={}",
         u128::from(iterations) * 1_000_000_000 / nanos.max(1)
     );
-    assert_eq!(meminfo::snapshot(), before, "{name} did not give back what it took");
+    assert_eq!(meminfo::snapshot().held(), before, "{name} did not give back what it took");
 }
 
 #[test_case]

@@ -13,7 +13,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use bootloader::{BootInfo, entry_point};
 use kernel::mm::meminfo;
-use kernel::mm::pool::KernelPool;
+use kernel::mm::pool::{KernelPool, PoolCounters};
 
 entry_point!(main);
 
@@ -55,18 +55,18 @@ impl Drop for Object {
 static OBJECTS: KernelPool<Object> = KernelPool::new("test-objects");
 
 /// Asserts that memory is as it was, except for heap the pool's descriptor table grew by.
-fn assert_all_came_back(before: meminfo::MemInfo, metadata_before: usize) {
+fn assert_all_came_back(before: meminfo::Held, metadata_before: usize) {
     OBJECTS.release_idle_pages();
-    let after = meminfo::snapshot();
+    let after = meminfo::snapshot().held();
     let grown = OBJECTS.stats().metadata_bytes - metadata_before;
     assert_eq!(after.frames, before.frames, "the pool kept frames");
-    assert_eq!(after.heap.used, before.heap.used + grown, "heap use beyond the pool's descriptors");
+    assert_eq!(after.heap_bytes, before.heap_bytes + grown, "heap use beyond the pool's descriptors");
 }
 
 #[test_case]
 fn ten_thousand_objects_are_distinct_intact_and_all_come_back() {
     const OBJECTS_HELD: u64 = 10_000;
-    let before = meminfo::snapshot();
+    let before = meminfo::snapshot().held();
     let metadata_before = OBJECTS.stats().metadata_bytes;
     let dropped_before = DROPPED.load(Ordering::Relaxed);
     {
@@ -92,7 +92,7 @@ fn ten_thousand_objects_are_distinct_intact_and_all_come_back() {
 
 #[test_case]
 fn alloc_free_churn_keeps_at_most_one_idle_page() {
-    let before = meminfo::snapshot();
+    let before = meminfo::snapshot().held();
     let metadata_before = OBJECTS.stats().metadata_bytes;
     for id in 0..100_000 {
         let object = OBJECTS.allocate(Object::new(id)).expect("pool out of frames");
@@ -100,4 +100,16 @@ fn alloc_free_churn_keeps_at_most_one_idle_page() {
     }
     assert!(OBJECTS.stats().pages() <= 1);
     assert_all_came_back(before, metadata_before);
+}
+
+#[test_case]
+fn meminfo_lists_the_pool_with_its_counters() {
+    let object = OBJECTS.allocate(Object::new(7)).expect("pool out of frames");
+    let info = meminfo::snapshot();
+    let listed = info.pools.iter().flatten().find(|(name, _)| *name == "test-objects");
+    let (_, stats) = listed.expect("the pool is not in meminfo");
+    assert_eq!(stats.objects_in_use, 1);
+    kernel::serial_println!("{info}");
+    drop(object);
+    OBJECTS.release_idle_pages();
 }

@@ -2,13 +2,17 @@
 //!
 //! `Display` prints one machine-readable line:
 //! `meminfo frames_total=.. frames_free=.. page-table=.. user-page=.. kernel-stack=.. heap=..
-//! pool=.. boot_frames=.. heap_bytes=.. heap_size=.. kernel_stacks=..`
+//! pool=.. boot_frames=.. heap_bytes=.. heap_size=.. kernel_stacks=.. pool.NAME=IN_USE/PAGES ..`
+//!
+//! `MemInfo::held` keeps only what is held right now (no running totals), which is what a
+//! leak check compares before and after a workload.
 
 use core::fmt;
 
 use mm::frame_allocator::{FrameOwner, FrameStats};
+use mm::pool::PoolStats;
 
-use super::{frames, heap, stacks};
+use super::{frames, heap, pool, stacks};
 
 /// All memory counters at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,11 +22,36 @@ pub struct MemInfo {
     pub boot_frames: u64,
     pub heap: heap::HeapStats,
     pub kernel_stacks: u32,
+    pub pools: [Option<(&'static str, PoolStats)>; pool::MAX_POOLS],
+}
+
+/// What a `MemInfo` says is held: the part a leak check compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    pub frames: FrameStats,
+    pub heap_bytes: usize,
+    pub kernel_stacks: u32,
+    /// Per pool: objects in use, pages, descriptor bytes.
+    pub pools: [Option<(&'static str, u64, u64, usize)>; pool::MAX_POOLS],
+}
+
+impl MemInfo {
+    pub fn held(&self) -> Held {
+        Held {
+            frames: self.frames,
+            heap_bytes: self.heap.used,
+            kernel_stacks: self.kernel_stacks,
+            pools: self.pools.map(|pool| {
+                pool.map(|(name, stats)| (name, stats.objects_in_use, stats.pages(), stats.metadata_bytes))
+            }),
+        }
+    }
 }
 
 /// Takes the snapshot.
 pub fn snapshot() -> MemInfo {
     MemInfo {
+        pools: pool::all_stats(),
         frames: frames::stats(),
         boot_frames: super::boot_frames(),
         heap: heap::stats(),
@@ -40,6 +69,10 @@ impl fmt::Display for MemInfo {
             f,
             " boot_frames={} heap_bytes={} heap_size={} kernel_stacks={}",
             self.boot_frames, self.heap.used, self.heap.size, self.kernel_stacks
-        )
+        )?;
+        for (name, stats) in self.pools.iter().flatten() {
+            write!(f, " pool.{name}={}/{}", stats.objects_in_use, stats.pages())?;
+        }
+        Ok(())
     }
 }

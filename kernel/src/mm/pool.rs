@@ -5,12 +5,16 @@
 //! slot (and, when its page empties past the idle limit, the page's frame). Allocation
 //! never touches the heap once the pool has its page descriptors.
 //!
-//! Lock order: a pool's lock → `frames`; both taken with interrupts masked, so a box may be
-//! dropped in any context.
+//! Every pool registers itself on first use in a fixed table (no allocation) that
+//! `meminfo` reads, so the snapshot lists each pool's counters.
+//!
+//! Lock order: the registry → a pool's lock → `frames`; all taken with interrupts masked,
+//! so a box may be dropped in any context.
 
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use mm::frame_allocator::OutOfFrames;
 use mm::phys::PhysWindow;
@@ -23,16 +27,56 @@ use super::window::window;
 /// Empty pages a kernel pool keeps before giving frames back.
 const MAX_IDLE_PAGES: u64 = 1;
 
+/// Pools `meminfo` can list; one more is still usable, just not listed (and logged).
+pub const MAX_POOLS: usize = 16;
+
+/// What `meminfo` needs from a pool.
+pub trait PoolCounters: Sync {
+    fn name(&self) -> &'static str;
+    fn stats(&self) -> PoolStats;
+}
+
+static REGISTRY: spin::Mutex<[Option<&'static dyn PoolCounters>; MAX_POOLS]> =
+    spin::Mutex::new([None; MAX_POOLS]);
+
+fn register(pool: &'static dyn PoolCounters) {
+    let registered = without_interrupts(|| {
+        let mut registry = REGISTRY.lock();
+        let free = registry.iter_mut().find(|entry| entry.is_none());
+        free.map(|entry| *entry = Some(pool)).is_some()
+    });
+    if !registered {
+        log::warn!("mm: pool {} not listed in meminfo: more than {MAX_POOLS} pools", pool.name());
+    }
+}
+
+/// Every registered pool's name and counters.
+pub fn all_stats() -> [Option<(&'static str, PoolStats)>; MAX_POOLS] {
+    let pools = without_interrupts(|| *REGISTRY.lock());
+    pools.map(|pool| pool.map(|pool| (pool.name(), pool.stats())))
+}
+
 /// A pool of `T`s; declare one as a `static`.
 pub struct KernelPool<T> {
     name: &'static str,
     pool: spin::Once<spin::Mutex<Pool>>,
+    registered: AtomicBool,
     _objects: PhantomData<fn() -> T>,
+}
+
+impl<T> PoolCounters for KernelPool<T> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn stats(&self) -> PoolStats {
+        self.locked(|pool| pool.stats())
+    }
 }
 
 impl<T> KernelPool<T> {
     pub const fn new(name: &'static str) -> Self {
-        Self { name, pool: spin::Once::new(), _objects: PhantomData }
+        Self { name, pool: spin::Once::new(), registered: AtomicBool::new(false), _objects: PhantomData }
     }
 
     fn locked<R>(&self, work: impl FnOnce(&mut Pool) -> R) -> R {
@@ -44,6 +88,9 @@ impl<T> KernelPool<T> {
 
     /// Moves `value` into a fresh slot.
     pub fn allocate(&'static self, value: T) -> Result<PoolBox<T>, OutOfFrames> {
+        if !self.registered.swap(true, Ordering::AcqRel) {
+            register(self);
+        }
         let (slot, address) = self.locked(|pool| {
             let slot = with_frames(|frames| pool.allocate(frames))?;
             let address = pool.address(&slot);
@@ -56,11 +103,6 @@ impl<T> KernelPool<T> {
         // was built for T), inside a frame the window maps, and handed out to no one else.
         unsafe { pointer.write(value) };
         Ok(PoolBox { pool: self, slot: Some(slot), pointer })
-    }
-
-    /// The pool's counters.
-    pub fn stats(&self) -> PoolStats {
-        self.locked(|pool| pool.stats())
     }
 
     /// Gives the pool's empty pages back to the frame allocator (for leak checks).

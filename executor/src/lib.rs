@@ -8,7 +8,9 @@
 //! - a task is in the ready queue at most once, however often it is woken;
 //! - a wake that races with a poll is never lost (see `task.rs` for the handshake);
 //! - a wake after a task finished is ignored;
-//! - the idle loop halts only with interrupts disabled and the ready queue empty.
+//! - the idle loop halts only with interrupts disabled and the ready queue empty;
+//! - a one-shot event wakes its waiter whether it fires before or after the wait, and
+//!   firing it never allocates or waits for a lock.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 // Under loom only the wake/poll handshake is built into a model; the polling loop is not.
@@ -16,6 +18,7 @@
 
 extern crate alloc;
 
+mod event;
 mod executor;
 mod idle;
 mod ready_queue;
@@ -25,6 +28,7 @@ mod timer;
 mod trace;
 mod yield_now;
 
+pub use event::{OneShotEvent, Wait};
 pub use executor::{Executor, SpawnError};
 pub use idle::Platform;
 pub use task::TaskId;

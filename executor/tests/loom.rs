@@ -57,3 +57,79 @@ fn concurrent_wakes_queue_the_task_once() {
         assert_eq!(handshake.queued_entries(), 1);
     });
 }
+
+/// The capability that fires model events.
+struct SwitchPath;
+
+#[test]
+fn the_off_cpu_event_wakes_its_waiter_whether_fired_before_or_after_the_wait() {
+    loom::model(|| {
+        let event = Arc::new(executor::OneShotEvent::new());
+        let firer = {
+            let event = event.clone();
+            thread::spawn(move || event.fire(SwitchPath))
+        };
+        // block_on parks until woken: a lost wakeup is a deadlock, which loom reports.
+        loom::future::block_on(event.wait());
+        firer.join().unwrap();
+    });
+}
+
+#[test]
+fn a_waiter_that_gives_up_before_the_fire_is_harmless() {
+    loom::model(|| {
+        let event = Arc::new(executor::OneShotEvent::new());
+        let firer = {
+            let event = event.clone();
+            thread::spawn(move || event.fire(SwitchPath))
+        };
+        loom::future::block_on(async {
+            let mut wait = std::pin::pin!(event.wait());
+            std::future::poll_fn(|cx| {
+                let _ = wait.as_mut().poll(cx);
+                std::task::Poll::Ready(())
+            })
+            .await;
+        });
+        firer.join().unwrap();
+        assert!(event.has_fired());
+    });
+}
+
+/// The model of Lethe's reaping: a dying thread uses its stack until its last switch, the
+/// switch path fires the off-CPU event, and the teardown task frees the stack after the
+/// event. loom's `UnsafeCell` flags any free that is not ordered after the last use (a
+/// free before the fire, or a weakened ordering), and the counter a second free.
+#[test]
+fn teardown_frees_the_stack_only_after_the_switch_path_fired_and_only_once() {
+    use loom::cell::UnsafeCell;
+    use loom::sync::atomic::AtomicUsize;
+
+    struct DeadThread {
+        stack: UnsafeCell<u64>,
+        off_cpu: executor::OneShotEvent<SwitchPath>,
+        frees: AtomicUsize,
+    }
+
+    loom::model(|| {
+        let thread_state = Arc::new(DeadThread {
+            stack: UnsafeCell::new(0),
+            off_cpu: executor::OneShotEvent::new(),
+            frees: AtomicUsize::new(0),
+        });
+        let cpu = {
+            let dying = thread_state.clone();
+            thread::spawn(move || {
+                // The thread's last instructions still use its stack...
+                dying.stack.with_mut(|_| ());
+                // ...then the switch path, on the next thread's stack, fires the event.
+                dying.off_cpu.fire(SwitchPath);
+            })
+        };
+        // The teardown task.
+        loom::future::block_on(thread_state.off_cpu.wait());
+        thread_state.stack.with_mut(|_| ());
+        assert_eq!(thread_state.frees.fetch_add(1, Ordering::Relaxed), 0, "stack freed twice");
+        cpu.join().unwrap();
+    });
+}

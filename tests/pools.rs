@@ -113,3 +113,23 @@ fn meminfo_lists_the_pool_with_its_counters() {
     drop(object);
     OBJECTS.release_idle_pages();
 }
+
+static SHARED: KernelPool<kernel::mm::pool::Counted<Object>> = KernelPool::new("test-shared");
+
+#[test_case]
+fn a_shared_object_is_dropped_once_when_its_last_reference_goes() {
+    let before = meminfo::snapshot().held();
+    let dropped_before = DROPPED.load(Ordering::Relaxed);
+    let first = SHARED.allocate_shared(Object::new(3)).expect("pool out of frames");
+    let clones: Vec<_> = (0..10).map(|_| first.clone()).collect();
+    assert_eq!(kernel::mm::pool::PoolArc::reference_count(&first), 11);
+    assert!(clones.iter().all(|clone| kernel::mm::pool::PoolArc::ptr_eq(clone, &first) && clone.intact()));
+    drop(clones);
+    assert_eq!(DROPPED.load(Ordering::Relaxed), dropped_before, "dropped while referenced");
+    drop(first);
+    assert_eq!(DROPPED.load(Ordering::Relaxed), dropped_before + 1);
+    assert_eq!(SHARED.stats().objects_in_use, 0);
+    SHARED.release_idle_pages();
+    let after = meminfo::snapshot().held();
+    assert_eq!(after.frames, before.frames);
+}

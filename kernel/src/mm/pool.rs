@@ -14,7 +14,7 @@
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use mm::frame_allocator::OutOfFrames;
 use mm::phys::PhysWindow;
@@ -91,6 +91,15 @@ impl<T> KernelPool<T> {
         if !self.registered.swap(true, Ordering::AcqRel) {
             register(self);
         }
+        let (slot, pointer) = self.take_slot()?;
+        // SAFETY: the slot is `size_of::<T>()` bytes or more at `align_of::<T>()` (the pool
+        // was built for T), inside a frame the window maps, and handed out to no one else.
+        unsafe { pointer.write(value) };
+        Ok(PoolBox { pool: self, slot: Some(slot), pointer })
+    }
+
+    /// A free slot and where it is.
+    fn take_slot(&self) -> Result<(PoolSlot, NonNull<T>), OutOfFrames> {
         let (slot, address) = self.locked(|pool| {
             let slot = with_frames(|frames| pool.allocate(frames))?;
             let address = pool.address(&slot);
@@ -98,11 +107,15 @@ impl<T> KernelPool<T> {
         })?;
         let page = address & !(mm::PAGE_SIZE - 1);
         let pointer = window().frame_pointer(page).wrapping_add((address - page) as usize).cast::<T>();
-        let pointer = NonNull::new(pointer).expect("mm: pool slot at a null address");
-        // SAFETY: the slot is `size_of::<T>()` bytes or more at `align_of::<T>()` (the pool
-        // was built for T), inside a frame the window maps, and handed out to no one else.
-        unsafe { pointer.write(value) };
-        Ok(PoolBox { pool: self, slot: Some(slot), pointer })
+        Ok((slot, NonNull::new(pointer).expect("mm: pool slot at a null address")))
+    }
+
+    /// Frees `slot`, whose value has been dropped.
+    fn give_back(&self, slot: PoolSlot) {
+        let freed = self.locked(|pool| with_frames(|frames| pool.free(frames, slot)));
+        if let Err(error) = freed {
+            panic!("mm: pool {} refused a slot it handed out ({error:?}); R4 broken", self.name);
+        }
     }
 
     /// Gives the pool's empty pages back to the frame allocator (for leak checks).
@@ -146,9 +159,91 @@ impl<T> Drop for PoolBox<T> {
         // is given back.
         unsafe { self.pointer.drop_in_place() };
         let slot = self.slot.take().expect("mm: pool box dropped twice");
-        let freed = self.pool.locked(|pool| with_frames(|frames| pool.free(frames, slot)));
-        if let Err(error) = freed {
-            panic!("mm: pool {} refused a slot its box owned ({error:?}); R4 broken", self.pool.name);
+        self.pool.give_back(slot);
+    }
+}
+
+/// What a `PoolArc<T>` keeps in its slot: the count and the slot handle beside the value.
+pub struct Counted<T> {
+    references: AtomicUsize,
+    /// The handle to give back when the count reaches zero; read out exactly once, then.
+    slot: PoolSlot,
+    value: T,
+}
+
+/// A reference-counted `T` in a pool slot, like `Arc<T>`: the last `PoolArc` to drop drops
+/// the value and frees the slot, which takes the pool's and the frame allocator's locks —
+/// so code that must not take them (the context-switch path) must never hold the last one.
+pub struct PoolArc<T: 'static> {
+    pool: &'static KernelPool<Counted<T>>,
+    pointer: NonNull<Counted<T>>,
+}
+
+// SAFETY: like `Arc<T>`: sending or sharing a `PoolArc<T>` shares the `T`.
+unsafe impl<T: Send + Sync> Send for PoolArc<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send + Sync> Sync for PoolArc<T> {}
+
+impl<T> KernelPool<Counted<T>> {
+    /// Moves `value` into a fresh slot with one reference.
+    pub fn allocate_shared(&'static self, value: T) -> Result<PoolArc<T>, OutOfFrames> {
+        if !self.registered.swap(true, Ordering::AcqRel) {
+            register(self);
         }
+        let (slot, pointer) = self.take_slot()?;
+        let counted = Counted { references: AtomicUsize::new(1), slot, value };
+        // SAFETY: as in `allocate`: a fresh slot sized and aligned for `Counted<T>`.
+        unsafe { pointer.write(counted) };
+        Ok(PoolArc { pool: self, pointer })
+    }
+}
+
+impl<T> PoolArc<T> {
+    fn counted(&self) -> &Counted<T> {
+        // SAFETY: the slot holds an initialised `Counted<T>` while any `PoolArc` to it lives.
+        unsafe { self.pointer.as_ref() }
+    }
+
+    /// Whether two `PoolArc`s share one value.
+    pub fn ptr_eq(this: &Self, other: &Self) -> bool {
+        this.pointer == other.pointer
+    }
+
+    /// References alive now.
+    pub fn reference_count(this: &Self) -> usize {
+        this.counted().references.load(Ordering::Acquire)
+    }
+}
+
+impl<T> Clone for PoolArc<T> {
+    fn clone(&self) -> Self {
+        self.counted().references.fetch_add(1, Ordering::Relaxed);
+        Self { pool: self.pool, pointer: self.pointer }
+    }
+}
+
+impl<T> Deref for PoolArc<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.counted().value
+    }
+}
+
+impl<T> Drop for PoolArc<T> {
+    fn drop(&mut self) {
+        if self.counted().references.fetch_sub(1, Ordering::Release) != 1 {
+            return;
+        }
+        core::sync::atomic::fence(Ordering::Acquire);
+        // SAFETY: this was the last reference, so nothing else reads the slot: the handle is
+        // read out once, and the value dropped once, before the slot is given back.
+        let slot = unsafe {
+            let counted = self.pointer.as_ptr();
+            let slot = core::ptr::addr_of!((*counted).slot).read();
+            core::ptr::addr_of_mut!((*counted).value).drop_in_place();
+            slot
+        };
+        self.pool.give_back(slot);
     }
 }

@@ -6,12 +6,20 @@
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
 #[cfg(not(loom))]
 pub(crate) use alloc::sync::Arc;
 #[cfg(not(loom))]
-pub(crate) use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+
+/// Tells the processor — or loom's scheduler — that this thread waits on another.
+pub(crate) fn spin_hint() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    core::hint::spin_loop();
+}
 
 /// A slot holding one waker: registered under a lock by the waiting side, taken with
 /// `try_lock` by the firing side, which therefore never waits. Wakers are handed out of the
@@ -46,17 +54,29 @@ impl WakerSlot {
 /// model, which would hide what a real spin lock allows (a failed `try_lock` reading a
 /// stale "locked"); so the lock here is a loom atomic with `spin::Mutex`'s orderings
 /// (Acquire compare-exchange to take, Release store to give back), and the loom mutex
-/// inside only stores the waker.
+/// inside only stores the waker. `memory` stands for the slot's bytes: every access marks
+/// it, so a model that "frees" the slot (`free_memory`) while a firer still touches it is a
+/// data race loom reports.
 #[cfg(loom)]
 pub(crate) struct WakerSlot {
     locked: AtomicBool,
     waker: loom::sync::Mutex<Option<core::task::Waker>>,
+    memory: loom::cell::UnsafeCell<()>,
 }
 
 #[cfg(loom)]
 impl WakerSlot {
     pub(crate) fn new() -> Self {
-        Self { locked: AtomicBool::new(false), waker: loom::sync::Mutex::new(None) }
+        Self {
+            locked: AtomicBool::new(false),
+            waker: loom::sync::Mutex::new(None),
+            memory: Default::default(),
+        }
+    }
+
+    /// The model's "free" of the slot's memory.
+    pub(crate) fn free_memory(&self) {
+        self.memory.with_mut(|_| ());
     }
 
     fn try_lock(&self) -> bool {
@@ -67,6 +87,7 @@ impl WakerSlot {
         while !self.try_lock() {
             loom::thread::yield_now();
         }
+        self.memory.with_mut(|_| ());
         let replaced = {
             let mut slot = self.waker.lock().unwrap();
             match slot.as_ref() {
@@ -82,6 +103,7 @@ impl WakerSlot {
         if !self.try_lock() {
             return None;
         }
+        self.memory.with_mut(|_| ());
         let waker = self.waker.lock().unwrap().take();
         self.locked.store(false, Ordering::Release);
         waker

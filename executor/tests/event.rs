@@ -74,3 +74,25 @@ fn firing_twice_is_refused() {
     event.fire(Fire);
     event.fire(Fire);
 }
+
+#[test]
+fn a_rearmed_event_fires_again() {
+    let executor = Executor::new(4);
+    let event = Arc::new(OneShotEvent::new());
+    event.fire(Fire);
+    event.rearm();
+    assert!(!event.has_fired());
+    let done = waiting_task(&executor, event.clone());
+    executor.run_ready(usize::MAX);
+    assert!(!done.load(Ordering::SeqCst));
+    event.fire(Fire);
+    executor.run_ready(usize::MAX);
+    assert!(done.load(Ordering::SeqCst));
+}
+
+#[test]
+#[should_panic(expected = "has not fired")]
+fn rearming_an_unfired_event_is_refused() {
+    let event: OneShotEvent<Fire> = OneShotEvent::new();
+    event.rearm();
+}

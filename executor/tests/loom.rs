@@ -98,8 +98,9 @@ fn a_waiter_that_gives_up_before_the_fire_is_harmless() {
 
 /// The model of Lethe's reaping: a dying thread uses its stack until its last switch, the
 /// switch path fires the off-CPU event, and the teardown task frees the stack after the
-/// event. loom's `UnsafeCell` flags any free that is not ordered after the last use (a
-/// free before the fire, or a weakened ordering), and the counter a second free.
+/// event, then the event's own memory. loom's `UnsafeCell`s flag any free not ordered after
+/// the last use — a free before the fire, a weakened ordering, or a teardown that goes on
+/// while the firer still touches the event — and the counter a second free.
 #[test]
 fn teardown_frees_the_stack_only_after_the_switch_path_fired_and_only_once() {
     use loom::cell::UnsafeCell;
@@ -126,9 +127,10 @@ fn teardown_frees_the_stack_only_after_the_switch_path_fired_and_only_once() {
                 dying.off_cpu.fire(SwitchPath);
             })
         };
-        // The teardown task.
+        // The teardown task: frees the stack, then the slot the event lives in.
         loom::future::block_on(thread_state.off_cpu.wait());
         thread_state.stack.with_mut(|_| ());
+        thread_state.off_cpu.free_memory_in_model();
         assert_eq!(thread_state.frees.fetch_add(1, Ordering::Relaxed), 0, "stack freed twice");
         cpu.join().unwrap();
     });

@@ -223,7 +223,7 @@ impl Executor {
     /// least that often.
     pub fn run_until<P: crate::Platform>(&self, platform: &P, budget: usize, mut done: impl FnMut() -> bool) {
         loop {
-            self.run_ready(budget);
+            platform.around_poll(|| self.run_ready(budget));
             if done() {
                 return;
             }

@@ -14,4 +14,10 @@ pub trait Platform {
     /// Enables interrupts and halts until the next interrupt, with no window between the
     /// two in which an interrupt could be taken before the halt begins.
     fn enable_interrupts_and_halt(&self);
+
+    /// Runs one round of polling. A kernel wraps it to keep the CPU from being preempted
+    /// while a task holds its locks; the default just polls.
+    fn around_poll<R>(&self, poll: impl FnOnce() -> R) -> R {
+        poll()
+    }
 }

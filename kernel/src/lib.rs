@@ -18,6 +18,7 @@ pub mod console;
 pub mod input;
 pub mod logger;
 pub mod mm;
+pub mod sched;
 pub mod tasks;
 pub mod testing;
 pub mod time;
@@ -26,13 +27,15 @@ pub mod trace;
 use bootloader::BootInfo;
 
 /// Brings the machine up: console, logger, CPU tables, interrupt controller, memory and
-/// heap, executor, then interrupts on and the TSC calibrated against the tick.
+/// heap, executor, scheduler (the boot context becomes the boot thread), then interrupts
+/// on and the TSC calibrated against the tick.
 pub fn init(boot_info: &'static BootInfo) {
     console::init(boot_info.physical_memory_offset);
     logger::init();
     arch::init();
     mm::init(boot_info);
     tasks::init();
+    sched::init();
     input::init();
     arch::cpu::enable_interrupts();
     time::calibrate();

@@ -26,6 +26,47 @@ pub fn task_event(record: &TraceRecord) {
     );
 }
 
+static THREAD_TRACING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// A thread lifecycle event (`spawn`, `exit`, `off-cpu`, `teardown`, `stack-freed`,
+/// `torn-down`), when thread tracing is on. Called from the switch path too: it only
+/// formats onto the serial port, whose lock every holder takes with interrupts off.
+pub fn thread_event(thread: &crate::sched::Thread, event: &'static str) {
+    if let Some(recorder) = RECORDER.get() {
+        // Lock-free and allocation-free: safe on the switch path. Full means dropped.
+        let _ = recorder.push((thread.id().0, event));
+    }
+    if THREAD_TRACING.load(core::sync::atomic::Ordering::Relaxed) {
+        crate::serial_println!(
+            "trace us={} cpu={} kind=thread id={} name={} event={event}",
+            crate::time::micros_since_boot(),
+            cpu::id(),
+            thread.id(),
+            thread.name()
+        );
+    }
+}
+
+/// Thread events kept for tests to read back, once `record_thread_events` has been called.
+static RECORDER: conquer_once::spin::OnceCell<crossbeam_queue::ArrayQueue<(u64, &'static str)>> =
+    conquer_once::spin::OnceCell::uninit();
+
+/// Starts keeping up to `capacity` thread events (thread id, event) for `recorded_thread_events`.
+pub fn record_thread_events(capacity: usize) {
+    RECORDER.init_once(|| crossbeam_queue::ArrayQueue::new(capacity));
+}
+
+/// Takes the kept thread events, oldest first.
+pub fn recorded_thread_events() -> alloc::vec::Vec<(u64, &'static str)> {
+    let Some(recorder) = RECORDER.get() else { return alloc::vec::Vec::new() };
+    core::iter::from_fn(|| recorder.pop()).collect()
+}
+
+/// Switches thread lifecycle tracing on or off.
+pub fn set_thread_tracing(on: bool) {
+    THREAD_TRACING.store(on, core::sync::atomic::Ordering::Relaxed);
+}
+
 /// Switches task tracing on or off.
 pub fn set_task_tracing(on: bool) {
     crate::tasks::executor().set_tracing(on);

@@ -54,11 +54,15 @@ fn end_of_interrupt(irq: u8) {
     unsafe { PICS.lock().notify_end_of_interrupt(PIC_1_OFFSET + irq) };
 }
 
+/// Tasks the timer interrupt polls before it preempts the running thread.
+const TICK_TASK_BUDGET: usize = 8;
+
 extern "x86-interrupt" fn timer(_frame: InterruptStackFrame) {
     if let Some(executor) = crate::tasks::try_executor() {
         executor.tick();
     }
     end_of_interrupt(TIMER_IRQ);
+    crate::sched::switch::on_timer_tick(TICK_TASK_BUDGET);
 }
 
 extern "x86-interrupt" fn keyboard(_frame: InterruptStackFrame) {

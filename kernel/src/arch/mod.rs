@@ -4,11 +4,13 @@
 //! unsafe block carries a `// SAFETY:` comment.
 #![allow(unsafe_code)]
 
+pub mod context;
 pub mod cpu;
 pub mod exceptions;
 pub mod gdt;
 pub mod idt;
 pub mod irq;
+pub mod percpu;
 
 /// Loads the GDT and TSS, the IDT, and programs the interrupt controller and timer.
 /// Interrupts stay disabled until `cpu::enable_interrupts`.

@@ -57,6 +57,15 @@ pub fn run_on_stack(stack: KernelStack, entry: extern "C" fn() -> !) -> ! {
     unsafe { crate::arch::cpu::run_on_stack(top, entry) }
 }
 
+/// Lays out `stack` so that the first context switch to it runs `entry`; returns the stack
+/// pointer to switch to. The stack must not be in use — true of a stack not yet given to
+/// a thread, which is the only kind `sched` prepares.
+pub fn prepare_first_run(stack: &KernelStack, entry: extern "C" fn() -> !) -> u64 {
+    // SAFETY: a kernel stack is mapped and writable from `bottom` to `top` (16 KiB), its top
+    // is page-aligned, and a stack not yet given to a thread is used by nothing.
+    unsafe { crate::arch::context::prepare_stack(stack.top(), entry) }
+}
+
 /// Stacks in use.
 pub fn in_use() -> u32 {
     with_stacks(|stacks| stacks.in_use())

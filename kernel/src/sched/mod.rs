@@ -1,0 +1,40 @@
+//! Threads and the switch path: kernel threads, preemption, and the off-CPU event.
+//!
+//! The life of a kernel thread, each transition with the function that makes it:
+//!
+//! ```text
+//!   spawn ─► Runnable ─(schedule)─► Running ─(exit_current)─► Dead ─(finish_switch)─► OffCpu
+//!              ▲  ▲                   │  │                                               │
+//!              │  └──(timer, yield)───┘  └─(block_on)─► Blocked                          ▼
+//!              └────────────(ThreadWaker::wake)────────────┘          TornDown ◄─(teardown task)
+//! ```
+//!
+//! Rules (DESIGN.md): a thread's stack and control block are freed only after it left its
+//! CPU for the last time (R1) — the teardown task awaits the off-CPU event that the switch
+//! path fires; exit never allocates (R3) — the teardown task, its event and its hand-off
+//! slot exist from `spawn`; the switch path takes no lock an interrupt or another CPU may
+//! hold and does not allocate (R7); thread counts drop only when the thread is torn down
+//! (R8).
+//!
+//! Lock rule for the whole module: every lock here is taken with interrupts disabled, and
+//! polling of tasks (which takes task and timer locks without masking interrupts) runs
+//! with preemption disabled, so the timer interrupt never switches away from a lock holder.
+
+pub mod block;
+pub mod cpu;
+pub mod slots;
+pub mod switch;
+mod teardown;
+pub mod thread;
+
+pub use block::block_on;
+pub use switch::{preemption_disabled, without_preemption, yield_now};
+pub use teardown::last_exit_to_teardown_cycles;
+pub use thread::{JoinHandle, SpawnError, Thread, spawn};
+
+/// Sets up the thread-slot table and this CPU's scheduler, turning the running boot
+/// context into the boot thread. Call after `tasks::init`, with interrupts disabled.
+pub fn init() {
+    slots::init();
+    cpu::init_boot_cpu();
+}

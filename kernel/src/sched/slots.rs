@@ -1,0 +1,86 @@
+//! The thread-slot table: a fixed table, made at boot, with one entry per thread that can
+//! exist at once — like a kernel's proc table.
+//!
+//! Each slot holds what the context-switch path needs to reach a dead thread without
+//! borrowing from it: its off-CPU event and a one-place hand-off queue through which the
+//! switch path gives its reference to the dead thread to the teardown task. Being in a
+//! static table, both outlive every thread, so the switch path can use them after it has
+//! let go of the thread (R7, R1).
+//!
+//! Slots are claimed at spawn (lock-free pop; none left → `EAGAIN`, R8) and released by
+//! the teardown task once everything of the thread is freed; a released slot's event is
+//! rearmed for its next thread.
+
+use alloc::boxed::Box;
+
+use conquer_once::spin::OnceCell;
+use crossbeam_queue::ArrayQueue;
+use executor::OneShotEvent;
+
+use super::switch::OffCpu;
+use super::thread::Thread;
+use crate::mm::pool::PoolArc;
+
+/// Threads that can exist at once (dead ones count until torn down).
+pub const MAX_THREADS: usize = 1024;
+
+/// What the switch path reaches by slot number.
+pub struct ThreadSlot {
+    /// Fired by the switch path once the slot's thread is off its CPU for good.
+    pub off_cpu: OneShotEvent<OffCpu>,
+    /// The switch path's reference to the dead thread, for its teardown task.
+    pub handoff: ArrayQueue<PoolArc<Thread>>,
+}
+
+struct Table {
+    slots: Box<[ThreadSlot]>,
+    free: ArrayQueue<u32>,
+}
+
+static TABLE: OnceCell<Table> = OnceCell::uninit();
+
+pub(super) fn init() {
+    TABLE.init_once(|| {
+        let slots = (0..MAX_THREADS)
+            .map(|_| ThreadSlot { off_cpu: OneShotEvent::new(), handoff: ArrayQueue::new(1) });
+        let free = ArrayQueue::new(MAX_THREADS);
+        for slot in 0..MAX_THREADS as u32 {
+            free.push(slot).expect("sched: slot free list sized wrong");
+        }
+        Table { slots: slots.collect(), free }
+    });
+}
+
+fn table() -> &'static Table {
+    TABLE.get().expect("sched: thread slots used before sched::init")
+}
+
+/// Slot `index`.
+pub fn slot(index: u32) -> &'static ThreadSlot {
+    &table().slots[index as usize]
+}
+
+/// A free slot, or `None` when `MAX_THREADS` threads exist.
+pub(super) fn claim() -> Option<u32> {
+    table().free.pop()
+}
+
+/// Gives back the slot of a torn-down thread, rearming its event for the next one.
+pub(super) fn release(index: u32) {
+    let slot = slot(index);
+    assert!(slot.handoff.is_empty(), "sched: slot {index} released with a thread still handed over");
+    slot.off_cpu.rearm();
+    release_unused(index);
+}
+
+/// Gives back a slot whose thread never ran (spawn failed half-way).
+pub(super) fn release_unused(index: u32) {
+    if table().free.push(index).is_err() {
+        panic!("sched: thread slot {index} released twice; R4 broken");
+    }
+}
+
+/// Threads that exist: running, runnable, blocked, or dead and not yet torn down.
+pub fn in_use() -> usize {
+    MAX_THREADS - table().free.len()
+}

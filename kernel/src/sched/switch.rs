@@ -1,0 +1,129 @@
+//! The switch path: choosing the next thread, switching to it, and — running in the next
+//! context, on its own stack — dealing with the thread just left.
+//!
+//! `finish_switch` is the part DESIGN.md calls the switch path. It reads whether the
+//! previous thread was dead *before* publishing anything (Linux's finish_task_switch
+//! lesson), and for a dead thread it gives its reference to the dead thread to the
+//! teardown task through the thread's slot, then fires the slot's off-CPU event — after
+//! which it never touches the dead thread again. It takes no lock an interrupt or another
+//! CPU may hold (only its own CPU's, with interrupts off) and does not allocate (R7).
+//!
+//! Called from: `schedule` with interrupts disabled and preemption enabled — from thread
+//! context (yield, block, exit) or from the timer interrupt (preemption).
+
+use core::sync::atomic::Ordering;
+
+use super::cpu::{self, this_cpu};
+use super::slots;
+use super::thread::ThreadState;
+use crate::mm::pool::PoolArc;
+
+/// Capability to fire an off-CPU event: only this module makes one.
+pub struct OffCpu(());
+
+/// Switches to the next runnable thread, or returns at once if there is none and the
+/// current thread can go on. Interrupts must be disabled.
+pub(super) fn schedule() {
+    assert!(
+        !x86_64::instructions::interrupts::are_enabled(),
+        "sched: schedule called with interrupts enabled"
+    );
+    let cpu = this_cpu();
+    assert!(!cpu.preempt_disabled(), "sched: schedule called with preemption disabled");
+    let previous = cpu.take_current();
+    let previous_state = previous.state();
+    let next = match cpu.pop_runnable() {
+        Some(next) => next,
+        None if previous_state == ThreadState::Running => {
+            cpu.set_current(previous);
+            return;
+        }
+        None => cpu.idle().clone(),
+    };
+    if previous_state == ThreadState::Running && !PoolArc::ptr_eq(&previous, cpu.idle()) {
+        cpu.make_runnable(previous.clone());
+    }
+    next.set_state(ThreadState::Running);
+    let save_to = previous.saved_rsp.as_ptr();
+    let resume_at = next.saved_rsp.load(Ordering::Acquire);
+    cpu.set_current(next);
+    cpu.set_previous(previous);
+    // SAFETY: interrupts are off (asserted above). `save_to` points into the previous
+    // thread's control block, kept alive by `cpu.previous` until the switch path runs.
+    // `resume_at` was saved by the context switch when `next` left its CPU, or made by
+    // `prepare_first_run` for a new thread; its stack is alive (a thread's stack is freed
+    // only after it is dead and off-CPU, and `next` is runnable) and nothing runs on it
+    // (a thread is current on one CPU at a time).
+    #[allow(unsafe_code)]
+    unsafe {
+        crate::arch::context::switch_stacks(save_to, resume_at)
+    };
+    finish_switch();
+}
+
+/// The switch path, in the context switched to. See the module doc.
+pub(super) fn finish_switch() {
+    let cpu = this_cpu();
+    let Some(previous) = cpu.take_previous() else { return };
+    if previous.state() != ThreadState::Dead {
+        // Still queued or blocked: its run queue entry or waker holds another reference.
+        assert!(
+            PoolArc::reference_count(&previous) > 1,
+            "sched: switch path holds the last reference to a live thread"
+        );
+        return;
+    }
+    let slot = slots::slot(previous.slot);
+    crate::trace::thread_event(&previous, "off-cpu");
+    if slot.handoff.push(previous).is_err() {
+        panic!("sched: a dead thread's hand-off slot was full; R4 broken");
+    }
+    // The last access to the dead thread's slot; the thread itself was handed over above.
+    slot.off_cpu.fire(OffCpu(()));
+}
+
+/// First code a new thread runs: finish the switch that started it, then run its entry
+/// with interrupts on, then exit.
+pub(super) extern "C" fn thread_start() -> ! {
+    finish_switch();
+    let entry = {
+        let me = this_cpu().current();
+        me.entry.lock().take()
+    };
+    x86_64::instructions::interrupts::enable();
+    if let Some(entry) = entry {
+        entry();
+    }
+    super::thread::exit_current()
+}
+
+/// Lets other runnable threads run; returns when this thread is scheduled again.
+pub fn yield_now() {
+    x86_64::instructions::interrupts::without_interrupts(schedule);
+}
+
+/// Whether the current context may not be preempted.
+pub fn preemption_disabled() -> bool {
+    cpu::try_this_cpu().is_some_and(|cpu| cpu.preempt_disabled())
+}
+
+/// Runs `work` with preemption disabled on this CPU (a no-op before `sched::init`).
+pub fn without_preemption<R>(work: impl FnOnce() -> R) -> R {
+    let Some(cpu) = cpu::try_this_cpu() else { return work() };
+    cpu.disable_preemption();
+    let result = work();
+    cpu.enable_preemption();
+    result
+}
+
+/// The timer interrupt's scheduler point: poll a few ready tasks (so teardown never
+/// starves while every thread is busy), then preempt the running thread if another is
+/// runnable. Skipped when the interrupted code disabled preemption.
+pub fn on_timer_tick(task_budget: usize) {
+    let Some(cpu) = cpu::try_this_cpu() else { return };
+    if cpu.preempt_disabled() {
+        return;
+    }
+    without_preemption(|| crate::tasks::executor().run_ready(task_budget));
+    schedule();
+}

@@ -1,0 +1,240 @@
+//! Kernel threads: the control block, `spawn`, the first run, and `exit_current`.
+//!
+//! A thread's control block comes from the `threads` pool, its stack from `mm::stacks`
+//! (guarded, named after the thread), its slot from `slots`; its teardown task is spawned
+//! with it, parked on the off-CPU event. So everything exit needs exists before the thread
+//! first runs (R3), and a spawn that fails half-way gives back what it took.
+
+use alloc::boxed::Box;
+use core::fmt;
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+
+use executor::OneShotEvent;
+use mm::kernel_stacks::KernelStack;
+
+use super::{cpu, slots, switch, teardown};
+use crate::mm::pool::{Counted, KernelPool, PoolArc};
+use crate::mm::stacks;
+
+/// A thread's number, unique since boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadId(pub u64);
+
+impl fmt::Display for ThreadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Where a thread is in its life (see the diagram in `sched`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ThreadState {
+    Runnable = 0,
+    Running = 1,
+    Blocked = 2,
+    Dead = 3,
+}
+
+impl ThreadState {
+    fn from_u8(value: u8) -> Self {
+        match value {
+            0 => ThreadState::Runnable,
+            1 => ThreadState::Running,
+            2 => ThreadState::Blocked,
+            _ => ThreadState::Dead,
+        }
+    }
+}
+
+/// Capability to fire a thread's torn-down event; only the teardown task makes one.
+pub struct TornDown(pub(super) ());
+
+/// A thread control block.
+pub struct Thread {
+    id: ThreadId,
+    name: &'static str,
+    /// Index in `slots`, held from spawn to teardown.
+    pub(super) slot: u32,
+    state: AtomicU8,
+    /// The saved stack pointer while the thread is off its CPU; written by the context
+    /// switch.
+    pub(super) saved_rsp: AtomicU64,
+    /// The thread's stack; `None` for the boot thread (which runs on the bootloader's) and
+    /// after teardown freed it. Taken only in thread or task context.
+    pub(super) stack: spin::Mutex<Option<KernelStack>>,
+    /// What the thread runs, taken on its first run.
+    pub(super) entry: spin::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    /// Set by a wake that may race with `block_on` deciding to block.
+    pub(super) wakeup_pending: AtomicBool,
+    /// TSC at exit, for the exit-to-teardown latency.
+    pub(super) exit_tsc: AtomicU64,
+    /// Fired by the teardown task when everything of the thread but this block is freed.
+    pub(super) torn_down: OneShotEvent<TornDown>,
+}
+
+impl Thread {
+    pub fn id(&self) -> ThreadId {
+        self.id
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub fn state(&self) -> ThreadState {
+        ThreadState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    pub(super) fn set_state(&self, state: ThreadState) {
+        self.state.store(state as u8, Ordering::Release);
+    }
+
+    /// Moves `from` → `to` if the thread is in `from`; returns whether it did.
+    pub(super) fn change_state(&self, from: ThreadState, to: ThreadState) -> bool {
+        self.state.compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+}
+
+static THREADS: KernelPool<Counted<Thread>> = KernelPool::new("threads");
+
+/// Gives the thread pool's empty pages back (for exact leak checks).
+pub fn release_idle_pool_pages() {
+    THREADS.release_idle_pages();
+}
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Why a thread could not be made. Nothing is left behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpawnError {
+    /// `slots::MAX_THREADS` threads exist (EAGAIN).
+    TooManyThreads,
+    /// No memory for the stack, the control block or the teardown task (ENOMEM).
+    OutOfMemory,
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::TooManyThreads => write!(f, "thread limit of {} reached", slots::MAX_THREADS),
+            SpawnError::OutOfMemory => f.write_str("out of memory for a thread"),
+        }
+    }
+}
+
+/// A handle to a spawned thread; awaiting `torn_down` waits for its end.
+pub struct JoinHandle {
+    thread: PoolArc<Thread>,
+}
+
+impl JoinHandle {
+    pub fn thread(&self) -> &Thread {
+        &self.thread
+    }
+
+    /// Completes once the thread has exited and everything of it but its control block
+    /// has been freed. For tasks; a thread may `block_on` it.
+    pub async fn torn_down(self) {
+        self.thread.torn_down.wait().await;
+    }
+}
+
+/// Builds a control block for a thread that runs `entry` on `stack`, in slot `slot`.
+fn new_thread(
+    name: &'static str,
+    slot: u32,
+    stack: KernelStack,
+    entry: Box<dyn FnOnce() + Send>,
+) -> Result<PoolArc<Thread>, KernelStack> {
+    let first_rsp = stacks::prepare_first_run(&stack, switch::thread_start);
+    let thread = Thread {
+        id: ThreadId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
+        name,
+        slot,
+        state: AtomicU8::new(ThreadState::Runnable as u8),
+        saved_rsp: AtomicU64::new(first_rsp),
+        stack: spin::Mutex::new(None),
+        entry: spin::Mutex::new(Some(entry)),
+        wakeup_pending: AtomicBool::new(false),
+        exit_tsc: AtomicU64::new(0),
+        torn_down: OneShotEvent::new(),
+    };
+    match THREADS.allocate_shared(thread) {
+        Ok(thread) => {
+            *thread.stack.lock() = Some(stack);
+            Ok(thread)
+        }
+        Err(_) => Err(stack),
+    }
+}
+
+/// Makes a thread named `name` that runs `entry`, and queues it on this CPU.
+pub fn spawn(name: &'static str, entry: impl FnOnce() + Send + 'static) -> Result<JoinHandle, SpawnError> {
+    let slot = slots::claim().ok_or(SpawnError::TooManyThreads)?;
+    let Ok(stack) = stacks::allocate(name) else {
+        slots::release_unused(slot);
+        return Err(SpawnError::OutOfMemory);
+    };
+    let thread = match new_thread(name, slot, stack, Box::new(entry)) {
+        Ok(thread) => thread,
+        Err(stack) => {
+            stacks::free(stack);
+            slots::release_unused(slot);
+            return Err(SpawnError::OutOfMemory);
+        }
+    };
+    if crate::tasks::spawn("teardown", teardown::teardown(thread.clone())).is_err() {
+        let stack = thread.stack.lock().take().expect("sched: a new thread has a stack");
+        stacks::free(stack);
+        slots::release_unused(slot);
+        return Err(SpawnError::OutOfMemory);
+    }
+    crate::trace::thread_event(&thread, "spawn");
+    cpu::this_cpu().make_runnable(thread.clone());
+    Ok(JoinHandle { thread })
+}
+
+/// Makes the idle thread: it has a stack and runs `entry`, but is never queued (the CPU
+/// falls back to it) and never exits, so it has no teardown task.
+pub(super) fn new_idle(name: &'static str, entry: Box<dyn FnOnce() + Send>) -> PoolArc<Thread> {
+    let slot = slots::claim().expect("sched: no thread slot at boot");
+    let stack = stacks::allocate(name).expect("sched: no stack at boot");
+    new_thread(name, slot, stack, entry).unwrap_or_else(|_| panic!("sched: out of memory at boot"))
+}
+
+/// Makes the boot thread: the context the kernel booted in, already running on the
+/// bootloader's stack. It never exits.
+pub(super) fn new_boot() -> PoolArc<Thread> {
+    let slot = slots::claim().expect("sched: no thread slot at boot");
+    let thread = Thread {
+        id: ThreadId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
+        name: "boot",
+        slot,
+        state: AtomicU8::new(ThreadState::Running as u8),
+        saved_rsp: AtomicU64::new(0),
+        stack: spin::Mutex::new(None),
+        entry: spin::Mutex::new(None),
+        wakeup_pending: AtomicBool::new(false),
+        exit_tsc: AtomicU64::new(0),
+        torn_down: OneShotEvent::new(),
+    };
+    THREADS.allocate_shared(thread).unwrap_or_else(|_| panic!("sched: out of memory at boot"))
+}
+
+/// Ends the calling thread. Never returns: the thread is switched away from for good and
+/// its teardown task frees the rest.
+pub fn exit_current() -> ! {
+    x86_64::instructions::interrupts::disable();
+    let cpu = cpu::this_cpu();
+    let me = cpu.current();
+    assert!(!cpu.is_permanent(&me), "sched: the boot and idle threads never exit");
+    me.exit_tsc.store(crate::arch::cpu::read_tsc(), Ordering::Relaxed);
+    me.set_state(ThreadState::Dead);
+    crate::trace::thread_event(&me, "exit");
+    drop(me);
+    // NOTE: WE ARE NO LONGER ALLOWED TO SLEEP! From here on: no await, no allocation, no
+    // lock a task may hold. The next switch is this thread's last; the switch path hands
+    // it to its teardown task, which was made at spawn.
+    switch::schedule();
+    panic!("sched: a dead thread was switched back to");
+}

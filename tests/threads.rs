@@ -1,0 +1,169 @@
+//! Kernel threads: creation, preemption, blocking, exit, and Lethe's reaping — the
+//! teardown task frees a thread's stack only after the switch path fired its off-CPU
+//! event, exactly once, even when CPU-bound threads never yield.
+#![no_std]
+#![no_main]
+#![feature(custom_test_frameworks)]
+#![test_runner(kernel::testing::run_tests)]
+#![reexport_test_harness_main = "test_main"]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use bootloader::{BootInfo, entry_point};
+use kernel::mm::meminfo;
+use kernel::sched::{self, SpawnError, block_on, slots};
+use kernel::{tasks, time};
+
+entry_point!(main);
+
+fn main(boot_info: &'static BootInfo) -> ! {
+    kernel::init(boot_info);
+    kernel::trace::record_thread_events(64);
+    test_main();
+    kernel::arch::cpu::halt_forever()
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    kernel::testing::test_panic_handler(info)
+}
+
+/// What is held right now, with the thread pool's idle pages given back.
+fn held() -> meminfo::Held {
+    sched::thread::release_idle_pool_pages();
+    meminfo::snapshot().held()
+}
+
+/// Blocks the calling (boot) thread until every spawned thread has been torn down.
+fn join_all(handles: Vec<sched::JoinHandle>) {
+    for handle in handles {
+        block_on(handle.torn_down());
+    }
+}
+
+#[test_case]
+fn ten_thousand_threads_run_exit_and_are_torn_down_exactly_once() {
+    const THREADS: usize = 10_000;
+    const BATCH: usize = 500;
+    let before = held();
+    let threads_before = slots::in_use();
+    let tasks_before = tasks::executor().live_tasks();
+    static RAN: AtomicUsize = AtomicUsize::new(0);
+    for _ in 0..THREADS / BATCH {
+        let handles = (0..BATCH)
+            .map(|_| {
+                sched::spawn("worker", || {
+                    RAN.fetch_add(1, Ordering::Relaxed);
+                })
+                .expect("spawn failed")
+            })
+            .collect();
+        join_all(handles);
+    }
+    assert_eq!(RAN.load(Ordering::Relaxed), THREADS);
+    assert_eq!(slots::in_use(), threads_before, "thread slots were not all given back");
+    assert_eq!(tasks::executor().live_tasks(), tasks_before, "teardown tasks did not all finish");
+    assert_eq!(held(), before, "stacks, control blocks or frames were not all freed");
+}
+
+#[test_case]
+fn a_dying_thread_is_switched_off_before_it_is_torn_down() {
+    kernel::trace::recorded_thread_events();
+    let handle = sched::spawn("traced", || {}).expect("spawn failed");
+    let id = handle.thread().id().0;
+    block_on(handle.torn_down());
+    let events: Vec<&str> = kernel::trace::recorded_thread_events()
+        .into_iter()
+        .filter(|(thread, _)| *thread == id)
+        .map(|(_, event)| event)
+        .collect();
+    assert_eq!(events, ["spawn", "exit", "off-cpu", "teardown", "stack-freed", "torn-down"]);
+}
+
+static STOP_SPINNING: AtomicBool = AtomicBool::new(false);
+
+/// Threads that never yield: they spin, counting, until told to stop.
+fn spawn_spinners(counters: &'static [AtomicU64]) -> Vec<sched::JoinHandle> {
+    STOP_SPINNING.store(false, Ordering::SeqCst);
+    counters
+        .iter()
+        .map(|counter| {
+            sched::spawn("spinner", move || {
+                while !STOP_SPINNING.load(Ordering::Relaxed) {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+            .expect("spawn failed")
+        })
+        .collect()
+}
+
+#[test_case]
+fn teardown_is_not_starved_by_threads_that_never_yield() {
+    static COUNTERS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+    let spinners = spawn_spinners(&COUNTERS);
+    let short = sched::spawn("short", || {}).expect("spawn failed");
+    block_on(short.torn_down());
+    let latency_ticks = sched::last_exit_to_teardown_cycles() * u64::from(time::TICK_HZ) / time::tsc_hz();
+    STOP_SPINNING.store(true, Ordering::SeqCst);
+    join_all(spinners);
+    kernel::serial_println!(
+        "threads: exit to teardown took {latency_ticks} tick(s) beside 4 spinning threads"
+    );
+    assert!(latency_ticks <= 2, "teardown waited {latency_ticks} ticks behind CPU-bound threads");
+}
+
+#[test_case]
+fn preemption_shares_the_cpu_among_spinning_threads() {
+    static COUNTERS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+    let spinners = spawn_spinners(&COUNTERS);
+    block_on(tasks::executor().sleep(50));
+    STOP_SPINNING.store(true, Ordering::SeqCst);
+    join_all(spinners);
+    let counts: Vec<u64> = COUNTERS.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+    let mean = counts.iter().sum::<u64>() / counts.len() as u64;
+    kernel::serial_println!("threads: spin counts over 50 ticks: {counts:?}");
+    assert!(
+        counts.iter().all(|&count| count * 2 >= mean),
+        "a thread got less than half its share: {counts:?}"
+    );
+}
+
+#[test_case]
+fn a_thread_blocks_on_a_future_without_spinning() {
+    static WOKE_AT: AtomicU64 = AtomicU64::new(0);
+    let start = time::ticks();
+    let sleeper = sched::spawn("sleeper", || {
+        block_on(tasks::executor().sleep(5));
+        WOKE_AT.store(time::ticks(), Ordering::SeqCst);
+    })
+    .expect("spawn failed");
+    block_on(sleeper.torn_down());
+    assert!(WOKE_AT.load(Ordering::SeqCst) >= start + 5);
+}
+
+#[test_case]
+fn the_thread_limit_is_enforced_and_leaves_nothing_behind() {
+    let before = held();
+    static RELEASE: AtomicBool = AtomicBool::new(false);
+    RELEASE.store(false, Ordering::SeqCst);
+    let mut handles = Vec::new();
+    let refused = loop {
+        match sched::spawn("waiter", || {
+            while !RELEASE.load(Ordering::Relaxed) {
+                sched::yield_now();
+            }
+        }) {
+            Ok(handle) => handles.push(handle),
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(refused, SpawnError::TooManyThreads);
+    assert_eq!(slots::in_use(), slots::MAX_THREADS);
+    RELEASE.store(true, Ordering::SeqCst);
+    join_all(handles);
+    assert_eq!(held(), before);
+}

@@ -1,0 +1,89 @@
+//! Scheduler benchmarks on QEMU, printed as `bench sched` lines: the cost of a thread
+//! switch, thread create + exit + teardown per second, and the latency from a thread's exit
+//! to its stack being freed (median and p99). Each checks that every thread was torn down
+//! and memory came back, so the run can fail; the numbers are for reading.
+#![no_std]
+#![no_main]
+#![feature(custom_test_frameworks)]
+#![test_runner(kernel::testing::run_tests)]
+#![reexport_test_harness_main = "test_main"]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use bootloader::{BootInfo, entry_point};
+use kernel::arch::cpu::read_tsc;
+use kernel::mm::meminfo;
+use kernel::sched::{self, block_on, slots};
+use kernel::time;
+
+entry_point!(main);
+
+fn main(boot_info: &'static BootInfo) -> ! {
+    kernel::init(boot_info);
+    test_main();
+    kernel::arch::cpu::halt_forever()
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    kernel::testing::test_panic_handler(info)
+}
+
+fn nanos(cycles: u64) -> u64 {
+    (u128::from(cycles) * 1_000_000_000 / u128::from(time::tsc_hz())) as u64
+}
+
+fn held() -> meminfo::Held {
+    sched::thread::release_idle_pool_pages();
+    meminfo::snapshot().held()
+}
+
+#[test_case]
+fn thread_switch() {
+    const YIELDS: u64 = 10_000;
+    static FIRST_START: AtomicU64 = AtomicU64::new(0);
+    let ping_pong = || {
+        let _ = FIRST_START.compare_exchange(0, read_tsc(), Ordering::SeqCst, Ordering::SeqCst);
+        for _ in 0..YIELDS {
+            sched::yield_now();
+        }
+    };
+    let a = sched::spawn("ping", ping_pong).expect("spawn failed");
+    let b = sched::spawn("pong", ping_pong).expect("spawn failed");
+    block_on(a.torn_down());
+    let end = read_tsc();
+    block_on(b.torn_down());
+    let switches = 2 * YIELDS;
+    let per_switch = nanos(end - FIRST_START.load(Ordering::SeqCst)) / switches;
+    kernel::serial_println!("bench sched name=thread_switch switches={switches} ns_per_switch={per_switch}");
+}
+
+#[test_case]
+fn thread_create_exit_teardown() {
+    const CYCLES: usize = 1_000;
+    let before = held();
+    let threads_before = slots::in_use();
+    let mut latencies = Vec::with_capacity(CYCLES);
+    let start = read_tsc();
+    for _ in 0..CYCLES {
+        let handle = sched::spawn("bench", || {}).expect("spawn failed");
+        block_on(handle.torn_down());
+        latencies.push(sched::last_exit_to_teardown_cycles());
+    }
+    let elapsed = nanos(read_tsc() - start);
+    latencies.sort_unstable();
+    let median = nanos(latencies[CYCLES / 2]);
+    let p99 = nanos(latencies[CYCLES * 99 / 100]);
+    kernel::serial_println!(
+        "bench sched name=thread_create_exit_teardown cycles={CYCLES} ns_per_cycle={} per_second={}",
+        elapsed / CYCLES as u64,
+        CYCLES as u64 * 1_000_000_000 / elapsed.max(1)
+    );
+    kernel::serial_println!("bench sched name=exit_to_teardown median_ns={median} p99_ns={p99}");
+    drop(latencies);
+    assert_eq!(slots::in_use(), threads_before);
+    assert_eq!(held(), before);
+}

@@ -167,3 +167,26 @@ fn the_thread_limit_is_enforced_and_leaves_nothing_behind() {
     join_all(handles);
     assert_eq!(held(), before);
 }
+
+#[test_case]
+fn threads_sleep_on_a_wait_queue_until_woken() {
+    static QUEUE: sched::WaitQueue = sched::WaitQueue::new();
+    static READY: AtomicBool = AtomicBool::new(false);
+    static PASSED: AtomicUsize = AtomicUsize::new(0);
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            sched::spawn("waiter", || {
+                QUEUE.wait_until(|| READY.load(Ordering::SeqCst));
+                PASSED.fetch_add(1, Ordering::SeqCst);
+            })
+            .expect("spawn failed")
+        })
+        .collect();
+    // Let them all reach the queue; none may pass before the condition holds.
+    block_on(tasks::executor().sleep(3));
+    assert_eq!(PASSED.load(Ordering::SeqCst), 0, "a waiter passed before it was woken");
+    READY.store(true, Ordering::SeqCst);
+    assert_eq!(QUEUE.wake_all(), 3, "not every waiter was asleep on the queue");
+    join_all(waiters);
+    assert_eq!(PASSED.load(Ordering::SeqCst), 3);
+}

@@ -1,11 +1,12 @@
-//! What `scripts/run` shows: the banner, the memory map, the tick, and a few traced tasks
-//! sleeping, yielding and finishing on the executor.
+//! What `scripts/run` shows: the banner, the memory map, the tick, a few traced tasks
+//! sleeping, yielding and finishing on the executor, and a kernel thread's death traced
+//! from exit to the freeing of its stack by its teardown task.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use bootloader::BootInfo;
 use bootloader::bootinfo::MemoryRegionType;
-use kernel::{mm, println, tasks, time, trace};
+use kernel::{mm, println, sched, tasks, time, trace};
 
 /// Demo tasks still running.
 static DEMO_TASKS_LEFT: AtomicUsize = AtomicUsize::new(0);
@@ -29,6 +30,23 @@ pub fn run(boot_info: &'static BootInfo) {
         time::ticks(),
         tasks::executor().live_tasks()
     );
+    reap_a_thread();
+}
+
+/// Spawns a kernel thread with lifecycle tracing on and waits until it is torn down.
+fn reap_a_thread() {
+    println!("threads: a kernel thread runs and exits; its teardown task frees it once it is off the CPU");
+    trace::set_thread_tracing(true);
+    let worker = sched::spawn("demo-worker", || println!("demo-worker: hello from a kernel thread"))
+        .expect("demo: spawn failed");
+    sched::block_on(worker.torn_down());
+    trace::set_thread_tracing(false);
+    println!(
+        "threads: torn down {} us after exit; {} thread(s) exist (boot, idle)",
+        sched::last_exit_to_teardown_cycles() * 1_000_000 / time::tsc_hz().max(1),
+        sched::slots::in_use()
+    );
+    println!("{}", mm::meminfo::snapshot());
 }
 
 fn spawn_demo(name: &'static str, body: impl Future<Output = ()> + Send + 'static) {

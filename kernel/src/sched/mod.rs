@@ -5,8 +5,8 @@
 //! ```text
 //!   spawn ─► Runnable ─(schedule)─► Running ─(exit_current)─► Dead ─(finish_switch)─► OffCpu
 //!              ▲  ▲                   │  │                                               │
-//!              │  └──(timer, yield)───┘  └─(block_on)─► Blocked                          ▼
-//!              └────────────(ThreadWaker::wake)────────────┘          TornDown ◄─(teardown task)
+//!              │  └──(timer, yield)───┘  └─(block_on, WaitQueue::wait_until)─► Blocked   ▼
+//!              └──────(ThreadWaker::wake, WaitQueue::wake_all)────────┘   TornDown ◄─(teardown)
 //! ```
 //!
 //! Rules (DESIGN.md): a thread's stack and control block are freed only after it left its
@@ -26,11 +26,13 @@ pub mod slots;
 pub mod switch;
 mod teardown;
 pub mod thread;
+pub mod wait_queue;
 
 pub use block::block_on;
 pub use switch::{preemption_disabled, without_preemption, yield_now};
 pub use teardown::last_exit_to_teardown_cycles;
 pub use thread::{JoinHandle, SpawnError, Thread, spawn};
+pub use wait_queue::WaitQueue;
 
 /// Sets up the thread-slot table and this CPU's scheduler, turning the running boot
 /// context into the boot thread. Call after `tasks::init`, with interrupts disabled.

@@ -190,3 +190,40 @@ fn threads_sleep_on_a_wait_queue_until_woken() {
     join_all(waiters);
     assert_eq!(PASSED.load(Ordering::SeqCst), 3);
 }
+
+/// Puts `value` in xmm0.
+fn set_xmm0(value: u64) {
+    // SAFETY: only writes xmm0, which no kernel code uses (soft-float); SSE is enabled at boot.
+    unsafe { core::arch::asm!("movq xmm0, {}", in(reg) value, options(nomem, nostack)) };
+}
+
+/// Reads xmm0's low 64 bits.
+fn xmm0() -> u64 {
+    let value: u64;
+    // SAFETY: only reads xmm0.
+    unsafe { core::arch::asm!("movq {}, xmm0", out(reg) value, options(nomem, nostack)) };
+    value
+}
+
+#[test_case]
+fn threads_with_an_fpu_area_keep_their_sse_registers_across_switches() {
+    static KEPT: AtomicUsize = AtomicUsize::new(0);
+    let handles: Vec<_> = [0x1111_2222_3333_4444u64, 0x5555_6666_7777_8888]
+        .into_iter()
+        .map(|mine| {
+            sched::spawn_with_fpu("sse-user", move || {
+                set_xmm0(mine);
+                for _ in 0..100 {
+                    sched::yield_now();
+                    if xmm0() != mine {
+                        return;
+                    }
+                }
+                KEPT.fetch_add(1, Ordering::SeqCst);
+            })
+            .expect("spawn failed")
+        })
+        .collect();
+    join_all(handles);
+    assert_eq!(KEPT.load(Ordering::SeqCst), 2, "a thread saw another's xmm0");
+}

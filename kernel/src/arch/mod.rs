@@ -7,6 +7,7 @@
 pub mod context;
 pub mod cpu;
 pub mod exceptions;
+pub mod fpu;
 pub mod gdt;
 pub mod idt;
 pub mod irq;
@@ -17,5 +18,6 @@ pub mod percpu;
 pub fn init() {
     gdt::init();
     idt::init();
+    fpu::init();
     irq::init();
 }

@@ -8,6 +8,9 @@
 //! which it never touches the dead thread again. It takes no lock an interrupt or another
 //! CPU may hold (only its own CPU's, with interrupts off) and does not allocate (R7).
 //!
+//! Threads made with an FPU area get their x87/SSE registers saved before the switch and
+//! restored in the switch path.
+//!
 //! Called from: `schedule` with interrupts disabled and preemption enabled — from thread
 //! context (yield, block, exit) or from the timer interrupt (preemption).
 
@@ -44,6 +47,9 @@ pub(super) fn schedule() {
         cpu.make_runnable(previous.clone());
     }
     next.set_state(ThreadState::Running);
+    if let Some(fpu) = &previous.fpu {
+        crate::arch::fpu::save(&mut fpu.lock());
+    }
     let save_to = previous.saved_rsp.as_ptr();
     let resume_at = next.saved_rsp.load(Ordering::Acquire);
     cpu.set_current(next);
@@ -64,6 +70,11 @@ pub(super) fn schedule() {
 /// The switch path, in the context switched to. See the module doc.
 pub(super) fn finish_switch() {
     let cpu = this_cpu();
+    // The resumed thread's x87/SSE registers, if it has its own (a clone of `current`,
+    // which keeps its own reference, so dropping it never frees anything here).
+    if let Some(fpu) = &cpu.current().fpu {
+        crate::arch::fpu::restore(&fpu.lock());
+    }
     let Some(previous) = cpu.take_previous() else { return };
     if previous.state() != ThreadState::Dead {
         // Still queued or blocked: its run queue entry or waker holds another reference.

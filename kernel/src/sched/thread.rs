@@ -13,6 +13,7 @@ use executor::OneShotEvent;
 use mm::kernel_stacks::KernelStack;
 
 use super::{cpu, slots, switch, teardown};
+use crate::arch::fpu::FpuState;
 use crate::mm::pool::{Counted, KernelPool, PoolArc};
 use crate::mm::stacks;
 
@@ -71,6 +72,9 @@ pub struct Thread {
     pub(super) exit_tsc: AtomicU64,
     /// Fired by the teardown task when everything of the thread but this block is freed.
     pub(super) torn_down: OneShotEvent<TornDown>,
+    /// x87/SSE registers while off the CPU, for threads that use them (user code); saved
+    /// and restored by the context switch on the thread's own CPU with interrupts off.
+    pub(super) fpu: Option<spin::Mutex<FpuState>>,
 }
 
 impl Thread {
@@ -145,6 +149,7 @@ fn new_thread(
     slot: u32,
     stack: KernelStack,
     entry: Box<dyn FnOnce() + Send>,
+    fpu: bool,
 ) -> Result<PoolArc<Thread>, KernelStack> {
     let first_rsp = stacks::prepare_first_run(&stack, switch::thread_start);
     let thread = Thread {
@@ -158,6 +163,7 @@ fn new_thread(
         wakeup_pending: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),
+        fpu: fpu.then(|| spin::Mutex::new(FpuState::initial())),
     };
     match THREADS.allocate_shared(thread) {
         Ok(thread) => {
@@ -168,14 +174,31 @@ fn new_thread(
     }
 }
 
-/// Makes a thread named `name` that runs `entry`, and queues it on this CPU.
+/// Makes a kernel thread named `name` that runs `entry`, and queues it on this CPU.
 pub fn spawn(name: &'static str, entry: impl FnOnce() + Send + 'static) -> Result<JoinHandle, SpawnError> {
+    spawn_thread(name, Box::new(entry), false)
+}
+
+/// Like `spawn`, for a thread that will use x87/SSE registers (one that runs user code):
+/// the switch saves and restores them.
+pub fn spawn_with_fpu(
+    name: &'static str,
+    entry: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle, SpawnError> {
+    spawn_thread(name, Box::new(entry), true)
+}
+
+fn spawn_thread(
+    name: &'static str,
+    entry: Box<dyn FnOnce() + Send>,
+    fpu: bool,
+) -> Result<JoinHandle, SpawnError> {
     let slot = slots::claim().ok_or(SpawnError::TooManyThreads)?;
     let Ok(stack) = stacks::allocate(name) else {
         slots::release_unused(slot);
         return Err(SpawnError::OutOfMemory);
     };
-    let thread = match new_thread(name, slot, stack, Box::new(entry)) {
+    let thread = match new_thread(name, slot, stack, entry, fpu) {
         Ok(thread) => thread,
         Err(stack) => {
             stacks::free(stack);
@@ -199,7 +222,7 @@ pub fn spawn(name: &'static str, entry: impl FnOnce() + Send + 'static) -> Resul
 pub(super) fn new_idle(name: &'static str, entry: Box<dyn FnOnce() + Send>) -> PoolArc<Thread> {
     let slot = slots::claim().expect("sched: no thread slot at boot");
     let stack = stacks::allocate(name).expect("sched: no stack at boot");
-    new_thread(name, slot, stack, entry).unwrap_or_else(|_| panic!("sched: out of memory at boot"))
+    new_thread(name, slot, stack, entry, false).unwrap_or_else(|_| panic!("sched: out of memory at boot"))
 }
 
 /// Makes the boot thread: the context the kernel booted in, already running on the
@@ -217,6 +240,7 @@ pub(super) fn new_boot() -> PoolArc<Thread> {
         wakeup_pending: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),
+        fpu: None,
     };
     THREADS.allocate_shared(thread).unwrap_or_else(|_| panic!("sched: out of memory at boot"))
 }

@@ -7,20 +7,7 @@
 
 extern crate alloc;
 
-use bootloader::{BootInfo, entry_point};
-
-entry_point!(main);
-
-fn main(boot_info: &'static BootInfo) -> ! {
-    kernel::init(boot_info);
-    test_main();
-    kernel::arch::cpu::halt_forever()
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    kernel::testing::test_panic_handler(info)
-}
+kernel::qemu_test_main!();
 
 #[test_case]
 fn heap_allocations_are_usable_after_init() {

@@ -10,21 +10,9 @@ extern crate alloc;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use bootloader::{BootInfo, entry_point};
 use kernel::mm::heap;
 
-entry_point!(main);
-
-fn main(boot_info: &'static BootInfo) -> ! {
-    kernel::init(boot_info);
-    test_main();
-    kernel::arch::cpu::halt_forever()
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    kernel::testing::test_panic_handler(info)
-}
+kernel::qemu_test_main!();
 
 /// A box of `size` bytes whose contents can be checked later.
 fn filled_box(size: usize, seed: u8) -> Box<[u8]> {

@@ -20,15 +20,8 @@ fn main(boot_info: &'static BootInfo) -> ! {
 }
 
 extern "C" fn overflow_forever() -> ! {
-    recurse(0);
+    testing::overflow_the_stack(0);
     panic!("the kernel stack did not overflow");
-}
-
-#[allow(unconditional_recursion)]
-fn recurse(depth: u64) -> u64 {
-    // `black_box` keeps the frame alive and the recursion from being turned into a loop.
-    let frame = [depth; 8];
-    recurse(depth + 1) + core::hint::black_box(frame)[7]
 }
 
 #[panic_handler]

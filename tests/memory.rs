@@ -8,24 +8,12 @@
 
 extern crate alloc;
 
-use bootloader::{BootInfo, entry_point};
 use kernel::mm::{frames::with_frames, kernel_root, meminfo, spaces, stacks, window::window};
 use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, PageAccess};
 use mm::frame_allocator::{FrameOwner, FreeError};
 
-entry_point!(main);
-
-fn main(boot_info: &'static BootInfo) -> ! {
-    kernel::init(boot_info);
-    test_main();
-    kernel::arch::cpu::halt_forever()
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    kernel::testing::test_panic_handler(info)
-}
+kernel::qemu_test_main!();
 
 #[test_case]
 fn ten_thousand_address_space_cycles_return_every_frame() {

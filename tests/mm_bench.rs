@@ -9,25 +9,13 @@
 #![test_runner(kernel::testing::run_tests)]
 #![reexport_test_harness_main = "test_main"]
 
-use bootloader::{BootInfo, entry_point};
 use kernel::arch::cpu::read_tsc;
 use kernel::mm::{frames::with_frames, kernel_root, meminfo, pool::KernelPool, stacks, window::window};
 use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, PageAccess};
 use mm::frame_allocator::FrameOwner;
 
-entry_point!(main);
-
-fn main(boot_info: &'static BootInfo) -> ! {
-    kernel::init(boot_info);
-    test_main();
-    kernel::arch::cpu::halt_forever()
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    kernel::testing::test_panic_handler(info)
-}
+kernel::qemu_test_main!();
 
 /// Runs `operation` `iterations` times, prints the bench line, and checks meminfo is
 /// unchanged afterwards.

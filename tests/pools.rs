@@ -11,22 +11,10 @@ extern crate alloc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use bootloader::{BootInfo, entry_point};
 use kernel::mm::meminfo;
 use kernel::mm::pool::{KernelPool, PoolCounters};
 
-entry_point!(main);
-
-fn main(boot_info: &'static BootInfo) -> ! {
-    kernel::init(boot_info);
-    test_main();
-    kernel::arch::cpu::halt_forever()
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    kernel::testing::test_panic_handler(info)
-}
+kernel::qemu_test_main!();
 
 static DROPPED: AtomicUsize = AtomicUsize::new(0);
 

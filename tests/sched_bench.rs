@@ -13,24 +13,12 @@ extern crate alloc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use bootloader::{BootInfo, entry_point};
 use kernel::arch::cpu::read_tsc;
 use kernel::mm::meminfo;
 use kernel::sched::{self, block_on, slots};
 use kernel::time;
 
-entry_point!(main);
-
-fn main(boot_info: &'static BootInfo) -> ! {
-    kernel::init(boot_info);
-    test_main();
-    kernel::arch::cpu::halt_forever()
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    kernel::testing::test_panic_handler(info)
-}
+kernel::qemu_test_main!();
 
 fn nanos(cycles: u64) -> u64 {
     (u128::from(cycles) * 1_000_000_000 / u128::from(time::tsc_hz())) as u64

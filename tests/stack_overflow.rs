@@ -13,15 +13,8 @@ fn main(boot_info: &'static BootInfo) -> ! {
     testing::plan(1);
     kernel::serial_println!("test double_fault_is_handled_on_its_own_stack ...");
     kernel::arch::exceptions::expect_fault(kernel::arch::exceptions::ExpectedFault::DoubleFault);
-    overflow(0);
+    testing::overflow_the_stack(0);
     panic!("the stack did not overflow");
-}
-
-#[allow(unconditional_recursion)]
-fn overflow(depth: u64) -> u64 {
-    // `black_box` keeps the frame alive and the recursion from being turned into a loop.
-    let frame = [depth; 8];
-    overflow(depth + 1) + core::hint::black_box(frame)[7]
 }
 
 #[panic_handler]

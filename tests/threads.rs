@@ -12,24 +12,13 @@ extern crate alloc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use bootloader::{BootInfo, entry_point};
 use kernel::mm::meminfo;
 use kernel::sched::{self, SpawnError, block_on, slots};
 use kernel::{tasks, time};
 
-entry_point!(main);
-
-fn main(boot_info: &'static BootInfo) -> ! {
-    kernel::init(boot_info);
+kernel::qemu_test_main!({
     kernel::trace::record_thread_events(64);
-    test_main();
-    kernel::arch::cpu::halt_forever()
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    kernel::testing::test_panic_handler(info)
-}
+});
 
 /// What is held right now, with the thread pool's idle pages given back.
 fn held() -> meminfo::Held {

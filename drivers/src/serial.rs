@@ -29,11 +29,9 @@ pub fn init() {
     PORT.init_once(|| {
         let config =
             Config { baud_rate: BaudRate::Baud115200, interrupts: IER::DATA_READY, ..Config::DEFAULT };
-        // SAFETY: COM1's eight registers at 0x3f8..0x400 belong to this driver alone for
-        // the kernel's lifetime; `init_once` runs this at most once.
-        let uart =
-            unsafe { Uart16550Tty::new_port(COM1, config) }.expect("serial: COM1 failed its self-test");
-        spin::Mutex::new(uart)
+        // SAFETY: COM1's registers (0x3f8..0x400) are this driver's alone; this runs once.
+        let uart = unsafe { Uart16550Tty::new_port(COM1, config) };
+        spin::Mutex::new(uart.expect("serial: COM1 failed its self-test"))
     });
 }
 
@@ -53,10 +51,9 @@ pub fn write_fmt_emergency(args: fmt::Arguments) {
     if let Some(port) = PORT.get() {
         x86_64::instructions::interrupts::without_interrupts(|| {
             if port.is_locked() {
-                // SAFETY: only called on paths that end the kernel (panic handlers, fatal
-                // exception reports) with interrupts masked; the lock's holder was
-                // interrupted or unwound by this very path and never resumes, so no one
-                // else is inside the critical section.
+                // Only paths that end the kernel (panic, fatal exception) call this, with
+                // interrupts masked; the holder was interrupted or unwound by this very path.
+                // SAFETY: so the holder never resumes and no one else is inside the lock.
                 unsafe { port.force_unlock() };
             }
             let _ = port.lock().write_fmt(args);

@@ -5,14 +5,12 @@
 //! while it is held (see `drivers::serial`).
 
 /// Sets up COM1 and the VGA screen (reached through the physical-memory window).
+#[allow(unsafe_code)]
 pub fn init(physical_memory_offset: u64) {
     drivers::serial::init();
-    // SAFETY: the bootloader maps all physical memory at `physical_memory_offset` (the
-    // `map_physical_memory` feature) for the kernel's lifetime; only the console uses VGA.
-    #[allow(unsafe_code)]
-    unsafe {
-        drivers::vga::init(physical_memory_offset)
-    };
+    // The bootloader's `map_physical_memory` feature maps all of RAM for the kernel's life.
+    // SAFETY: so the window at `physical_memory_offset` is mapped; only the console uses VGA.
+    unsafe { drivers::vga::init(physical_memory_offset) };
 }
 
 #[doc(hidden)]

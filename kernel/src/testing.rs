@@ -61,6 +61,15 @@ pub fn finish() -> ! {
     crate::arch::cpu::halt_forever()
 }
 
+/// Recurses until the stack it runs on overflows into its guard page — for the tests that
+/// check an overflow is caught. Returns only if the stack never ran out.
+#[allow(unconditional_recursion)]
+pub fn overflow_the_stack(depth: u64) -> u64 {
+    // `black_box` keeps the frame alive and the recursion from being turned into a loop.
+    let frame = [depth; 8];
+    overflow_the_stack(depth + 1) + core::hint::black_box(frame)[7]
+}
+
 /// Panic handler for test binaries: report, count, and end QEMU with failure.
 pub fn test_panic_handler(info: &core::panic::PanicInfo) -> ! {
     emergency_println!("\n[failed]\n{info}");
@@ -76,4 +85,27 @@ pub fn kernel_panic_handler(info: &core::panic::PanicInfo) -> ! {
     emergency_println!("KERNEL PANIC: {info}");
     exit_qemu(ExitCode::Failed);
     crate::arch::cpu::halt_forever()
+}
+
+/// The boilerplate of a QEMU test binary on the `#[test_case]` harness: its entry point
+/// (boot, `kernel::init`, then an optional setup block, then the tests) and its panic
+/// handler. Use it after the crate attributes; the binary must name `test_main` as its
+/// `reexport_test_harness_main`.
+#[macro_export]
+macro_rules! qemu_test_main {
+    ($($setup:block)?) => {
+        bootloader::entry_point!(qemu_test_entry);
+
+        fn qemu_test_entry(boot_info: &'static bootloader::BootInfo) -> ! {
+            $crate::init(boot_info);
+            $($setup)?
+            test_main();
+            $crate::arch::cpu::halt_forever()
+        }
+
+        #[panic_handler]
+        fn qemu_test_panic(info: &core::panic::PanicInfo) -> ! {
+            $crate::testing::test_panic_handler(info)
+        }
+    };
 }

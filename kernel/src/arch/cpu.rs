@@ -27,9 +27,8 @@ pub fn halt_forever() -> ! {
 /// `stack_top` must be the 16-byte-aligned top of a mapped, writable stack that nothing
 /// else uses; the current stack is abandoned for good.
 pub unsafe fn run_on_stack(stack_top: u64, entry: extern "C" fn() -> !) -> ! {
-    // SAFETY: the caller provides a valid stack; `entry` never returns, so nothing needs
-    // the old stack again. `call` pushes a return address, leaving rsp at the ABI's
-    // 16-byte-minus-8 alignment on entry.
+    // `call` pushes a return address, leaving rsp at the ABI's 16-byte-minus-8 on entry.
+    // SAFETY: the caller provides a valid stack, and `entry` never returns to the old one.
     unsafe {
         core::arch::asm!("mov rsp, {top}", "call {entry}", top = in(reg) stack_top, entry = in(reg) entry, options(noreturn));
     }

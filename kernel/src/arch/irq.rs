@@ -39,9 +39,8 @@ pub(super) fn install(idt: &mut InterruptDescriptorTable) {
 /// Remaps the PICs, unmasks the timer, keyboard and serial lines, and starts the tick.
 pub(super) fn init() {
     let mut pics = PICS.lock();
-    // SAFETY: interrupts are still disabled; the PICs are remapped before any line is
-    // unmasked, and the IDT has handlers for the three lines unmasked here (and for the
-    // spurious vectors).
+    // The IDT has handlers for the three lines unmasked here and for the spurious vectors.
+    // SAFETY: interrupts are off, and the PICs are remapped before any line is unmasked.
     unsafe {
         pics.initialize();
         pics.write_masks(!((1 << TIMER_IRQ) | (1 << KEYBOARD_IRQ) | (1 << SERIAL_IRQ)), 0xff);

@@ -26,6 +26,9 @@ pub struct OffCpu(());
 
 /// Switches to the next runnable thread, or returns at once if there is none and the
 /// current thread can go on. Interrupts must be disabled.
+///
+/// The one place outside `arch` and `mm` allowed an `unsafe` block: the context switch.
+#[allow(unsafe_code)]
 pub(super) fn schedule() {
     assert!(
         !x86_64::instructions::interrupts::are_enabled(),
@@ -54,16 +57,14 @@ pub(super) fn schedule() {
     let resume_at = next.saved_rsp.load(Ordering::Acquire);
     cpu.set_current(next);
     cpu.set_previous(previous);
-    // SAFETY: interrupts are off (asserted above). `save_to` points into the previous
-    // thread's control block, kept alive by `cpu.previous` until the switch path runs.
-    // `resume_at` was saved by the context switch when `next` left its CPU, or made by
+    // Interrupts are off (asserted above). `save_to` points into the previous thread's
+    // control block, kept alive by `cpu.previous` until the switch path runs. `resume_at`
+    // was saved by the context switch when `next` left its CPU, or made by
     // `prepare_first_run` for a new thread; its stack is alive (a thread's stack is freed
-    // only after it is dead and off-CPU, and `next` is runnable) and nothing runs on it
-    // (a thread is current on one CPU at a time).
-    #[allow(unsafe_code)]
-    unsafe {
-        crate::arch::context::switch_stacks(save_to, resume_at)
-    };
+    // only after it is dead and off-CPU, and `next` is runnable), and nothing runs on it (a
+    // thread is current on one CPU at a time).
+    // SAFETY: `switch_stacks`'s contract holds, as said just above.
+    unsafe { crate::arch::context::switch_stacks(save_to, resume_at) };
     finish_switch();
 }
 

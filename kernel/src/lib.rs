@@ -15,6 +15,7 @@ extern crate alloc;
 
 pub mod arch;
 pub mod console;
+pub mod initrd;
 pub mod input;
 pub mod logger;
 pub mod mm;

@@ -11,7 +11,13 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// Programs in the ramdisk: (path in the ramdisk, binary name in `user/`).
-const PROGRAMS: &[(&str, &str)] = &[("init", "init"), ("bin/hello", "hello")];
+const PROGRAMS: &[(&str, &str)] = &[
+    ("init", "init"),
+    ("bin/hello", "hello"),
+    ("bin/syscalls", "syscalls"),
+    ("bin/segfault", "segfault"),
+    ("bin/kernel-read", "kernel-read"),
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());

@@ -1,9 +1,11 @@
 //! The Lethe kernel as a library: everything but the entry point, so that every QEMU test
 //! in `tests/` links the same kernel the binary runs.
 //!
-//! Unsafe code is confined to `arch` (CPU tables, interrupts, port I/O, TSC) and `mm`
-//! (page tables, the heap allocator); the rest of the kernel is safe Rust, which the
-//! crate-level `deny(unsafe_code)` enforces.
+//! Unsafe code is confined to `arch` (CPU tables, interrupts, context switch, ring 3) and
+//! `mm` (page tables, the heap allocator, pools), plus two call sites that each say why:
+//! the context switch in `sched::switch::schedule` and the first entry to user mode in
+//! `process::exec`. The rest of the kernel is safe Rust, which the crate-level
+//! `deny(unsafe_code)` enforces.
 #![no_std]
 #![cfg_attr(test, no_main)]
 #![feature(custom_test_frameworks, abi_x86_interrupt)]
@@ -19,7 +21,9 @@ pub mod initrd;
 pub mod input;
 pub mod logger;
 pub mod mm;
+pub mod process;
 pub mod sched;
+pub mod syscall;
 pub mod tasks;
 pub mod testing;
 pub mod time;

@@ -54,6 +54,29 @@ pub fn copy(window: &impl PhysWindow, from: u64, to: u64) {
     }
 }
 
+/// Copies `buffer.len()` bytes from `frame` at `offset` into `buffer`.
+pub fn read_into(window: &impl PhysWindow, frame: u64, offset: usize, buffer: &mut [u8]) {
+    assert!(offset + buffer.len() <= PAGE_SIZE as usize, "mm: read past the end of a frame");
+    // SAFETY: the range lies inside the frame (checked), which the window maps; `buffer` is
+    // ordinary memory, not a frame the window reaches.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            frame_start(window, frame).add(offset),
+            buffer.as_mut_ptr(),
+            buffer.len(),
+        )
+    }
+}
+
+/// Copies `bytes` into `frame` at `offset`.
+pub fn write_from(window: &impl PhysWindow, frame: u64, offset: usize, bytes: &[u8]) {
+    assert!(offset + bytes.len() <= PAGE_SIZE as usize, "mm: write past the end of a frame");
+    // SAFETY: as in `read_into`, in the other direction.
+    unsafe {
+        core::ptr::copy_nonoverlapping(bytes.as_ptr(), frame_start(window, frame).add(offset), bytes.len())
+    }
+}
+
 /// Reads byte `offset` of `frame`.
 pub fn read_byte(window: &impl PhysWindow, frame: u64, offset: usize) -> u8 {
     assert!(offset < PAGE_SIZE as usize, "mm: byte offset {offset} outside a frame");

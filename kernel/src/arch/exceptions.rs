@@ -1,4 +1,6 @@
-//! CPU exception handlers: every exception prints a report on the serial console — name,
+//! CPU exception handlers. An exception in ring 3 ends only the faulting process, with the
+//! signal Linux would send (SIGSEGV for page and protection faults, SIGILL, SIGFPE, ...) as
+//! its wait status. An exception in the kernel prints a report on the serial console — name,
 //! vector, error code, faulting RIP and stack frame, CR2 for page faults — and then ends
 //! the run: QEMU exits with the failure status where the exit device is present (tests,
 //! `scripts/run`), otherwise the CPU halts. A breakpoint is reported and execution resumes.
@@ -101,45 +103,79 @@ fn fatal() -> ! {
     }
 }
 
-macro_rules! fatal_exception {
-    ($handler:ident, $name:literal, $vector:literal) => {
+/// Linux signal numbers for faults in user mode.
+mod signal {
+    pub const SIGILL: i32 = 4;
+    pub const SIGTRAP: i32 = 5;
+    pub const SIGBUS: i32 = 7;
+    pub const SIGFPE: i32 = 8;
+    pub const SIGSEGV: i32 = 11;
+}
+
+/// A fault in ring 3 ends only that process, with `signal` as its wait status; the kernel
+/// goes on. The GS swap of the way in is not undone: the thread never returns to ring 3.
+fn kill_user_process(name: &str, frame: &InterruptStackFrame, signal: i32) -> ! {
+    let _kernel_gs = super::user::UserGsGuard::enter(frame);
+    core::mem::forget(_kernel_gs);
+    if let Some(process) = crate::process::current() {
+        log::info!(
+            "process {}: {name} at {:#x}, killed by signal {signal}",
+            process.pid().0,
+            frame.instruction_pointer.as_u64()
+        );
+    }
+    x86_64::instructions::interrupts::enable();
+    crate::process::kill_current(signal)
+}
+
+macro_rules! exception {
+    ($handler:ident, $name:literal, $vector:literal, $signal:expr) => {
         pub(super) extern "x86-interrupt" fn $handler(frame: InterruptStackFrame) {
+            if super::user::from_user(&frame) {
+                kill_user_process($name, &frame, $signal);
+            }
             report($name, $vector, None, &frame);
             fatal();
         }
     };
 }
 
-macro_rules! fatal_exception_with_code {
-    ($handler:ident, $name:literal, $vector:literal) => {
+macro_rules! exception_with_code {
+    ($handler:ident, $name:literal, $vector:literal, $signal:expr) => {
         pub(super) extern "x86-interrupt" fn $handler(frame: InterruptStackFrame, error_code: u64) {
+            if super::user::from_user(&frame) {
+                kill_user_process($name, &frame, $signal);
+            }
             report($name, $vector, Some(error_code), &frame);
             fatal();
         }
     };
 }
 
-fatal_exception!(divide_error, "divide error", 0);
-fatal_exception!(debug, "debug", 1);
-fatal_exception!(non_maskable_interrupt, "non-maskable interrupt", 2);
-fatal_exception!(overflow, "overflow", 4);
-fatal_exception!(bound_range_exceeded, "bound range exceeded", 5);
-fatal_exception!(invalid_opcode, "invalid opcode", 6);
-fatal_exception!(device_not_available, "device not available", 7);
-fatal_exception_with_code!(invalid_tss, "invalid TSS", 10);
-fatal_exception_with_code!(segment_not_present, "segment not present", 11);
-fatal_exception_with_code!(stack_segment_fault, "stack-segment fault", 12);
-fatal_exception_with_code!(general_protection_fault, "general protection fault", 13);
-fatal_exception!(x87_floating_point, "x87 floating-point error", 16);
-fatal_exception_with_code!(alignment_check, "alignment check", 17);
-fatal_exception!(simd_floating_point, "SIMD floating-point error", 19);
-fatal_exception!(virtualization, "virtualization exception", 20);
-fatal_exception_with_code!(cp_protection, "control protection exception", 21);
-fatal_exception!(hv_injection, "hypervisor injection exception", 28);
-fatal_exception_with_code!(vmm_communication, "VMM communication exception", 29);
-fatal_exception_with_code!(security, "security exception", 30);
+exception!(divide_error, "divide error", 0, signal::SIGFPE);
+exception!(debug, "debug", 1, signal::SIGTRAP);
+exception!(non_maskable_interrupt, "non-maskable interrupt", 2, signal::SIGSEGV);
+exception!(overflow, "overflow", 4, signal::SIGSEGV);
+exception!(bound_range_exceeded, "bound range exceeded", 5, signal::SIGSEGV);
+exception!(invalid_opcode, "invalid opcode", 6, signal::SIGILL);
+exception!(device_not_available, "device not available", 7, signal::SIGSEGV);
+exception_with_code!(invalid_tss, "invalid TSS", 10, signal::SIGSEGV);
+exception_with_code!(segment_not_present, "segment not present", 11, signal::SIGBUS);
+exception_with_code!(stack_segment_fault, "stack-segment fault", 12, signal::SIGBUS);
+exception_with_code!(general_protection_fault, "general protection fault", 13, signal::SIGSEGV);
+exception!(x87_floating_point, "x87 floating-point error", 16, signal::SIGFPE);
+exception_with_code!(alignment_check, "alignment check", 17, signal::SIGBUS);
+exception!(simd_floating_point, "SIMD floating-point error", 19, signal::SIGFPE);
+exception!(virtualization, "virtualization exception", 20, signal::SIGSEGV);
+exception_with_code!(cp_protection, "control protection exception", 21, signal::SIGSEGV);
+exception!(hv_injection, "hypervisor injection exception", 28, signal::SIGSEGV);
+exception_with_code!(vmm_communication, "VMM communication exception", 29, signal::SIGSEGV);
+exception_with_code!(security, "security exception", 30, signal::SIGSEGV);
 
 pub(super) extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
+    if super::user::from_user(&frame) {
+        kill_user_process("breakpoint", &frame, signal::SIGTRAP);
+    }
     BREAKPOINTS.fetch_add(1, Ordering::SeqCst);
     report("breakpoint", 3, None, &frame);
     if let Some(work) = AT_NEXT_BREAKPOINT.lock().take() {
@@ -149,6 +185,9 @@ pub(super) extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
 }
 
 pub(super) extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, error_code: PageFaultErrorCode) {
+    if super::user::from_user(&frame) {
+        kill_user_process("page fault", &frame, signal::SIGSEGV);
+    }
     report("page fault", 14, Some(error_code.bits()), &frame);
     match Cr2::read() {
         Ok(address) => {

@@ -5,6 +5,9 @@
 //! interrupts: they are ignored (IRQ 15's is acknowledged to the master alone, as the
 //! cascade requires).
 //!
+//! Each handler starts with a `UserGsGuard`: an interrupt taken in ring 3 runs with the
+//! kernel's GS, and gives the user's back on the way out.
+//!
 //! Handlers do the least they can — advance the executor's clock, queue a scancode or a
 //! received byte — and acknowledge the interrupt; the work happens in tasks. Locks they
 //! take: the PICs' (only handlers and `init`, interrupts off, take it) and, in the serial
@@ -56,7 +59,8 @@ fn end_of_interrupt(irq: u8) {
 /// Tasks the timer interrupt polls before it preempts the running thread.
 const TICK_TASK_BUDGET: usize = 8;
 
-extern "x86-interrupt" fn timer(_frame: InterruptStackFrame) {
+extern "x86-interrupt" fn timer(frame: InterruptStackFrame) {
+    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
     if let Some(executor) = crate::tasks::try_executor() {
         executor.tick();
     }
@@ -64,21 +68,25 @@ extern "x86-interrupt" fn timer(_frame: InterruptStackFrame) {
     crate::sched::switch::on_timer_tick(TICK_TASK_BUDGET);
 }
 
-extern "x86-interrupt" fn keyboard(_frame: InterruptStackFrame) {
+extern "x86-interrupt" fn keyboard(frame: InterruptStackFrame) {
+    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
     drivers::keyboard::handle_interrupt();
     end_of_interrupt(KEYBOARD_IRQ);
 }
 
-extern "x86-interrupt" fn serial(_frame: InterruptStackFrame) {
+extern "x86-interrupt" fn serial(frame: InterruptStackFrame) {
+    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
     drivers::serial::handle_interrupt();
     end_of_interrupt(SERIAL_IRQ);
 }
 
-extern "x86-interrupt" fn master_spurious(_frame: InterruptStackFrame) {
+extern "x86-interrupt" fn master_spurious(frame: InterruptStackFrame) {
+    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
     // A spurious master interrupt is not in service: no end-of-interrupt.
 }
 
-extern "x86-interrupt" fn slave_spurious(_frame: InterruptStackFrame) {
+extern "x86-interrupt" fn slave_spurious(frame: InterruptStackFrame) {
+    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
     // The master did see the cascade line: acknowledge it there only.
     end_of_interrupt(CASCADE_IRQ);
 }

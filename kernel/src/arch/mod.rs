@@ -12,6 +12,8 @@ pub mod gdt;
 pub mod idt;
 pub mod irq;
 pub mod percpu;
+pub mod syscall;
+pub mod user;
 
 /// Loads the GDT and TSS, the IDT, and programs the interrupt controller and timer.
 /// Interrupts stay disabled until `cpu::enable_interrupts`.
@@ -19,5 +21,6 @@ pub fn init() {
     gdt::init();
     idt::init();
     fpu::init();
+    syscall::init();
     irq::init();
 }

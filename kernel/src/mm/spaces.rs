@@ -22,6 +22,20 @@ pub fn destroy(space: AddressSpace) {
     with_frames(|frames| space.free(window(), frames));
 }
 
+/// Loads `root` into CR3 unless it is loaded already: for the scheduler, switching to a
+/// thread's address space (or the kernel's, for kernel threads).
+///
+/// # Safety
+/// `root` must be the kernel root or the root of a live address space made by `create`
+/// (whose upper half is the kernel's), and must stay alive while loaded.
+pub unsafe fn load_root(root: u64) {
+    let (current, _) = x86_64::registers::control::Cr3::read();
+    if current.start_address().as_u64() != root {
+        // SAFETY: the caller's contract; the kernel lives in the shared upper half.
+        unsafe { crate::arch::cpu::load_page_table_root(root) };
+    }
+}
+
 /// Runs `work` with `space` loaded on this CPU, then restores the previous root.
 pub fn run_loaded<R>(space: &AddressSpace, work: impl FnOnce() -> R) -> R {
     let shares_kernel = KERNEL_ROOT_ENTRIES.into_iter().all(|index| {

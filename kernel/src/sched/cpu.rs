@@ -14,9 +14,13 @@ use x86_64::instructions::interrupts::without_interrupts;
 
 use super::slots::MAX_THREADS;
 use super::thread::{self, Thread, ThreadState};
+use crate::arch::syscall::EntryArea;
 use crate::mm::pool::PoolArc;
 
+#[repr(C)]
 pub struct Cpu {
+    /// What the system-call entry reaches through GS: must stay the first field.
+    pub(super) entry: EntryArea,
     id: u32,
     current: spin::Mutex<Option<PoolArc<Thread>>>,
     /// The thread switched away from, until the switch path has dealt with it.
@@ -30,6 +34,7 @@ pub struct Cpu {
 impl Cpu {
     fn new(id: u32) -> Self {
         Self {
+            entry: EntryArea::default(),
             id,
             current: spin::Mutex::new(None),
             previous: spin::Mutex::new(None),
@@ -107,6 +112,9 @@ impl Cpu {
         assert!(before > 0, "sched: preemption enabled more often than disabled");
     }
 }
+
+const _: () =
+    assert!(core::mem::offset_of!(Cpu, entry) == 0, "the system-call entry reads the entry area at GS:0");
 
 /// This CPU's scheduler state. Panics before `sched::init`.
 pub fn this_cpu() -> &'static Cpu {

@@ -18,7 +18,7 @@ use core::sync::atomic::Ordering;
 
 use super::cpu::{self, this_cpu};
 use super::slots;
-use super::thread::ThreadState;
+use super::thread::{Start, ThreadState};
 use crate::mm::pool::PoolArc;
 
 /// Capability to fire an off-CPU event: only this module makes one.
@@ -53,6 +53,14 @@ pub(super) fn schedule() {
     if let Some(fpu) = &previous.fpu {
         crate::arch::fpu::save(&mut fpu.lock());
     }
+    if next.kernel_stack_top != 0 {
+        cpu.entry.kernel_stack_top.store(next.kernel_stack_top, Ordering::Relaxed);
+        crate::arch::gdt::set_kernel_stack(next.kernel_stack_top);
+    }
+    let root = next.process().map_or_else(crate::mm::kernel_root, |process| process.page_table_root());
+    // SAFETY: `root` is the kernel's or the live address space of `next`'s process (the
+    // process, and so its address space, outlives its threads).
+    unsafe { crate::mm::spaces::load_root(root) };
     let save_to = previous.saved_rsp.as_ptr();
     let resume_at = next.saved_rsp.load(Ordering::Acquire);
     cpu.set_current(next);
@@ -94,17 +102,16 @@ pub(super) fn finish_switch() {
     slot.off_cpu.fire(OffCpu(()));
 }
 
-/// First code a new thread runs: finish the switch that started it, then run its entry
-/// with interrupts on, then exit.
+/// First code a new thread runs: finish the switch that started it, then, with interrupts
+/// on, run its kernel closure and exit, or enter user mode.
 pub(super) extern "C" fn thread_start() -> ! {
     finish_switch();
-    let entry = {
-        let me = this_cpu().current();
-        me.entry.lock().take()
-    };
+    let start = this_cpu().current().start.lock().take();
     x86_64::instructions::interrupts::enable();
-    if let Some(entry) = entry {
-        entry();
+    match start {
+        Some(Start::Kernel(entry)) => entry(),
+        Some(Start::User { entry, stack_pointer }) => crate::process::enter_user_mode(entry, stack_pointer),
+        None => {}
     }
     super::thread::exit_current()
 }

@@ -6,6 +6,7 @@
 //! first runs (R3), and a spawn that fails half-way gives back what it took.
 
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
@@ -16,6 +17,7 @@ use super::{cpu, slots, switch, teardown};
 use crate::arch::fpu::FpuState;
 use crate::mm::pool::{Counted, KernelPool, PoolArc};
 use crate::mm::stacks;
+use crate::process::Process;
 
 /// A thread's number, unique since boot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +53,15 @@ impl ThreadState {
 /// Capability to fire a thread's torn-down event; only the teardown task makes one.
 pub struct TornDown(pub(super) ());
 
+/// What a thread does when it first runs.
+pub enum Start {
+    /// Run a closure in kernel mode, then exit.
+    Kernel(Box<dyn FnOnce() + Send>),
+    /// Enter user mode at `entry` with `stack_pointer`. Plain data rather than a closure:
+    /// entering user mode never returns, so a boxed closure would never be freed.
+    User { entry: u64, stack_pointer: u64 },
+}
+
 /// A thread control block.
 pub struct Thread {
     id: ThreadId,
@@ -65,7 +76,7 @@ pub struct Thread {
     /// after teardown freed it. Taken only in thread or task context.
     pub(super) stack: spin::Mutex<Option<KernelStack>>,
     /// What the thread runs, taken on its first run.
-    pub(super) entry: spin::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    pub(super) start: spin::Mutex<Option<Start>>,
     /// Set by a wake that may race with `block_on` deciding to block.
     pub(super) wakeup_pending: AtomicBool,
     /// TSC at exit, for the exit-to-teardown latency.
@@ -75,6 +86,11 @@ pub struct Thread {
     /// x87/SSE registers while off the CPU, for threads that use them (user code); saved
     /// and restored by the context switch on the thread's own CPU with interrupts off.
     pub(super) fpu: Option<spin::Mutex<FpuState>>,
+    /// Top of the thread's kernel stack (0 for the boot thread), for the TSS and the
+    /// system-call entry; read by the switch without taking `stack`'s lock.
+    pub(super) kernel_stack_top: u64,
+    /// The user process the thread belongs to; `None` for kernel threads.
+    process: Option<Arc<Process>>,
 }
 
 impl Thread {
@@ -88,6 +104,11 @@ impl Thread {
 
     pub fn state(&self) -> ThreadState {
         ThreadState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    /// The user process this thread runs, if it is a user thread.
+    pub fn process(&self) -> Option<&Arc<Process>> {
+        self.process.as_ref()
     }
 
     pub(super) fn set_state(&self, state: ThreadState) {
@@ -143,12 +164,13 @@ impl JoinHandle {
     }
 }
 
-/// Builds a control block for a thread that runs `entry` on `stack`, in slot `slot`.
+/// Builds a control block for a thread that starts with `start` on `stack`, in slot `slot`.
 fn new_thread(
     name: &'static str,
     slot: u32,
     stack: KernelStack,
-    entry: Box<dyn FnOnce() + Send>,
+    start: Start,
+    process: Option<Arc<Process>>,
     fpu: bool,
 ) -> Result<PoolArc<Thread>, KernelStack> {
     let first_rsp = stacks::prepare_first_run(&stack, switch::thread_start);
@@ -159,11 +181,13 @@ fn new_thread(
         state: AtomicU8::new(ThreadState::Runnable as u8),
         saved_rsp: AtomicU64::new(first_rsp),
         stack: spin::Mutex::new(None),
-        entry: spin::Mutex::new(Some(entry)),
+        start: spin::Mutex::new(Some(start)),
         wakeup_pending: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),
         fpu: fpu.then(|| spin::Mutex::new(FpuState::initial())),
+        kernel_stack_top: stack.top(),
+        process,
     };
     match THREADS.allocate_shared(thread) {
         Ok(thread) => {
@@ -176,21 +200,34 @@ fn new_thread(
 
 /// Makes a kernel thread named `name` that runs `entry`, and queues it on this CPU.
 pub fn spawn(name: &'static str, entry: impl FnOnce() + Send + 'static) -> Result<JoinHandle, SpawnError> {
-    spawn_thread(name, Box::new(entry), false)
+    spawn_thread(name, Start::Kernel(Box::new(entry)), None, false)
 }
 
-/// Like `spawn`, for a thread that will use x87/SSE registers (one that runs user code):
-/// the switch saves and restores them.
+/// Like `spawn`, for a kernel thread that uses x87/SSE registers: the switch saves and
+/// restores them (user threads always get this).
 pub fn spawn_with_fpu(
     name: &'static str,
     entry: impl FnOnce() + Send + 'static,
 ) -> Result<JoinHandle, SpawnError> {
-    spawn_thread(name, Box::new(entry), true)
+    spawn_thread(name, Start::Kernel(Box::new(entry)), None, true)
+}
+
+/// Makes a thread of user process `process` that enters user mode at `entry` with
+/// `stack_pointer`: it runs in the process's address space, and its x87/SSE registers are
+/// saved and restored across switches.
+pub fn spawn_user(
+    name: &'static str,
+    process: Arc<Process>,
+    entry: u64,
+    stack_pointer: u64,
+) -> Result<JoinHandle, SpawnError> {
+    spawn_thread(name, Start::User { entry, stack_pointer }, Some(process), true)
 }
 
 fn spawn_thread(
     name: &'static str,
-    entry: Box<dyn FnOnce() + Send>,
+    start: Start,
+    process: Option<Arc<Process>>,
     fpu: bool,
 ) -> Result<JoinHandle, SpawnError> {
     let slot = slots::claim().ok_or(SpawnError::TooManyThreads)?;
@@ -198,7 +235,7 @@ fn spawn_thread(
         slots::release_unused(slot);
         return Err(SpawnError::OutOfMemory);
     };
-    let thread = match new_thread(name, slot, stack, entry, fpu) {
+    let thread = match new_thread(name, slot, stack, start, process, fpu) {
         Ok(thread) => thread,
         Err(stack) => {
             stacks::free(stack);
@@ -222,7 +259,8 @@ fn spawn_thread(
 pub(super) fn new_idle(name: &'static str, entry: Box<dyn FnOnce() + Send>) -> PoolArc<Thread> {
     let slot = slots::claim().expect("sched: no thread slot at boot");
     let stack = stacks::allocate(name).expect("sched: no stack at boot");
-    new_thread(name, slot, stack, entry, false).unwrap_or_else(|_| panic!("sched: out of memory at boot"))
+    new_thread(name, slot, stack, Start::Kernel(entry), None, false)
+        .unwrap_or_else(|_| panic!("sched: out of memory at boot"))
 }
 
 /// Makes the boot thread: the context the kernel booted in, already running on the
@@ -236,11 +274,13 @@ pub(super) fn new_boot() -> PoolArc<Thread> {
         state: AtomicU8::new(ThreadState::Running as u8),
         saved_rsp: AtomicU64::new(0),
         stack: spin::Mutex::new(None),
-        entry: spin::Mutex::new(None),
+        start: spin::Mutex::new(None),
         wakeup_pending: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),
         fpu: None,
+        kernel_stack_top: 0,
+        process: None,
     };
     THREADS.allocate_shared(thread).unwrap_or_else(|_| panic!("sched: out of memory at boot"))
 }

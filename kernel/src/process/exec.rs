@@ -1,0 +1,154 @@
+//! Starting a program: a fresh address space with the ELF's segments and a user stack
+//! holding argv, envp and auxv, and a user thread that enters it.
+//!
+//! Anything that goes wrong before the thread exists gives back everything taken.
+
+use alloc::sync::Arc;
+use core::fmt;
+
+use loader::elf_plan::{self, ElfError, LoadPlan};
+use loader::initial_stack::{self, auxv};
+use mm::PAGE_SIZE;
+use mm::address_space::{AddressSpace, MapError, PageAccess, USER_END};
+
+use super::lifecycle::Process;
+use super::usercopy::load_into;
+use crate::mm::{frames::with_frames, spaces, window::window};
+use crate::sched::{self, SpawnError};
+
+/// The top of every process's stack.
+pub const STACK_TOP: u64 = 0x0000_7fff_ffff_f000;
+/// The stack's size (its pages are mapped up front for now).
+const STACK_PAGES: u64 = 32;
+/// Room for argv, envp and their strings (Linux's ARG_MAX is larger; this is plenty here).
+const ARGUMENT_LIMIT: usize = 64 * 1024;
+
+/// Why a program could not be started; nothing is left behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecError {
+    /// The file is not a static x86-64 executable this kernel can load (ENOEXEC).
+    NotExecutable(ElfError),
+    /// The arguments do not fit (E2BIG).
+    ArgumentsTooLong,
+    /// No memory for the address space, the program or its thread (ENOMEM).
+    OutOfMemory,
+    /// The thread limit is reached (EAGAIN).
+    TooManyThreads,
+}
+
+impl fmt::Display for ExecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExecError::NotExecutable(error) => write!(f, "not executable: {error}"),
+            ExecError::ArgumentsTooLong => f.write_str("arguments too long"),
+            ExecError::OutOfMemory => f.write_str("out of memory"),
+            ExecError::TooManyThreads => f.write_str("thread limit reached"),
+        }
+    }
+}
+
+/// Starts `program` (an ELF file) as a new process named `name` with `argv` and `envp`.
+pub fn spawn_program(
+    name: &'static str,
+    program: &[u8],
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+) -> Result<Arc<Process>, ExecError> {
+    let plan = elf_plan::plan(program, USER_END).map_err(ExecError::NotExecutable)?;
+    let mut space = spaces::create().map_err(|_| ExecError::OutOfMemory)?;
+    let start = match load(&mut space, &plan, program, argv, envp) {
+        Ok(start) => start,
+        Err(error) => {
+            spaces::destroy(space);
+            return Err(error);
+        }
+    };
+    let process = Process::new(space);
+    let (entry, stack_pointer) = start;
+    let spawned = sched::spawn_user(name, process.clone(), entry, stack_pointer);
+    match spawned {
+        Ok(_) => Ok(process),
+        Err(SpawnError::TooManyThreads) => Err(ExecError::TooManyThreads),
+        Err(SpawnError::OutOfMemory) => Err(ExecError::OutOfMemory),
+    }
+}
+
+/// Maps and fills the segments and the stack; returns the entry point and stack pointer.
+fn load(
+    space: &mut AddressSpace,
+    plan: &LoadPlan,
+    program: &[u8],
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+) -> Result<(u64, u64), ExecError> {
+    for segment in &plan.segments {
+        let access = PageAccess { writable: segment.writable, executable: segment.executable };
+        map_pages(space, segment.pages(), access)?;
+    }
+    for segment in &plan.segments {
+        let bytes =
+            &program[segment.file_offset as usize..(segment.file_offset + segment.file_size) as usize];
+        load_into(space, segment.vaddr, bytes).expect("exec: a planned segment is not mapped");
+    }
+    map_pages(space, STACK_TOP - STACK_PAGES * PAGE_SIZE..STACK_TOP, PageAccess::READ_WRITE)?;
+    let auxiliary = [
+        (auxv::AT_PHDR, plan.program_headers.unwrap_or(0)),
+        (auxv::AT_PHENT, u64::from(plan.program_header_size)),
+        (auxv::AT_PHNUM, u64::from(plan.program_header_count)),
+        (auxv::AT_PAGESZ, PAGE_SIZE),
+        (auxv::AT_ENTRY, plan.entry),
+        (auxv::AT_UID, 0),
+        (auxv::AT_EUID, 0),
+        (auxv::AT_GID, 0),
+        (auxv::AT_EGID, 0),
+        (auxv::AT_SECURE, 0),
+    ];
+    let image = initial_stack::build(STACK_TOP, ARGUMENT_LIMIT, argv, envp, &auxiliary, random_bytes())
+        .map_err(|_| ExecError::ArgumentsTooLong)?;
+    load_into(space, image.stack_pointer, &image.bytes).expect("exec: the stack is not mapped");
+    Ok((plan.entry, image.stack_pointer))
+}
+
+/// Maps fresh zeroed pages over `range`. A page two segments share is mapped once, with
+/// the first segment's access.
+fn map_pages(
+    space: &mut AddressSpace,
+    range: core::ops::Range<u64>,
+    access: PageAccess,
+) -> Result<(), ExecError> {
+    with_frames(|frames| {
+        for page in range.step_by(PAGE_SIZE as usize) {
+            match space.map_zeroed(window(), frames, page, access) {
+                Ok(_) | Err(MapError::AlreadyMapped { .. }) => {}
+                Err(MapError::OutOfFrames) => return Err(ExecError::OutOfMemory),
+                Err(error) => panic!("exec: planned page {page:#x} refused: {error}"),
+            }
+        }
+        Ok(())
+    })
+}
+
+/// 16 bytes for `AT_RANDOM`, mixed from the TSC. Not cryptographic; enough for musl's
+/// stack canary and pointer mangling to differ between runs.
+fn random_bytes() -> [u8; 16] {
+    let mut state = crate::arch::cpu::read_tsc() ^ 0x9e37_79b9_7f4a_7c15;
+    let mut bytes = [0u8; 16];
+    for chunk in bytes.chunks_mut(8) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        chunk.copy_from_slice(&state.to_le_bytes());
+    }
+    bytes
+}
+
+/// The first thing a new user thread does: leave for ring 3. Called by the scheduler's
+/// thread start with what `spawn_program` planned.
+#[allow(unsafe_code)]
+pub(crate) fn enter_user_mode(entry: u64, stack_pointer: u64) -> ! {
+    // The scheduler loaded this process's page tables and made this thread's kernel stack
+    // the TSS's and the entry area's before switching here; `load` mapped the entry point
+    // executable and the stack writable for user mode.
+    // SAFETY: so `enter_user`'s contract holds.
+    unsafe { crate::arch::user::enter_user(entry, stack_pointer) }
+}

@@ -1,0 +1,70 @@
+//! Copying to and from user memory: the one way the kernel reads or writes what a user
+//! pointer points at.
+//!
+//! Every page is looked up in the process's own page tables and accessed through the
+//! physical-memory window, so a bad pointer — unmapped, kernel, or (for writes) read-only —
+//! is `Efault`, never a kernel fault, and the kernel never dereferences a user address.
+
+use mm::PAGE_SIZE;
+use mm::address_space::{AddressSpace, USER_END};
+
+use crate::mm::window::window;
+
+/// A user pointer that does not point at accessible user memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Efault;
+
+/// Calls `visit(frame, offset_in_frame, range_in_buffer)` for each page piece of
+/// `address..address + length`, failing at the first page that is unmapped or, when
+/// `writable` is asked for, read-only.
+fn for_each_piece(
+    space: &AddressSpace,
+    address: u64,
+    length: usize,
+    writable: bool,
+    mut visit: impl FnMut(u64, usize, core::ops::Range<usize>),
+) -> Result<(), Efault> {
+    let end = address.checked_add(length as u64).ok_or(Efault)?;
+    if end > USER_END {
+        return Err(Efault);
+    }
+    let mut cursor = address;
+    while cursor < end {
+        let page_end = (cursor | (PAGE_SIZE - 1)) + 1;
+        let piece_end = page_end.min(end);
+        let translation = space.translate(window(), cursor).ok_or(Efault)?;
+        if writable && !translation.access.writable {
+            return Err(Efault);
+        }
+        let frame = translation.frame & !(PAGE_SIZE - 1);
+        let offset = (cursor & (PAGE_SIZE - 1)) as usize;
+        let done = (cursor - address) as usize;
+        visit(frame, offset, done..done + (piece_end - cursor) as usize);
+        cursor = piece_end;
+    }
+    Ok(())
+}
+
+/// Fills `buffer` from user memory at `address`.
+pub fn copy_from_user(space: &AddressSpace, address: u64, buffer: &mut [u8]) -> Result<(), Efault> {
+    for_each_piece(space, address, buffer.len(), false, |_, _, _| {})?;
+    for_each_piece(space, address, buffer.len(), false, |frame, offset, range| {
+        mm::phys::read_into(window(), frame, offset, &mut buffer[range]);
+    })
+}
+
+/// Writes `bytes` into the pages of `space` at `address` whatever their user access (for
+/// loading a program's read-only text); the pages must be mapped.
+pub(super) fn load_into(space: &AddressSpace, address: u64, bytes: &[u8]) -> Result<(), Efault> {
+    for_each_piece(space, address, bytes.len(), false, |frame, offset, range| {
+        mm::phys::write_from(window(), frame, offset, &bytes[range]);
+    })
+}
+
+/// Writes `bytes` to user memory at `address`; all or nothing.
+pub fn copy_to_user(space: &AddressSpace, address: u64, bytes: &[u8]) -> Result<(), Efault> {
+    for_each_piece(space, address, bytes.len(), true, |_, _, _| {})?;
+    for_each_piece(space, address, bytes.len(), true, |frame, offset, range| {
+        mm::phys::write_from(window(), frame, offset, &bytes[range]);
+    })
+}

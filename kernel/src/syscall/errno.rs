@@ -1,0 +1,17 @@
+//! Linux errno values a system call can return (as `-errno` in rax).
+
+/// An error number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Errno(pub i32);
+
+impl Errno {
+    pub const EBADF: Errno = Errno(9);
+    pub const EFAULT: Errno = Errno(14);
+    pub const EINVAL: Errno = Errno(22);
+    pub const ENOSYS: Errno = Errno(38);
+
+    /// The value returned in rax: `-errno`.
+    pub fn as_return(self) -> u64 {
+        (-i64::from(self.0)) as u64
+    }
+}

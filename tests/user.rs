@@ -1,0 +1,72 @@
+//! User programs from the ramdisk run in ring 3, make Linux system calls, exit with a
+//! status, and are killed by the right signal — without harm to the kernel — when they
+//! fault or touch kernel memory.
+#![no_std]
+#![no_main]
+#![feature(custom_test_frameworks)]
+#![test_runner(kernel::testing::run_tests)]
+#![reexport_test_harness_main = "test_main"]
+
+extern crate alloc;
+
+use kernel::mm::meminfo;
+use kernel::process::{self, WaitStatus};
+use kernel::sched::{self, block_on};
+
+kernel::qemu_test_main!();
+
+/// Runs `/bin/NAME` from the ramdisk to its end and returns how it ended.
+fn run(name: &'static str) -> WaitStatus {
+    let path = alloc::format!("/bin/{name}");
+    let program = kernel::initrd::find(&path).expect("ramdisk unreadable").expect("program missing");
+    let process =
+        process::spawn_program(name, program, &[path.as_bytes()], &[b"HOME=/"]).expect("exec failed");
+    block_on(process.exited())
+}
+
+fn held() -> meminfo::Held {
+    sched::thread::release_idle_pool_pages();
+    meminfo::snapshot().held()
+}
+
+#[test_case]
+fn a_program_prints_and_exits_with_status_zero() {
+    assert_eq!(run("hello"), WaitStatus::exited(0));
+}
+
+#[test_case]
+fn system_call_error_paths_return_linux_errnos() {
+    let status = run("syscalls");
+    assert_eq!(status.exit_code(), Some(0), "check {:?} failed", status.exit_code());
+}
+
+#[test_case]
+fn a_null_pointer_write_kills_only_that_process_with_sigsegv() {
+    let status = run("segfault");
+    assert_eq!(status.signal(), Some(11), "{status:?}");
+    assert_eq!(run("hello"), WaitStatus::exited(0), "the kernel did not survive");
+}
+
+#[test_case]
+fn reading_kernel_memory_kills_the_reader_and_the_kernel_survives() {
+    assert_eq!(run("kernel-read").signal(), Some(11));
+    assert_eq!(run("hello"), WaitStatus::exited(0));
+}
+
+/// Lets the last exited process's thread reach teardown (its process reports the exit
+/// before the thread has left the CPU).
+fn settle() {
+    block_on(kernel::tasks::executor().sleep(2));
+}
+
+#[test_case]
+fn processes_give_back_every_frame_once_reaped() {
+    run("hello");
+    settle();
+    let before = held();
+    for _ in 0..20 {
+        assert_eq!(run("hello"), WaitStatus::exited(0));
+    }
+    settle();
+    assert_eq!(held(), before);
+}

@@ -1,0 +1,26 @@
+//! Checks the system-call error paths from ring 3; exits 0 if all hold, otherwise with the
+//! number of the first check that failed.
+#![no_std]
+#![no_main]
+
+use user::syscall::{self, syscall3};
+
+user::entry!(main);
+
+const EBADF: isize = -9;
+const EFAULT: isize = -14;
+const ENOSYS: isize = -38;
+
+fn main() -> i32 {
+    let checks: [(i32, bool); 8] = [
+        (1, syscall3(1000, 0, 0, 0) == ENOSYS),
+        (2, syscall3(usize::MAX, 1, 2, 3) == ENOSYS),
+        (3, syscall3(syscall::WRITE, 1, 0x10, 4) == EFAULT),
+        (4, syscall3(syscall::WRITE, 1, 0xffff_8000_0000_0000, 4) == EFAULT),
+        (5, syscall3(syscall::WRITE, 1, 0x7fff_ffff_fff0, 64) == EFAULT),
+        (6, syscall3(syscall::WRITE, 7, b"x".as_ptr() as usize, 1) == EBADF),
+        (7, syscall::getpid() > 0),
+        (8, user::print("syscalls: error paths checked\n") == 30),
+    ];
+    checks.iter().find(|(_, held)| !held).map_or(0, |(number, _)| *number)
+}

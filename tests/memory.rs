@@ -61,9 +61,12 @@ fn the_kernel_keeps_running_in_a_fresh_address_space() {
         .expect("map failed");
     mm::phys::write_byte(window(), frame, 0, 0x5a);
     let (user_byte, boxed, ticks) = spaces::run_loaded(&space, || {
-        // Its user half is this space's own: the kernel (no SMAP yet) reads the byte back.
-        // SAFETY: 0x40_0000 is mapped readable in the space loaded right now.
-        let user_byte = unsafe { (0x40_0000 as *const u8).read_volatile() };
+        // Its user half is this space's own: the kernel reads the byte back by its address.
+        // SAFETY: 0x40_0000 is mapped readable in the space loaded right now, and the read
+        // happens inside an explicit user-access window (SMAP).
+        let user_byte = kernel::arch::protection::with_user_access(|| unsafe {
+            (0x40_0000 as *const u8).read_volatile()
+        });
         // Its upper half is the kernel's: heap, console and timer interrupts all work.
         let boxed = alloc::boxed::Box::new(41u64);
         kernel::serial_println!("memory: running with a user address space loaded");

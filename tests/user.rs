@@ -70,3 +70,8 @@ fn processes_give_back_every_frame_once_reaped() {
     settle();
     assert_eq!(held(), before);
 }
+
+#[test_case]
+fn smep_and_smap_are_on() {
+    assert_eq!(kernel::arch::protection::enabled(), (true, true), "QEMU runs with -cpu max, which has both");
+}

@@ -12,6 +12,7 @@ pub mod gdt;
 pub mod idt;
 pub mod irq;
 pub mod percpu;
+pub mod protection;
 pub mod syscall;
 pub mod user;
 
@@ -21,6 +22,7 @@ pub fn init() {
     gdt::init();
     idt::init();
     fpu::init();
+    protection::init();
     syscall::init();
     irq::init();
 }

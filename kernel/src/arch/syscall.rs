@@ -4,10 +4,12 @@
 //! 1. `swapgs`: GS now points at this CPU's `EntryArea` (the first field of `sched::cpu::Cpu`);
 //! 2. the user stack pointer is parked in the entry area, and the stack switches to the
 //!    running thread's kernel stack top (kept there by the scheduler);
-//! 3. a `SyscallFrame` is pushed — number, the six arguments, user rip (rcx), rflags (r11)
-//!    and rsp — and `syscall::dispatch` is called with a pointer to it;
-//! 4. the frame (with the result in `rax`) is popped back into the registers, `swapgs`
-//!    restores the user's GS, and `sysretq` returns.
+//! 3. a `SyscallFrame` is pushed — every general register: the number, the six arguments,
+//!    the callee-saved ones, user rip (rcx), rflags (r11) and rsp — and `syscall::dispatch`
+//!    is called with a pointer to it;
+//! 4. `leave_to_user` pops the frame (with the result in `rax`) back into the registers,
+//!    `swapgs` restores the user's GS, and `sysretq` returns. A forked child enters ring 3
+//!    through the same path (`return_to_user`).
 //!
 //! `dispatch` enables interrupts while it works and disables them before it returns, so
 //! nothing runs between the `swapgs` and `sysretq` of the way out. Registers other than
@@ -31,9 +33,17 @@ pub struct EntryArea {
     pub user_stack_pointer: AtomicU64,
 }
 
-/// The registers of a system call, as the entry code pushes them.
+/// The user's registers at a system call, as the entry code pushes them: everything a
+/// forked child needs to resume as a copy of its parent.
 #[repr(C)]
+#[derive(Clone)]
 pub struct SyscallFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub rbp: u64,
+    pub rbx: u64,
     /// The system call number on entry, the result on return.
     pub rax: u64,
     pub rdi: u64,
@@ -66,8 +76,34 @@ unsafe extern "C" fn syscall_entry() {
         "push rsi",
         "push rdi",
         "push rax",
+        "push rbx",
+        "push rbp",
+        "push r12",
+        "push r13",
+        "push r14",
+        "push r15",
         "mov rdi, rsp",
         "call {dispatch}",
+        "jmp {leave}",
+        user_rsp = const 8,
+        kernel_stack = const 0,
+        dispatch = sym crate::syscall::dispatch,
+        leave = sym leave_to_user,
+    )
+}
+
+/// The way out of a system call, and a forked child's way into ring 3: loads every
+/// register from the `SyscallFrame` at rsp and returns to the user with `sysretq`.
+/// Interrupts must be off.
+#[unsafe(naked)]
+unsafe extern "C" fn leave_to_user() {
+    naked_asm!(
+        "pop r15",
+        "pop r14",
+        "pop r13",
+        "pop r12",
+        "pop rbp",
+        "pop rbx",
         "pop rax",
         "pop rdi",
         "pop rsi",
@@ -80,10 +116,33 @@ unsafe extern "C" fn syscall_entry() {
         "pop rsp",
         "swapgs",
         "sysretq",
-        user_rsp = const 8,
-        kernel_stack = const 0,
-        dispatch = sym crate::syscall::dispatch,
     )
+}
+
+/// Resumes user mode with the registers of `frame`: a forked child's first return.
+///
+/// # Safety
+/// The current address space must be the one `frame` was taken in (or a copy of it), and
+/// the scheduler must have set this thread's kernel stack in the TSS and the entry area.
+pub unsafe fn return_to_user(frame: &SyscallFrame) -> ! {
+    let on_stack = core::mem::size_of::<SyscallFrame>();
+    // SAFETY: copies the frame to the top of this thread's kernel stack region below rsp
+    // and jumps into the common exit path, which pops it; interrupts are masked from here
+    // to `sysretq`. The caller's contract makes the user state valid to return to.
+    unsafe {
+        core::arch::asm!(
+            "cli",
+            "sub rsp, rcx",
+            "mov rdi, rsp",
+            "cld",
+            "rep movsb",
+            "jmp {leave}",
+            in("rcx") on_stack,
+            in("rsi") frame as *const SyscallFrame,
+            leave = sym leave_to_user,
+            options(noreturn),
+        );
+    }
 }
 
 /// Enables `syscall`/`sysret` and points them at `syscall_entry`.

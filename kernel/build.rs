@@ -17,6 +17,7 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("bin/syscalls", "syscalls"),
     ("bin/segfault", "segfault"),
     ("bin/kernel-read", "kernel-read"),
+    ("bin/forkwait", "forkwait"),
 ];
 
 fn main() {

@@ -75,3 +75,9 @@ fn processes_give_back_every_frame_once_reaped() {
 fn smep_and_smap_are_on() {
     assert_eq!(kernel::arch::protection::enabled(), (true, true), "QEMU runs with -cpu max, which has both");
 }
+
+#[test_case]
+fn fork_and_wait4_follow_linux_semantics() {
+    let status = run("forkwait");
+    assert_eq!(status.exit_code(), Some(0), "check {:?} failed ({status:?})", status.exit_code());
+}

@@ -38,3 +38,44 @@ pub fn exit_group(status: i32) -> ! {
         syscall3(EXIT, status as usize, 0, 0);
     }
 }
+
+pub const SCHED_YIELD: usize = 24;
+pub const FORK: usize = 57;
+pub const WAIT4: usize = 61;
+pub const GETPPID: usize = 110;
+pub const WNOHANG: usize = 1;
+
+/// A raw system call with four arguments (the fourth in r10).
+pub fn syscall4(number: usize, a: usize, b: usize, c: usize, d: usize) -> isize {
+    let result: isize;
+    // SAFETY: as in `syscall3`, with the fourth argument in r10.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") number as isize => result,
+            in("rdi") a, in("rsi") b, in("rdx") c, in("r10") d,
+            lateout("rcx") _, lateout("r11") _,
+            options(nostack),
+        );
+    }
+    result
+}
+
+pub fn fork() -> isize {
+    syscall3(FORK, 0, 0, 0)
+}
+
+pub fn getppid() -> isize {
+    syscall3(GETPPID, 0, 0, 0)
+}
+
+pub fn sched_yield() {
+    syscall3(SCHED_YIELD, 0, 0, 0);
+}
+
+/// `wait4(pid, &status, options, NULL)`: returns the pid (or 0, or -errno) and the status.
+pub fn wait4(pid: isize, options: usize) -> (isize, i32) {
+    let mut status: i32 = -1;
+    let result = syscall4(WAIT4, pid as usize, &mut status as *mut i32 as usize, options, 0);
+    (result, status)
+}

@@ -37,6 +37,13 @@ pub fn init() {
     }
 }
 
+/// A copy of this CPU's x87/SSE registers now (for a forked child).
+pub fn snapshot() -> FpuState {
+    let mut state = FpuState::initial();
+    save(&mut state);
+    state
+}
+
 /// Saves this CPU's x87/SSE registers into `state`.
 pub fn save(state: &mut FpuState) {
     // SAFETY: `state` is 512 writable bytes, 16-byte aligned; FXSR is enabled by `init`.

@@ -98,24 +98,8 @@ unsafe extern "C" fn syscall_entry() {
 #[unsafe(naked)]
 unsafe extern "C" fn leave_to_user() {
     naked_asm!(
-        "pop r15",
-        "pop r14",
-        "pop r13",
-        "pop r12",
-        "pop rbp",
-        "pop rbx",
-        "pop rax",
-        "pop rdi",
-        "pop rsi",
-        "pop rdx",
-        "pop r10",
-        "pop r8",
-        "pop r9",
-        "pop rcx",
-        "pop r11",
-        "pop rsp",
-        "swapgs",
-        "sysretq",
+        "pop r15", "pop r14", "pop r13", "pop r12", "pop rbp", "pop rbx", "pop rax", "pop rdi", "pop rsi",
+        "pop rdx", "pop r10", "pop r8", "pop r9", "pop rcx", "pop r11", "pop rsp", "swapgs", "sysretq",
     )
 }
 

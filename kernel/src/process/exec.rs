@@ -63,7 +63,7 @@ pub fn spawn_program(
             return Err(error);
         }
     };
-    let process = Process::new(space);
+    let process = Process::new(space, None);
     let (entry, stack_pointer) = start;
     let spawned = sched::spawn_user(name, process.clone(), entry, stack_pointer);
     match spawned {
@@ -151,4 +151,14 @@ pub(crate) fn enter_user_mode(entry: u64, stack_pointer: u64) -> ! {
     // executable and the stack writable for user mode.
     // SAFETY: so `enter_user`'s contract holds.
     unsafe { crate::arch::user::enter_user(entry, stack_pointer) }
+}
+
+/// A forked child's first return to user mode, with its parent's registers.
+#[allow(unsafe_code)]
+pub(crate) fn return_to_user_mode(registers: &crate::arch::syscall::SyscallFrame) -> ! {
+    // The scheduler loaded the child's page tables (a copy of the parent's, where
+    // `registers` were taken) and made this thread's kernel stack the TSS's and the entry
+    // area's before switching here.
+    // SAFETY: so `return_to_user`'s contract holds.
+    unsafe { crate::arch::syscall::return_to_user(registers) }
 }

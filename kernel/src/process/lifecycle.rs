@@ -3,14 +3,17 @@
 //! Exit status uses Linux's wait-status encoding (`W_EXITCODE`): an exit code `c` is
 //! `(c & 0xff) << 8`, death by signal `s` is `s`.
 
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
+
+use x86_64::instructions::interrupts::without_interrupts;
 
 use executor::OneShotEvent;
 use mm::address_space::AddressSpace;
 
 use crate::mm::spaces;
-use crate::sched::{self, cpu::this_cpu};
+use crate::sched::{self, WaitQueue, cpu::this_cpu};
 
 /// A process id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +47,8 @@ impl WaitStatus {
 /// Capability to fire a process's exited event: only `finish` makes one.
 pub struct Exited(());
 
+/// A process. Lock rule: `parent` and `children` are taken with interrupts off, briefly,
+/// never one inside another's.
 pub struct Process {
     pid: Pid,
     /// Physical address of the address space's root (what CR3 holds for its threads).
@@ -52,19 +57,82 @@ pub struct Process {
     space: spin::Mutex<Option<AddressSpace>>,
     status: spin::Mutex<Option<WaitStatus>>,
     exited: OneShotEvent<Exited>,
+    /// The parent; `None` for processes the kernel started, and for orphans when there is
+    /// no init to adopt them.
+    parent: spin::Mutex<Option<Weak<Process>>>,
+    /// Children not yet collected by `wait4`, zombies included.
+    children: spin::Mutex<Vec<Arc<Process>>>,
+    /// Where this process's threads wait for a child to end.
+    child_ended: WaitQueue,
 }
+
+/// pid 1, which adopts orphans (R9).
+static INIT: spin::Once<Weak<Process>> = spin::Once::new();
 
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
 
 impl Process {
-    pub(super) fn new(space: AddressSpace) -> Arc<Self> {
-        Arc::new(Process {
+    /// A process owning `space`, child of `parent` (or of the kernel). The first process
+    /// made is pid 1, the init that adopts orphans.
+    pub(super) fn new(space: AddressSpace, parent: Option<&Arc<Process>>) -> Arc<Self> {
+        let process = Arc::new(Process {
             pid: Pid(NEXT_PID.fetch_add(1, Ordering::Relaxed)),
             root: space.root(),
             space: spin::Mutex::new(Some(space)),
             status: spin::Mutex::new(None),
             exited: OneShotEvent::new(),
+            parent: spin::Mutex::new(parent.map(Arc::downgrade)),
+            children: spin::Mutex::new(Vec::new()),
+            child_ended: WaitQueue::new(),
+        });
+        if process.pid == Pid(1) {
+            INIT.call_once(|| Arc::downgrade(&process));
+        }
+        if let Some(parent) = parent {
+            without_interrupts(|| parent.children.lock().push(process.clone()));
+        }
+        process
+    }
+
+    /// Forgets `child`, a child whose start failed half-way.
+    pub(super) fn abandon_child(&self, child: &Arc<Process>) {
+        without_interrupts(|| self.children.lock().retain(|c| !Arc::ptr_eq(c, child)));
+    }
+
+    /// The parent's pid, 0 if the kernel started this process.
+    pub fn parent_pid(&self) -> Pid {
+        let parent = without_interrupts(|| self.parent.lock().as_ref().and_then(Weak::upgrade));
+        parent.map_or(Pid(0), |parent| parent.pid)
+    }
+
+    /// Children matching `pid` (-1: any), and among them the first zombie with its status.
+    pub(super) fn find_child(&self, pid: i64) -> (usize, Option<(Arc<Process>, WaitStatus)>) {
+        without_interrupts(|| {
+            let children = self.children.lock();
+            let matching: Vec<&Arc<Process>> =
+                children.iter().filter(|child| pid == -1 || i64::from(child.pid.0) == pid).collect();
+            let zombie =
+                matching.iter().find_map(|child| child.status().map(|status| ((*child).clone(), status)));
+            (matching.len(), zombie)
         })
+    }
+
+    /// Removes collected child `child` from the children (wait4's reaping).
+    pub(super) fn collect_child(&self, child: &Arc<Process>) -> bool {
+        without_interrupts(|| {
+            let mut children = self.children.lock();
+            let before = children.len();
+            children.retain(|c| !Arc::ptr_eq(c, child));
+            children.len() < before
+        })
+    }
+
+    /// Blocks until a child matching `pid` has ended or none is left.
+    pub(super) fn wait_for_child(&self, pid: i64) {
+        self.child_ended.wait_until(|| {
+            let (matching, zombie) = self.find_child(pid);
+            matching == 0 || zombie.is_some()
+        });
     }
 
     pub fn pid(&self) -> Pid {
@@ -92,15 +160,39 @@ impl Process {
         self.status().expect("process: exited without a status")
     }
 
-    /// Ends the process from its own (last) thread: purge the user half (R2), then publish
-    /// the status and fire `exited`. The root stays until the process is dropped.
+    /// Ends the process from its own (last) thread, in DESIGN.md's order: purge the user
+    /// half (R2), hand the children to init (R9), and only then publish the status (the
+    /// process is a zombie) and wake whoever waits for it. The root stays until the
+    /// process is dropped.
     fn finish(&self, status: WaitStatus) {
         let purged = self.with_space(|space| {
             crate::mm::frames::with_frames(|frames| space.purge(crate::mm::window::window(), frames))
         });
         debug_assert!(purged.is_some(), "process: finished twice");
+        self.hand_children_to_init();
         *self.status.lock() = Some(status);
         self.exited.fire(Exited(()));
+        let parent = without_interrupts(|| self.parent.lock().as_ref().and_then(Weak::upgrade));
+        if let Some(parent) = parent {
+            parent.child_ended.wake_all();
+        }
+    }
+
+    fn hand_children_to_init(&self) {
+        let orphans = without_interrupts(|| core::mem::take(&mut *self.children.lock()));
+        if orphans.is_empty() {
+            return;
+        }
+        let init =
+            INIT.get().and_then(Weak::upgrade).filter(|init| init.pid != self.pid && init.status().is_none());
+        for orphan in &orphans {
+            let adoptive = init.as_ref().map(Arc::downgrade);
+            without_interrupts(|| *orphan.parent.lock() = adoptive);
+        }
+        if let Some(init) = init {
+            without_interrupts(|| init.children.lock().extend(orphans));
+            init.child_ended.wake_all();
+        }
     }
 }
 

@@ -111,6 +111,7 @@ pub(super) extern "C" fn thread_start() -> ! {
     match start {
         Some(Start::Kernel(entry)) => entry(),
         Some(Start::User { entry, stack_pointer }) => crate::process::enter_user_mode(entry, stack_pointer),
+        Some(Start::Fork(registers)) => crate::process::return_to_user_mode(&registers),
         None => {}
     }
     super::thread::exit_current()

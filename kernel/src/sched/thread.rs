@@ -15,6 +15,7 @@ use mm::kernel_stacks::KernelStack;
 
 use super::{cpu, slots, switch, teardown};
 use crate::arch::fpu::FpuState;
+use crate::arch::syscall::SyscallFrame;
 use crate::mm::pool::{Counted, KernelPool, PoolArc};
 use crate::mm::stacks;
 use crate::process::Process;
@@ -60,6 +61,9 @@ pub enum Start {
     /// Enter user mode at `entry` with `stack_pointer`. Plain data rather than a closure:
     /// entering user mode never returns, so a boxed closure would never be freed.
     User { entry: u64, stack_pointer: u64 },
+    /// Return to user mode with these registers: a forked child's first return from
+    /// `fork` (with 0 in rax).
+    Fork(SyscallFrame),
 }
 
 /// A thread control block.
@@ -171,7 +175,7 @@ fn new_thread(
     stack: KernelStack,
     start: Start,
     process: Option<Arc<Process>>,
-    fpu: bool,
+    fpu: Option<FpuState>,
 ) -> Result<PoolArc<Thread>, KernelStack> {
     let first_rsp = stacks::prepare_first_run(&stack, switch::thread_start);
     let thread = Thread {
@@ -185,7 +189,7 @@ fn new_thread(
         wakeup_pending: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),
-        fpu: fpu.then(|| spin::Mutex::new(FpuState::initial())),
+        fpu: fpu.map(spin::Mutex::new),
         kernel_stack_top: stack.top(),
         process,
     };
@@ -200,7 +204,7 @@ fn new_thread(
 
 /// Makes a kernel thread named `name` that runs `entry`, and queues it on this CPU.
 pub fn spawn(name: &'static str, entry: impl FnOnce() + Send + 'static) -> Result<JoinHandle, SpawnError> {
-    spawn_thread(name, Start::Kernel(Box::new(entry)), None, false)
+    spawn_thread(name, Start::Kernel(Box::new(entry)), None, None)
 }
 
 /// Like `spawn`, for a kernel thread that uses x87/SSE registers: the switch saves and
@@ -209,7 +213,7 @@ pub fn spawn_with_fpu(
     name: &'static str,
     entry: impl FnOnce() + Send + 'static,
 ) -> Result<JoinHandle, SpawnError> {
-    spawn_thread(name, Start::Kernel(Box::new(entry)), None, true)
+    spawn_thread(name, Start::Kernel(Box::new(entry)), None, Some(FpuState::initial()))
 }
 
 /// Makes a thread of user process `process` that enters user mode at `entry` with
@@ -221,14 +225,25 @@ pub fn spawn_user(
     entry: u64,
     stack_pointer: u64,
 ) -> Result<JoinHandle, SpawnError> {
-    spawn_thread(name, Start::User { entry, stack_pointer }, Some(process), true)
+    spawn_thread(name, Start::User { entry, stack_pointer }, Some(process), Some(FpuState::initial()))
+}
+
+/// Makes the thread of a forked child process: it returns to user mode with `registers`
+/// (the parent's at `fork`, with 0 in rax) and the parent's x87/SSE state `fpu`.
+pub fn spawn_forked(
+    name: &'static str,
+    process: Arc<Process>,
+    registers: SyscallFrame,
+    fpu: FpuState,
+) -> Result<JoinHandle, SpawnError> {
+    spawn_thread(name, Start::Fork(registers), Some(process), Some(fpu))
 }
 
 fn spawn_thread(
     name: &'static str,
     start: Start,
     process: Option<Arc<Process>>,
-    fpu: bool,
+    fpu: Option<FpuState>,
 ) -> Result<JoinHandle, SpawnError> {
     let slot = slots::claim().ok_or(SpawnError::TooManyThreads)?;
     let Ok(stack) = stacks::allocate(name) else {
@@ -259,7 +274,7 @@ fn spawn_thread(
 pub(super) fn new_idle(name: &'static str, entry: Box<dyn FnOnce() + Send>) -> PoolArc<Thread> {
     let slot = slots::claim().expect("sched: no thread slot at boot");
     let stack = stacks::allocate(name).expect("sched: no stack at boot");
-    new_thread(name, slot, stack, Start::Kernel(entry), None, false)
+    new_thread(name, slot, stack, Start::Kernel(entry), None, None)
         .unwrap_or_else(|_| panic!("sched: out of memory at boot"))
 }
 

@@ -12,8 +12,13 @@ use crate::process::{self, usercopy};
 use errno::Errno;
 
 const WRITE: u64 = 1;
+const SCHED_YIELD: u64 = 24;
 const GETPID: u64 = 39;
+const FORK: u64 = 57;
+const VFORK: u64 = 58;
 const EXIT: u64 = 60;
+const WAIT4: u64 = 61;
+const GETPPID: u64 = 110;
 const GETTID: u64 = 186;
 const EXIT_GROUP: u64 = 231;
 
@@ -25,6 +30,13 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
     let result = match frame.rax {
         WRITE => write(frame.rdi, frame.rsi, frame.rdx),
         GETPID => Ok(u64::from(current_process().pid().0)),
+        GETPPID => Ok(u64::from(current_process().parent_pid().0)),
+        SCHED_YIELD => {
+            crate::sched::yield_now();
+            Ok(0)
+        }
+        FORK | VFORK => fork(frame),
+        WAIT4 => wait4(frame.rdi as i64, frame.rsi, frame.rdx, frame.r10),
         GETTID => Ok(crate::sched::cpu::this_cpu().current().id().0),
         EXIT | EXIT_GROUP => process::exit_current(frame.rdi as i32),
         _ => Err(Errno::ENOSYS),
@@ -38,6 +50,25 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
 
 fn current_process() -> alloc::sync::Arc<process::Process> {
     process::current().expect("syscall: a system call from a kernel thread")
+}
+
+/// `fork()` (and `vfork()`, which behaves as fork): the child returns 0, the parent its pid.
+fn fork(frame: &SyscallFrame) -> Result<u64, Errno> {
+    match process::fork(&current_process(), frame) {
+        Ok(pid) => Ok(u64::from(pid.0)),
+        Err(process::ForkError::OutOfMemory) => Err(Errno::ENOMEM),
+        Err(process::ForkError::TooManyThreads) => Err(Errno::EAGAIN),
+    }
+}
+
+/// `wait4(pid, wstatus, options, rusage)`.
+fn wait4(pid: i64, status: u64, options: u64, rusage: u64) -> Result<u64, Errno> {
+    match process::wait4(&current_process(), pid, status, process::WaitOptions(options), rusage) {
+        Ok(pid) => Ok(u64::from(pid.0)),
+        Err(process::WaitError::NoChild) => Err(Errno::ECHILD),
+        Err(process::WaitError::BadOptions) => Err(Errno::EINVAL),
+        Err(process::WaitError::BadAddress) => Err(Errno::EFAULT),
+    }
 }
 
 /// `write(fd, buf, count)`: standard output and error go to the console.

@@ -1,0 +1,95 @@
+//! wait4: collecting ended children.
+//!
+//! R6: `WNOHANG` returns 0 while a matching child lives, its pid once it is a zombie, and
+//! `ECHILD` when there is no matching child. A child's status is published before its
+//! parent is woken, and a zombie stays collectable until a `wait4` that could write the
+//! status collects it — there is no window in which a child was reported dead but cannot
+//! be collected.
+
+use alloc::sync::Arc;
+
+use super::lifecycle::{Pid, Process, WaitStatus};
+use super::usercopy::{Efault, copy_to_user};
+
+/// wait4's options (Linux's bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitOptions(pub u64);
+
+impl WaitOptions {
+    pub const WNOHANG: u64 = 1;
+    pub const WUNTRACED: u64 = 2;
+    pub const WCONTINUED: u64 = 8;
+    pub const WNOTHREAD: u64 = 0x2000_0000;
+    pub const WALL: u64 = 0x4000_0000;
+    pub const WCLONE: u64 = 0x8000_0000;
+    const KNOWN: u64 =
+        Self::WNOHANG | Self::WUNTRACED | Self::WCONTINUED | Self::WNOTHREAD | Self::WALL | Self::WCLONE;
+}
+
+/// Why wait4 failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitError {
+    /// No child matches (ECHILD).
+    NoChild,
+    /// Unknown option bits (EINVAL).
+    BadOptions,
+    /// The status or rusage pointer is bad (EFAULT); the child stays collectable.
+    BadAddress,
+}
+
+/// Size of Linux's `struct rusage`, written as zeros (no usage is accounted yet).
+const RUSAGE_SIZE: usize = 144;
+
+/// wait4 for `process`: `pid` -1 (or 0, or -pgid: there are no process groups, so every
+/// child is in the caller's) means any child. Returns the collected child's pid, or 0 with
+/// `WNOHANG` while matching children live.
+pub fn wait4(
+    process: &Arc<Process>,
+    pid: i64,
+    status_address: u64,
+    options: WaitOptions,
+    rusage_address: u64,
+) -> Result<Pid, WaitError> {
+    if options.0 & !WaitOptions::KNOWN != 0 {
+        return Err(WaitError::BadOptions);
+    }
+    let pid = if pid < -1 || pid == 0 { -1 } else { pid };
+    loop {
+        let (matching, zombie) = process.find_child(pid);
+        if matching == 0 {
+            return Err(WaitError::NoChild);
+        }
+        if let Some((child, status)) = zombie {
+            write_results(process, status, status_address, rusage_address)
+                .map_err(|_| WaitError::BadAddress)?;
+            if process.collect_child(&child) {
+                return Ok(child.pid());
+            }
+            // Collected meanwhile by another of our threads: look again.
+            continue;
+        }
+        if options.0 & WaitOptions::WNOHANG != 0 {
+            return Ok(Pid(0));
+        }
+        process.wait_for_child(pid);
+    }
+}
+
+fn write_results(
+    process: &Process,
+    status: WaitStatus,
+    status_address: u64,
+    rusage_address: u64,
+) -> Result<(), Efault> {
+    process
+        .with_space(|space| {
+            if status_address != 0 {
+                copy_to_user(space, status_address, &status.0.to_le_bytes())?;
+            }
+            if rusage_address != 0 {
+                copy_to_user(space, rusage_address, &[0u8; RUSAGE_SIZE])?;
+            }
+            Ok(())
+        })
+        .unwrap_or(Err(Efault))
+}

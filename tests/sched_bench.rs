@@ -39,11 +39,15 @@ fn thread_switch() {
             sched::yield_now();
         }
     };
+    let before = held();
+    let threads_before = slots::in_use();
     let a = sched::spawn("ping", ping_pong).expect("spawn failed");
     let b = sched::spawn("pong", ping_pong).expect("spawn failed");
     block_on(a.torn_down());
     let end = read_tsc();
     block_on(b.torn_down());
+    assert_eq!(slots::in_use(), threads_before, "a ping-pong thread was not torn down");
+    assert_eq!(held(), before);
     let switches = 2 * YIELDS;
     let per_switch = nanos(end - FIRST_START.load(Ordering::SeqCst)) / switches;
     kernel::serial_println!("bench sched name=thread_switch switches={switches} ns_per_switch={per_switch}");

@@ -94,15 +94,29 @@ fn spawn_spinners(counters: &'static [AtomicU64]) -> Vec<sched::JoinHandle> {
 fn teardown_is_not_starved_by_threads_that_never_yield() {
     static COUNTERS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
     let spinners = spawn_spinners(&COUNTERS);
-    let short = sched::spawn("short", || {}).expect("spawn failed");
-    block_on(short.torn_down());
-    let latency_ticks = sched::last_exit_to_teardown_cycles() * u64::from(time::TICK_HZ) / time::tsc_hz();
+    static SHORT_EXITED_AT: AtomicU64 = AtomicU64::new(0);
+    let short = sched::spawn("short", || SHORT_EXITED_AT.store(time::ticks(), Ordering::SeqCst))
+        .expect("spawn failed");
+    // A task notes the tick the thread is torn down at (tasks run at scheduler points, so
+    // the boot thread's own wait for the CPU behind the spinners does not count).
+    static TORN_DOWN_AT: AtomicU64 = AtomicU64::new(0);
+    tasks::spawn("watch-short", async move {
+        short.torn_down().await;
+        TORN_DOWN_AT.store(time::ticks(), Ordering::SeqCst);
+    })
+    .expect("spawn failed");
+    while TORN_DOWN_AT.load(Ordering::SeqCst) == 0 {
+        sched::yield_now();
+    }
+    // Counted in timer ticks, not host time, so a stalled host cannot fail it: the teardown
+    // must come within a few scheduler points, not when a spinner happens to give way.
+    let latency_ticks = TORN_DOWN_AT.load(Ordering::SeqCst) - SHORT_EXITED_AT.load(Ordering::SeqCst);
     STOP_SPINNING.store(true, Ordering::SeqCst);
     join_all(spinners);
     kernel::serial_println!(
         "threads: exit to teardown took {latency_ticks} tick(s) beside 4 spinning threads"
     );
-    assert!(latency_ticks <= 2, "teardown waited {latency_ticks} ticks behind CPU-bound threads");
+    assert!(latency_ticks <= 3, "teardown waited {latency_ticks} ticks behind CPU-bound threads");
 }
 
 #[test_case]
@@ -114,10 +128,12 @@ fn preemption_shares_the_cpu_among_spinning_threads() {
     join_all(spinners);
     let counts: Vec<u64> = COUNTERS.iter().map(|c| c.load(Ordering::Relaxed)).collect();
     let mean = counts.iter().sum::<u64>() / counts.len() as u64;
+    // About 12 time slices each: a bound loose enough for a busy host, tight enough to
+    // catch a thread that is never preempted back in.
     kernel::serial_println!("threads: spin counts over 50 ticks: {counts:?}");
     assert!(
-        counts.iter().all(|&count| count * 2 >= mean),
-        "a thread got less than half its share: {counts:?}"
+        counts.iter().all(|&count| count * 4 >= mean),
+        "a thread got less than a quarter of its share: {counts:?}"
     );
 }
 
@@ -130,8 +146,34 @@ fn a_thread_blocks_on_a_future_without_spinning() {
         WOKE_AT.store(time::ticks(), Ordering::SeqCst);
     })
     .expect("spawn failed");
+    // While it sleeps, the sleeper must be off the run queue, blocked.
+    block_on(tasks::executor().sleep(2));
+    assert_eq!(sleeper.thread().state(), sched::thread::ThreadState::Blocked, "the sleeper is not blocked");
     block_on(sleeper.torn_down());
     assert!(WOKE_AT.load(Ordering::SeqCst) >= start + 5);
+}
+
+#[test_case]
+fn spawning_tasks_while_the_tick_polls_never_hangs() {
+    // The shape of a hang found in review: a thread pushing to the ready queue while the
+    // timer interrupt pops it on the same CPU. Pushes and pops now run with interrupts
+    // masked; this keeps both going for 100 ticks.
+    static DONE: AtomicUsize = AtomicUsize::new(0);
+    let end = time::ticks() + 100;
+    let mut spawned = 0;
+    while time::ticks() < end {
+        if tasks::executor().live_tasks() < 512 {
+            tasks::spawn("tiny", async {
+                DONE.fetch_add(1, Ordering::Relaxed);
+            })
+            .expect("spawn refused");
+            spawned += 1;
+        } else {
+            core::hint::spin_loop();
+        }
+    }
+    tasks::run_until(|| DONE.load(Ordering::Relaxed) == spawned);
+    kernel::serial_println!("threads: {spawned} tasks spawned while 100 ticks polled");
 }
 
 #[test_case]

@@ -99,9 +99,19 @@ impl<C> OneShotEvent<C> {
     }
 }
 
-/// The future `OneShotEvent::wait` returns. Dropping it before the event fires is harmless.
+/// The future `OneShotEvent::wait` returns. Dropping it before the event fires is harmless:
+/// it takes its waker back, so a stale waker cannot keep its task (or a blocked thread)
+/// alive or wake it later.
 pub struct Wait<'a, C> {
     event: &'a OneShotEvent<C>,
+}
+
+impl<C> Drop for Wait<'_, C> {
+    fn drop(&mut self) {
+        if !self.event.has_fired() {
+            drop(self.event.waiter.try_take());
+        }
+    }
 }
 
 impl<C> Future for Wait<'_, C> {

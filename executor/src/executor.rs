@@ -19,6 +19,7 @@ use alloc::boxed::Box;
 use core::fmt;
 use core::future::Future;
 
+use crate::critical::CriticalSection;
 use crate::ready_queue::ReadyQueue;
 use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::task::{Task, TaskId};
@@ -80,6 +81,17 @@ impl Shared {
     }
 }
 
+/// How to build an executor.
+pub struct Config {
+    /// Tasks alive at once, at most; also the ready queue's capacity.
+    pub max_tasks: usize,
+    /// Where task events go while tracing is on.
+    pub trace_sink: Option<TraceSink>,
+    /// What ready-queue operations and the timer lock run inside (a kernel: interrupts
+    /// masked); see `critical`.
+    pub critical_section: Option<CriticalSection>,
+}
+
 /// A handle to one executor; clones share it.
 #[derive(Clone)]
 pub struct Executor {
@@ -87,21 +99,24 @@ pub struct Executor {
 }
 
 impl Executor {
-    /// An executor admitting at most `max_tasks` tasks at once, without tracing.
+    /// An executor admitting at most `max_tasks` tasks at once, without tracing or a
+    /// critical section (host use).
     pub fn new(max_tasks: usize) -> Self {
-        Self::build(max_tasks, None)
+        Self::with_config(Config { max_tasks, trace_sink: None, critical_section: None })
     }
 
     /// An executor whose task events go to `sink` while tracing is switched on.
     pub fn with_trace_sink(max_tasks: usize, sink: TraceSink) -> Self {
-        Self::build(max_tasks, Some(sink))
+        Self::with_config(Config { max_tasks, trace_sink: Some(sink), critical_section: None })
     }
 
-    fn build(max_tasks: usize, trace_sink: Option<TraceSink>) -> Self {
+    /// An executor built as `config` says.
+    pub fn with_config(config: Config) -> Self {
+        let Config { max_tasks, trace_sink, critical_section } = config;
         assert!(max_tasks > 0, "executor: max_tasks must be at least 1");
         let shared = Shared {
-            ready: ReadyQueue::with_capacity(max_tasks),
-            timers: Timers::new(),
+            ready: ReadyQueue::with_capacity(max_tasks, critical_section),
+            timers: Timers::new(critical_section),
             max_tasks,
             slots_in_use: AtomicUsize::new(0),
             next_task_id: AtomicU64::new(1),

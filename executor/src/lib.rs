@@ -18,6 +18,7 @@
 
 extern crate alloc;
 
+mod critical;
 mod event;
 mod executor;
 mod idle;
@@ -28,8 +29,9 @@ mod timer;
 mod trace;
 mod yield_now;
 
+pub use critical::CriticalSection;
 pub use event::{OneShotEvent, Wait};
-pub use executor::{Executor, SpawnError};
+pub use executor::{Config, Executor, SpawnError};
 pub use idle::Platform;
 pub use task::TaskId;
 pub use timer::{Sleep, Ticks};

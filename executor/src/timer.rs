@@ -1,8 +1,9 @@
 //! Timers: futures that complete once the tick count reaches a deadline.
 //!
 //! The tick count advances from the timer interrupt (`Executor::tick`, one atomic add, no
-//! lock). Expired timers are found and woken by the polling loop (`Timers::fire_expired`),
-//! in task context, so the interrupt handler never takes the timer lock or touches the heap.
+//! lock). Expired timers are found and woken by the polling loop (`Timers::fire_expired`);
+//! the lock around them is taken inside the platform's critical section, since a kernel
+//! may run the polling loop from an interrupt.
 //! Pending timers live in a map ordered by (deadline, registration number), so timers fire
 //! in deadline order and, for equal deadlines, in the order they were armed.
 //!
@@ -17,6 +18,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
+use crate::critical::{self, CriticalSection};
 use crate::executor::Shared;
 use crate::sync::{Arc, AtomicU64, Ordering};
 
@@ -28,17 +30,25 @@ type TimerKey = (Ticks, u64);
 pub(crate) struct Timers {
     now: AtomicU64,
     next_registration: AtomicU64,
-    /// Guarded by its spin lock; never taken in interrupt context.
+    /// Guarded by its spin lock, always taken inside the platform's critical section
+    /// (`with_pending`): the polling loop may run in interrupt context.
     pending: spin::Mutex<BTreeMap<TimerKey, Waker>>,
+    critical: Option<CriticalSection>,
 }
 
 impl Timers {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(critical: Option<CriticalSection>) -> Self {
         Self {
             now: AtomicU64::new(0),
             next_registration: AtomicU64::new(0),
             pending: spin::Mutex::new(BTreeMap::new()),
+            critical,
         }
+    }
+
+    /// Runs `work` on the pending timers, locked inside the critical section.
+    fn with_pending<R>(&self, work: impl FnOnce(&mut BTreeMap<TimerKey, Waker>) -> R) -> R {
+        critical::run(self.critical, || work(&mut self.pending.lock()))
     }
 
     /// One timer tick. Safe in interrupt context: a single atomic add.
@@ -55,15 +65,10 @@ impl Timers {
         let mut fired = 0;
         loop {
             let now = self.now();
-            let waker = {
-                let mut pending = self.pending.lock();
-                match pending.first_key_value() {
-                    Some((&(deadline, _), _)) if deadline <= now => {
-                        pending.pop_first().map(|(_, waker)| waker)
-                    }
-                    _ => None,
-                }
-            };
+            let waker = self.with_pending(|pending| match pending.first_key_value() {
+                Some((&(deadline, _), _)) if deadline <= now => pending.pop_first().map(|(_, waker)| waker),
+                _ => None,
+            });
             match waker {
                 Some(waker) => {
                     waker.wake();
@@ -76,7 +81,7 @@ impl Timers {
 
     /// How many timers are armed.
     pub(crate) fn armed(&self) -> usize {
-        self.pending.lock().len()
+        self.with_pending(|pending| pending.len())
     }
 }
 
@@ -106,16 +111,13 @@ impl Future for Sleep {
             Some(key) => key,
             None => (self.deadline, timers.next_registration.fetch_add(1, Ordering::Relaxed)),
         };
-        let replaced = {
-            let mut pending = timers.pending.lock();
-            match pending.get_mut(&key) {
-                Some(waker) if waker.will_wake(cx.waker()) => None,
-                Some(waker) => Some(core::mem::replace(waker, cx.waker().clone())),
-                // First poll, or the timer fired between our clock read and this lock: arm
-                // it (again); the next `fire_expired` wakes it if the deadline has passed.
-                None => pending.insert(key, cx.waker().clone()),
-            }
-        };
+        let replaced = timers.with_pending(|pending| match pending.get_mut(&key) {
+            Some(waker) if waker.will_wake(cx.waker()) => None,
+            Some(waker) => Some(core::mem::replace(waker, cx.waker().clone())),
+            // First poll, or the timer fired between our clock read and this lock: arm it
+            // (again); the next `fire_expired` wakes it if the deadline has passed.
+            None => pending.insert(key, cx.waker().clone()),
+        });
         drop(replaced);
         self.registration = Some(key);
         Poll::Pending
@@ -125,7 +127,7 @@ impl Future for Sleep {
 impl Sleep {
     fn disarm(&mut self) {
         if let Some(key) = self.registration.take() {
-            let removed = self.shared.timers.pending.lock().remove(&key);
+            let removed = self.shared.timers.with_pending(|pending| pending.remove(&key));
             drop(removed);
         }
     }

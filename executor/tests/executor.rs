@@ -308,3 +308,29 @@ fn polling_from_inside_a_poll_is_refused() {
         .unwrap();
     executor.run_ready(1);
 }
+
+static SECTIONS: AtomicUsize = AtomicUsize::new(0);
+
+fn counting_section(work: &mut dyn FnMut()) {
+    SECTIONS.fetch_add(1, Ordering::SeqCst);
+    work();
+}
+
+#[test]
+fn ready_queue_and_timer_lock_run_inside_the_critical_section() {
+    let executor = executor::Executor::with_config(executor::Config {
+        max_tasks: 4,
+        trace_sink: None,
+        critical_section: Some(counting_section),
+    });
+    let clock = executor.clone();
+    executor.spawn("sleeps", async move { clock.sleep(1).await }).unwrap();
+    let after_spawn = SECTIONS.load(Ordering::SeqCst);
+    assert!(after_spawn >= 1, "the spawn's push ran outside the critical section");
+    executor.run_ready(usize::MAX);
+    let after_poll = SECTIONS.load(Ordering::SeqCst);
+    assert!(after_poll >= after_spawn + 2, "the pop or the timer lock ran outside the critical section");
+    executor.tick();
+    executor.run_ready(usize::MAX);
+    assert_eq!(executor.live_tasks(), 0);
+}

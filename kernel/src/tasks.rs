@@ -20,7 +20,19 @@ static EXECUTOR: OnceCell<Executor> = OnceCell::uninit();
 
 /// Creates the executor (it allocates its ready queue).
 pub fn init() {
-    EXECUTOR.init_once(|| Executor::with_trace_sink(MAX_TASKS, crate::trace::task_event));
+    EXECUTOR.init_once(|| {
+        Executor::with_config(executor::Config {
+            max_tasks: MAX_TASKS,
+            trace_sink: Some(crate::trace::task_event),
+            critical_section: Some(with_interrupts_masked),
+        })
+    });
+}
+
+/// The executor's critical section: on one CPU, masking interrupts keeps the timer
+/// interrupt's polling from landing inside a ready-queue operation or the timer lock.
+fn with_interrupts_masked(work: &mut dyn FnMut()) {
+    x86_64::instructions::interrupts::without_interrupts(work);
 }
 
 /// The boot CPU's executor. Panics before `init`.

@@ -82,16 +82,19 @@ impl Cpu {
         same(self.idle.get()) || same(self.boot.get())
     }
 
-    /// Queues a thread to run on this CPU.
+    /// Queues a thread to run on this CPU. With interrupts masked: the timer interrupt pops
+    /// this queue, and a pop spins while a push it overtook completes.
     pub(super) fn make_runnable(&self, thread: PoolArc<Thread>) {
-        thread.set_state(ThreadState::Runnable);
-        if self.run_queue.push(thread).is_err() {
-            panic!("sched: run queue overflow: a thread was queued twice");
-        }
+        without_interrupts(|| {
+            thread.set_state(ThreadState::Runnable);
+            if self.run_queue.push(thread).is_err() {
+                panic!("sched: run queue overflow: a thread was queued twice");
+            }
+        });
     }
 
     pub(super) fn pop_runnable(&self) -> Option<PoolArc<Thread>> {
-        self.run_queue.pop()
+        without_interrupts(|| self.run_queue.pop())
     }
 
     /// Whether a thread other than the running one waits for the CPU.

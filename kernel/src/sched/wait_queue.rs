@@ -37,7 +37,12 @@ impl WaitQueue {
                 }
                 let me = this_cpu().current();
                 me.set_state(ThreadState::Blocked);
-                self.waiters.lock().push_back(me);
+                let mut waiters = self.waiters.lock();
+                // A thread woken by something else comes back here still queued.
+                if !waiters.iter().any(|waiting| PoolArc::ptr_eq(waiting, &me)) {
+                    waiters.push_back(me);
+                }
+                drop(waiters);
                 schedule();
                 false
             });

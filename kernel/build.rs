@@ -1,4 +1,5 @@
-//! Builds the ring-3 programs in `user/` and packs them into the built-in initial ramdisk
+//! Builds the ring-3 programs in `user/` — the Rust ones with cargo, the C ones in `user/c`
+//! with `musl-gcc -static` — and packs them into the built-in initial ramdisk
 //! (`$OUT_DIR/initrd.cpio`, a cpio newc archive the kernel embeds).
 //!
 //! The programs are built by a nested cargo with their own target directory and their own
@@ -40,21 +41,56 @@ fn main() {
     assert!(status.success(), "kernel/build.rs: building the user programs failed");
 
     let binaries = target_dir.join("x86_64-unknown-none/release");
-    let contents: Vec<(&str, Vec<u8>)> = PROGRAMS
+    let mut contents: Vec<(String, Vec<u8>)> = PROGRAMS
         .iter()
         .map(|(path, binary)| {
             let file = binaries.join(binary);
             let bytes =
                 std::fs::read(&file).unwrap_or_else(|e| panic!("kernel/build.rs: {}: {e}", file.display()));
-            (*path, bytes)
+            (path.to_string(), bytes)
         })
         .collect();
+    contents.extend(build_c_programs(&user_dir.join("c"), &out_dir));
     let entries: Vec<(&str, u32, &[u8])> = contents
         .iter()
-        .map(|(path, bytes)| (*path, loader::cpio::MODE_REGULAR | 0o755, bytes.as_slice()))
+        .map(|(path, bytes)| (path.as_str(), loader::cpio::MODE_REGULAR | 0o755, bytes.as_slice()))
         .collect();
     std::fs::write(out_dir.join("initrd.cpio"), loader::cpio::write(&entries)).unwrap();
 
     println!("cargo:rerun-if-changed=../user/src");
+    println!("cargo:rerun-if-changed=../user/c");
     println!("cargo:rerun-if-changed=../user/Cargo.toml");
+}
+
+/// Compiles each `user/c/NAME.c` with `musl-gcc -static` into the ramdisk as `bin/NAME`:
+/// unmodified C programs that run through the Linux ABI. Without musl-gcc (scripts/setup
+/// installs it) they are left out, with a warning, and the tests that run them say so.
+fn build_c_programs(source_dir: &std::path::Path, out_dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let compiler = env::var("LETHE_MUSL_GCC").unwrap_or_else(|_| "musl-gcc".into());
+    if Command::new(&compiler).arg("--version").output().is_err() {
+        println!(
+            "cargo:warning=no {compiler}: the C programs of user/c are not in the ramdisk (run scripts/setup)"
+        );
+        return Vec::new();
+    }
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(source_dir)
+        .map(|entries| entries.filter_map(Result::ok).map(|entry| entry.path()).collect())
+        .unwrap_or_default();
+    sources.retain(|path| path.extension().is_some_and(|extension| extension == "c"));
+    sources.sort();
+    sources
+        .iter()
+        .map(|source| {
+            let name = source.file_stem().unwrap().to_string_lossy().into_owned();
+            let output = out_dir.join(&name);
+            let status = Command::new(&compiler)
+                .args(["-static", "-O2", "-Wall", "-Werror", "-o"])
+                .arg(&output)
+                .arg(source)
+                .status()
+                .expect("kernel/build.rs: could not run musl-gcc");
+            assert!(status.success(), "kernel/build.rs: musl-gcc failed on {}", source.display());
+            (format!("bin/{name}"), std::fs::read(&output).unwrap())
+        })
+        .collect()
 }

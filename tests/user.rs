@@ -18,7 +18,9 @@ kernel::qemu_test_main!();
 /// Runs `/bin/NAME` from the ramdisk to its end and returns how it ended.
 fn run(name: &'static str) -> WaitStatus {
     let path = alloc::format!("/bin/{name}");
-    let program = kernel::initrd::find(&path).expect("ramdisk unreadable").expect("program missing");
+    let program = kernel::initrd::find(&path).expect("ramdisk unreadable").unwrap_or_else(|| {
+        panic!("{path} is not in the ramdisk (C programs need musl-gcc: run scripts/setup)")
+    });
     let process =
         process::spawn_program(name, program, &[path.as_bytes()], &[b"HOME=/"]).expect("exec failed");
     block_on(process.exited())
@@ -80,4 +82,26 @@ fn smep_and_smap_are_on() {
 fn fork_and_wait4_follow_linux_semantics() {
     let status = run("forkwait");
     assert_eq!(status.exit_code(), Some(0), "check {:?} failed ({status:?})", status.exit_code());
+}
+
+/// Runs `/bin/NAME` and returns how it ended and what it printed.
+fn run_and_capture(name: &'static str) -> (WaitStatus, alloc::string::String) {
+    kernel::console::start_capture();
+    let status = run(name);
+    let output = kernel::console::take_capture();
+    (status, alloc::string::String::from_utf8_lossy(&output).into_owned())
+}
+
+#[test_case]
+fn an_unmodified_static_musl_program_prints_with_printf() {
+    let (status, output) = run_and_capture("hello-musl");
+    assert_eq!(status, WaitStatus::exited(0));
+    assert_eq!(output, "hello from musl, 42\n");
+}
+
+#[test_case]
+fn an_unmodified_musl_program_forks_and_waits() {
+    let (status, output) = run_and_capture("forkwait-musl");
+    assert_eq!(status, WaitStatus::exited(0), "{output}");
+    assert!(output.contains("fork and waitpid work"), "{output}");
 }

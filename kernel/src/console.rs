@@ -13,6 +13,30 @@ pub fn init(physical_memory_offset: u64) {
     unsafe { drivers::vga::init(physical_memory_offset) };
 }
 
+/// A copy of everything user programs write, while a test captures it.
+static CAPTURED: spin::Mutex<Option<alloc::vec::Vec<u8>>> = spin::Mutex::new(None);
+
+/// Shows what a user program wrote to standard output or error, and keeps a copy while a
+/// capture is on.
+pub fn user_output(bytes: &[u8]) {
+    print_both(format_args!("{}", alloc::string::String::from_utf8_lossy(bytes)));
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        if let Some(captured) = CAPTURED.lock().as_mut() {
+            captured.extend_from_slice(bytes);
+        }
+    });
+}
+
+/// Starts keeping a copy of user programs' output.
+pub fn start_capture() {
+    x86_64::instructions::interrupts::without_interrupts(|| *CAPTURED.lock() = Some(alloc::vec::Vec::new()));
+}
+
+/// Stops keeping user output and returns what was kept.
+pub fn take_capture() -> alloc::vec::Vec<u8> {
+    x86_64::instructions::interrupts::without_interrupts(|| CAPTURED.lock().take()).unwrap_or_default()
+}
+
 #[doc(hidden)]
 pub fn print_both(args: core::fmt::Arguments) {
     drivers::serial::write_fmt(args);

@@ -47,6 +47,11 @@ pub unsafe fn enter_user(entry: u64, stack_pointer: u64) -> ! {
     }
 }
 
+/// Sets the FS base user code sees (its thread pointer). Kernel code does not use FS.
+pub fn set_fs_base(base: u64) {
+    x86_64::registers::model_specific::FsBase::write(x86_64::VirtAddr::new_truncate(base));
+}
+
 /// Whether an interrupt or exception came from ring 3.
 pub fn from_user(frame: &InterruptStackFrame) -> bool {
     frame.code_segment.rpl() == PrivilegeLevel::Ring3

@@ -29,8 +29,15 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
     let child = Process::new(space, Some(parent));
     let mut child_registers = registers.clone();
     child_registers.rax = 0;
-    let name = sched::cpu::this_cpu().current().name();
-    match sched::spawn_forked(name, child.clone(), child_registers, crate::arch::fpu::snapshot()) {
+    let me = sched::cpu::this_cpu().current();
+    let fs_base = me.fs_base.load(core::sync::atomic::Ordering::Relaxed);
+    match sched::spawn_forked(
+        me.name(),
+        child.clone(),
+        child_registers,
+        crate::arch::fpu::snapshot(),
+        fs_base,
+    ) {
         Ok(_) => Ok(child.pid()),
         Err(error) => {
             parent.abandon_child(&child);

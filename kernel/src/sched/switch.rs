@@ -57,6 +57,9 @@ pub(super) fn schedule() {
         cpu.entry.kernel_stack_top.store(next.kernel_stack_top, Ordering::Relaxed);
         crate::arch::gdt::set_kernel_stack(next.kernel_stack_top);
     }
+    if next.process().is_some() {
+        crate::arch::user::set_fs_base(next.fs_base.load(Ordering::Relaxed));
+    }
     let root = next.process().map_or_else(crate::mm::kernel_root, |process| process.page_table_root());
     // SAFETY: `root` is the kernel's or the live address space of `next`'s process (the
     // process, and so its address space, outlives its threads).

@@ -95,6 +95,12 @@ pub struct Thread {
     pub(super) kernel_stack_top: u64,
     /// The user process the thread belongs to; `None` for kernel threads.
     process: Option<Arc<Process>>,
+    /// The user's FS base (thread-local storage), set by `arch_prctl(ARCH_SET_FS)` and
+    /// loaded by the switch for user threads.
+    pub(crate) fs_base: AtomicU64,
+    /// Where to write 0 (and wake futex waiters) when the thread exits:
+    /// `set_tid_address`'s argument.
+    pub(crate) clear_child_tid: AtomicU64,
 }
 
 impl Thread {
@@ -176,6 +182,7 @@ fn new_thread(
     start: Start,
     process: Option<Arc<Process>>,
     fpu: Option<FpuState>,
+    fs_base: u64,
 ) -> Result<PoolArc<Thread>, KernelStack> {
     let first_rsp = stacks::prepare_first_run(&stack, switch::thread_start);
     let thread = Thread {
@@ -192,6 +199,8 @@ fn new_thread(
         fpu: fpu.map(spin::Mutex::new),
         kernel_stack_top: stack.top(),
         process,
+        fs_base: AtomicU64::new(fs_base),
+        clear_child_tid: AtomicU64::new(0),
     };
     match THREADS.allocate_shared(thread) {
         Ok(thread) => {
@@ -204,7 +213,7 @@ fn new_thread(
 
 /// Makes a kernel thread named `name` that runs `entry`, and queues it on this CPU.
 pub fn spawn(name: &'static str, entry: impl FnOnce() + Send + 'static) -> Result<JoinHandle, SpawnError> {
-    spawn_thread(name, Start::Kernel(Box::new(entry)), None, None)
+    spawn_thread(name, Start::Kernel(Box::new(entry)), None, None, 0)
 }
 
 /// Like `spawn`, for a kernel thread that uses x87/SSE registers: the switch saves and
@@ -213,7 +222,7 @@ pub fn spawn_with_fpu(
     name: &'static str,
     entry: impl FnOnce() + Send + 'static,
 ) -> Result<JoinHandle, SpawnError> {
-    spawn_thread(name, Start::Kernel(Box::new(entry)), None, Some(FpuState::initial()))
+    spawn_thread(name, Start::Kernel(Box::new(entry)), None, Some(FpuState::initial()), 0)
 }
 
 /// Makes a thread of user process `process` that enters user mode at `entry` with
@@ -225,18 +234,19 @@ pub fn spawn_user(
     entry: u64,
     stack_pointer: u64,
 ) -> Result<JoinHandle, SpawnError> {
-    spawn_thread(name, Start::User { entry, stack_pointer }, Some(process), Some(FpuState::initial()))
+    spawn_thread(name, Start::User { entry, stack_pointer }, Some(process), Some(FpuState::initial()), 0)
 }
 
 /// Makes the thread of a forked child process: it returns to user mode with `registers`
-/// (the parent's at `fork`, with 0 in rax) and the parent's x87/SSE state `fpu`.
+/// (the parent's at `fork`, with 0 in rax), the parent's x87/SSE state `fpu` and FS base.
 pub fn spawn_forked(
     name: &'static str,
     process: Arc<Process>,
     registers: SyscallFrame,
     fpu: FpuState,
+    fs_base: u64,
 ) -> Result<JoinHandle, SpawnError> {
-    spawn_thread(name, Start::Fork(registers), Some(process), Some(fpu))
+    spawn_thread(name, Start::Fork(registers), Some(process), Some(fpu), fs_base)
 }
 
 fn spawn_thread(
@@ -244,13 +254,14 @@ fn spawn_thread(
     start: Start,
     process: Option<Arc<Process>>,
     fpu: Option<FpuState>,
+    fs_base: u64,
 ) -> Result<JoinHandle, SpawnError> {
     let slot = slots::claim().ok_or(SpawnError::TooManyThreads)?;
     let Ok(stack) = stacks::allocate(name) else {
         slots::release_unused(slot);
         return Err(SpawnError::OutOfMemory);
     };
-    let thread = match new_thread(name, slot, stack, start, process, fpu) {
+    let thread = match new_thread(name, slot, stack, start, process, fpu, fs_base) {
         Ok(thread) => thread,
         Err(stack) => {
             stacks::free(stack);
@@ -274,7 +285,7 @@ fn spawn_thread(
 pub(super) fn new_idle(name: &'static str, entry: Box<dyn FnOnce() + Send>) -> PoolArc<Thread> {
     let slot = slots::claim().expect("sched: no thread slot at boot");
     let stack = stacks::allocate(name).expect("sched: no stack at boot");
-    new_thread(name, slot, stack, Start::Kernel(entry), None, None)
+    new_thread(name, slot, stack, Start::Kernel(entry), None, None, 0)
         .unwrap_or_else(|_| panic!("sched: out of memory at boot"))
 }
 
@@ -296,6 +307,8 @@ pub(super) fn new_boot() -> PoolArc<Thread> {
         fpu: None,
         kernel_stack_top: 0,
         process: None,
+        fs_base: AtomicU64::new(0),
+        clear_child_tid: AtomicU64::new(0),
     };
     THREADS.allocate_shared(thread).unwrap_or_else(|_| panic!("sched: out of memory at boot"))
 }

@@ -5,12 +5,14 @@
 pub struct Errno(pub i32);
 
 impl Errno {
+    pub const EPERM: Errno = Errno(1);
     pub const EBADF: Errno = Errno(9);
     pub const ECHILD: Errno = Errno(10);
     pub const EAGAIN: Errno = Errno(11);
     pub const ENOMEM: Errno = Errno(12);
     pub const EFAULT: Errno = Errno(14);
     pub const EINVAL: Errno = Errno(22);
+    pub const ENOTTY: Errno = Errno(25);
     pub const ENOSYS: Errno = Errno(38);
 
     /// The value returned in rax: `-errno`.

@@ -105,3 +105,10 @@ fn an_unmodified_musl_program_forks_and_waits() {
     assert_eq!(status, WaitStatus::exited(0), "{output}");
     assert!(output.contains("fork and waitpid work"), "{output}");
 }
+
+#[test_case]
+fn musl_malloc_mmap_and_time_work() {
+    let (status, output) = run_and_capture("memtime-musl");
+    assert_eq!(status, WaitStatus::exited(0), "{output}");
+    assert!(output.contains("work"), "{output}");
+}

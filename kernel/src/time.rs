@@ -45,6 +45,16 @@ pub fn tsc_hz() -> u64 {
     TSC_HZ.load(Ordering::Acquire)
 }
 
+/// Nanoseconds since calibration, 0 before it.
+pub fn nanos_since_boot() -> u64 {
+    let hz = tsc_hz();
+    if hz == 0 {
+        return 0;
+    }
+    let cycles = read_tsc().saturating_sub(BOOT_TSC.load(Ordering::Relaxed));
+    (u128::from(cycles) * 1_000_000_000 / u128::from(hz)) as u64
+}
+
 /// Microseconds since calibration, 0 before it.
 pub fn micros_since_boot() -> u64 {
     let hz = tsc_hz();

@@ -211,6 +211,29 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// Changes the access of the mapped user page at `address`. The caller flushes the TLB
+    /// if the space is loaded.
+    pub fn protect(
+        &mut self,
+        window: &impl PhysWindow,
+        address: u64,
+        access: PageAccess,
+    ) -> Result<(), UnmapError> {
+        match check_user_page(address) {
+            Err(MapError::NotUserAddress { address }) => return Err(UnmapError::NotUserAddress { address }),
+            Err(_) => return Err(UnmapError::Misaligned { address }),
+            Ok(()) => {}
+        }
+        let leaf_table = self.leaf_table(window, address).ok_or(UnmapError::NotMapped { address })?;
+        let index = table_indices(address)[3];
+        let entry = phys::read_word(window, leaf_table, index);
+        if entry & Flags::PRESENT.bits() == 0 {
+            return Err(UnmapError::NotMapped { address });
+        }
+        phys::write_word(window, leaf_table, index, (entry & ENTRY_FRAME_MASK) | access.leaf_flags().bits());
+        Ok(())
+    }
+
     /// Where user address `address` is mapped, if it is.
     pub fn translate(&self, window: &impl PhysWindow, address: u64) -> Option<Translation> {
         if address >= USER_END {
@@ -407,6 +430,23 @@ mod tests {
         assert_eq!(
             space.unmap(&ram, &mut frames, 0x40_0000),
             Err(UnmapError::NotMapped { address: 0x40_0000 })
+        );
+        space.free(&ram, &mut frames);
+    }
+
+    #[test]
+    fn protect_changes_access_and_keeps_the_frame() {
+        let (ram, mut frames, kernel_root) = machine(64);
+        let mut space = AddressSpace::new(&ram, &mut frames, kernel_root).unwrap();
+        let frame = space.map_zeroed(&ram, &mut frames, 0x1000, PageAccess::READ_WRITE).unwrap();
+        space.protect(&ram, 0x1000, PageAccess::READ_EXECUTE).unwrap();
+        assert_eq!(
+            space.translate(&ram, 0x1000),
+            Some(Translation { frame, access: PageAccess::READ_EXECUTE })
+        );
+        assert_eq!(
+            space.protect(&ram, 0x2000, PageAccess::READ_ONLY),
+            Err(UnmapError::NotMapped { address: 0x2000 })
         );
         space.free(&ram, &mut frames);
     }

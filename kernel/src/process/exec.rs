@@ -12,6 +12,7 @@ use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, MapError, PageAccess, USER_END};
 
 use super::lifecycle::Process;
+use super::memory::Layout;
 use super::usercopy::load_into;
 use crate::mm::{frames::with_frames, spaces, window::window};
 use crate::sched::{self, SpawnError};
@@ -63,7 +64,7 @@ pub fn spawn_program(
             return Err(error);
         }
     };
-    let process = Process::new(space, None);
+    let process = Process::new(space, Layout::for_program(plan.end), None);
     let (entry, stack_pointer) = start;
     let spawned = sched::spawn_user(name, process.clone(), entry, stack_pointer);
     match spawned {

@@ -12,6 +12,7 @@ use x86_64::instructions::interrupts::without_interrupts;
 use executor::OneShotEvent;
 use mm::address_space::AddressSpace;
 
+use super::memory::Layout;
 use crate::mm::spaces;
 use crate::sched::{self, WaitQueue, cpu::this_cpu};
 
@@ -64,6 +65,8 @@ pub struct Process {
     children: spin::Mutex<Vec<Arc<Process>>>,
     /// Where this process's threads wait for a child to end.
     child_ended: WaitQueue,
+    /// The program break and where mappings go.
+    layout: spin::Mutex<Layout>,
 }
 
 /// pid 1, which adopts orphans (R9).
@@ -74,7 +77,7 @@ static NEXT_PID: AtomicU32 = AtomicU32::new(1);
 impl Process {
     /// A process owning `space`, child of `parent` (or of the kernel). The first process
     /// made is pid 1, the init that adopts orphans.
-    pub(super) fn new(space: AddressSpace, parent: Option<&Arc<Process>>) -> Arc<Self> {
+    pub(super) fn new(space: AddressSpace, layout: Layout, parent: Option<&Arc<Process>>) -> Arc<Self> {
         let process = Arc::new(Process {
             pid: Pid(NEXT_PID.fetch_add(1, Ordering::Relaxed)),
             root: space.root(),
@@ -84,6 +87,7 @@ impl Process {
             parent: spin::Mutex::new(parent.map(Arc::downgrade)),
             children: spin::Mutex::new(Vec::new()),
             child_ended: WaitQueue::new(),
+            layout: spin::Mutex::new(layout),
         });
         if process.pid == Pid(1) {
             INIT.call_once(|| Arc::downgrade(&process));
@@ -147,6 +151,21 @@ impl Process {
     /// Runs `work` on the address space, with preemption off (the lock is a spin lock).
     pub fn with_space<R>(&self, work: impl FnOnce(&mut AddressSpace) -> R) -> Option<R> {
         sched::without_preemption(|| self.space.lock().as_mut().map(work))
+    }
+
+    /// Runs `work` on the address space and the layout together (brk, mmap), with
+    /// preemption off.
+    pub fn with_memory<R>(&self, work: impl FnOnce(&mut AddressSpace, &mut Layout) -> R) -> Option<R> {
+        sched::without_preemption(|| {
+            let mut space = self.space.lock();
+            let space = space.as_mut()?;
+            Some(work(space, &mut self.layout.lock()))
+        })
+    }
+
+    /// The memory layout now (what a forked child starts with).
+    pub fn layout(&self) -> Layout {
+        *self.layout.lock()
     }
 
     /// How the process ended, once it has.

@@ -11,6 +11,7 @@
 mod exec;
 mod fork;
 mod lifecycle;
+pub mod memory;
 pub mod usercopy;
 mod wait;
 

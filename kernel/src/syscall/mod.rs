@@ -8,13 +8,18 @@
 mod errno;
 
 use crate::arch::syscall::SyscallFrame;
-use crate::process::{self, usercopy};
+use crate::process::{self, memory, usercopy};
 use errno::Errno;
 
 const WRITE: u64 = 1;
+const MMAP: u64 = 9;
+const MPROTECT: u64 = 10;
+const MUNMAP: u64 = 11;
+const BRK: u64 = 12;
 const IOCTL: u64 = 16;
 const WRITEV: u64 = 20;
 const SCHED_YIELD: u64 = 24;
+const NANOSLEEP: u64 = 35;
 const GETPID: u64 = 39;
 const FORK: u64 = 57;
 const VFORK: u64 = 58;
@@ -24,11 +29,18 @@ const GETPPID: u64 = 110;
 const ARCH_PRCTL: u64 = 158;
 const GETTID: u64 = 186;
 const SET_TID_ADDRESS: u64 = 218;
+const CLOCK_GETTIME: u64 = 228;
 const EXIT_GROUP: u64 = 231;
 
 const ARCH_SET_FS: u64 = 0x1002;
 const ARCH_GET_FS: u64 = 0x1003;
 const TIOCGWINSZ: u64 = 0x5413;
+const MAP_SHARED: u64 = 0x01;
+const MAP_PRIVATE: u64 = 0x02;
+const MAP_FIXED: u64 = 0x10;
+const MAP_ANONYMOUS: u64 = 0x20;
+/// Flags `mmap` accepts and ignores (no effect without demand paging or files).
+const MAP_IGNORED: u64 = 0x0100 /* GROWSDOWN */ | 0x4000 /* NORESERVE */ | 0x8000 /* POPULATE */ | 0x2_0000 /* STACK */;
 /// Most `iovec`s `writev` takes (Linux's UIO_MAXIOV).
 const IOV_MAX: u64 = 1024;
 
@@ -43,6 +55,14 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
         IOCTL => ioctl(frame.rdi, frame.rsi, frame.rdx),
         ARCH_PRCTL => arch_prctl(frame.rdi, frame.rsi),
         SET_TID_ADDRESS => set_tid_address(frame.rdi),
+        BRK => Ok(current_process()
+            .with_memory(|space, layout| memory::set_break(space, layout, frame.rdi))
+            .unwrap_or(0)),
+        MMAP => mmap(frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8 as i64),
+        MUNMAP => memory_call(|space, _| memory::unmap(space, frame.rdi, frame.rsi).map(|()| 0)),
+        MPROTECT => mprotect(frame.rdi, frame.rsi, frame.rdx),
+        NANOSLEEP => nanosleep(frame.rdi),
+        CLOCK_GETTIME => clock_gettime(frame.rdi, frame.rsi),
         GETPID => Ok(u64::from(current_process().pid().0)),
         GETPPID => Ok(u64::from(current_process().parent_pid().0)),
         SCHED_YIELD => {
@@ -195,4 +215,101 @@ fn set_tid_address(address: u64) -> Result<u64, Errno> {
     let me = crate::sched::cpu::this_cpu().current();
     me.clear_child_tid.store(address, core::sync::atomic::Ordering::Relaxed);
     Ok(me.id().0)
+}
+
+/// Runs a memory call on the current process's address space and layout.
+fn memory_call(
+    call: impl FnOnce(
+        &mut mm::address_space::AddressSpace,
+        &mut memory::Layout,
+    ) -> Result<u64, memory::MemoryError>,
+) -> Result<u64, Errno> {
+    match current_process().with_memory(call) {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(memory::MemoryError::Invalid)) => Err(Errno::EINVAL),
+        Some(Err(memory::MemoryError::OutOfMemory | memory::MemoryError::NotMapped)) | None => {
+            Err(Errno::ENOMEM)
+        }
+    }
+}
+
+/// `mmap(addr, length, prot, flags, fd, offset)`: anonymous private mappings only (there
+/// are no files; shared anonymous memory comes later).
+fn mmap(address: u64, length: u64, protection: u64, flags: u64, fd: i64) -> Result<u64, Errno> {
+    let access = memory::access_for(protection).map_err(|_| Errno::EINVAL)?;
+    if flags & MAP_ANONYMOUS == 0 || fd != -1 {
+        return Err(Errno::ENODEV);
+    }
+    if flags & MAP_SHARED != 0 {
+        return Err(Errno::ENOSYS);
+    }
+    if flags & MAP_PRIVATE == 0 || flags & !(MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_IGNORED) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    memory_call(|space, layout| {
+        memory::map_anonymous(space, layout, address, length, access, flags & MAP_FIXED != 0)
+    })
+}
+
+/// `mprotect(addr, length, prot)`.
+fn mprotect(address: u64, length: u64, protection: u64) -> Result<u64, Errno> {
+    let access = memory::access_for(protection).map_err(|_| Errno::EINVAL)?;
+    memory_call(|space, _| memory::protect(space, address, length, access).map(|()| 0))
+}
+
+/// Reads a `struct timespec` from user memory: (seconds, nanoseconds), checked.
+fn read_timespec(address: u64) -> Result<(u64, u64), Errno> {
+    let mut bytes = [0u8; 16];
+    match current_process().with_space(|space| usercopy::copy_from_user(space, address, &mut bytes)) {
+        Some(Ok(())) => {}
+        _ => return Err(Errno::EFAULT),
+    }
+    let seconds = i64::from_le_bytes(bytes[..8].try_into().unwrap());
+    let nanoseconds = i64::from_le_bytes(bytes[8..].try_into().unwrap());
+    if seconds < 0 || !(0..1_000_000_000).contains(&nanoseconds) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((seconds as u64, nanoseconds as u64))
+}
+
+/// `nanosleep(req, rem)`: sleeps at least `req`, in whole timer ticks.
+fn nanosleep(request: u64) -> Result<u64, Errno> {
+    let (seconds, nanoseconds) = read_timespec(request)?;
+    let tick_ns = 1_000_000_000 / u64::from(crate::time::TICK_HZ);
+    let total = seconds.saturating_mul(1_000_000_000).saturating_add(nanoseconds);
+    // The current tick is partly over already: one more makes the sleep at least `req`.
+    let ticks = total.div_ceil(tick_ns) + 1;
+    if total > 0 {
+        crate::sched::block_on(crate::tasks::executor().sleep(ticks));
+    }
+    Ok(0)
+}
+
+/// `clock_gettime(clock, tp)`: every supported clock counts from boot (there is no RTC).
+fn clock_gettime(clock: u64, address: u64) -> Result<u64, Errno> {
+    const CLOCK_REALTIME: u64 = 0;
+    const CLOCK_MONOTONIC: u64 = 1;
+    const CLOCK_MONOTONIC_RAW: u64 = 4;
+    const CLOCK_REALTIME_COARSE: u64 = 5;
+    const CLOCK_MONOTONIC_COARSE: u64 = 6;
+    const CLOCK_BOOTTIME: u64 = 7;
+    if !matches!(
+        clock,
+        CLOCK_REALTIME
+            | CLOCK_MONOTONIC
+            | CLOCK_MONOTONIC_RAW
+            | CLOCK_REALTIME_COARSE
+            | CLOCK_MONOTONIC_COARSE
+            | CLOCK_BOOTTIME
+    ) {
+        return Err(Errno::EINVAL);
+    }
+    let nanos = crate::time::nanos_since_boot();
+    let mut timespec = [0u8; 16];
+    timespec[..8].copy_from_slice(&(nanos / 1_000_000_000).to_le_bytes());
+    timespec[8..].copy_from_slice(&(nanos % 1_000_000_000).to_le_bytes());
+    match current_process().with_space(|space| usercopy::copy_to_user(space, address, &timespec)) {
+        Some(Ok(())) => Ok(0),
+        _ => Err(Errno::EFAULT),
+    }
 }

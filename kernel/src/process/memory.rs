@@ -1,0 +1,186 @@
+//! A process's own memory calls: `brk`, anonymous private `mmap`, `munmap`, `mprotect`.
+//!
+//! Layout: the program break grows up from the end of the program's segments; mappings
+//! are placed top-down from `MMAP_TOP`, below the stack. Pages are mapped zeroed at once
+//! (no demand paging yet). Changes to the loaded address space flush the affected pages
+//! from this CPU's TLB (one CPU runs user code).
+
+use mm::PAGE_SIZE;
+use mm::address_space::{AddressSpace, MapError, PageAccess, USER_END};
+
+use crate::mm::{frames::with_frames, window::window};
+
+/// Mappings are placed below this address (and above the break).
+pub const MMAP_TOP: u64 = 0x0000_7f00_0000_0000;
+
+/// Where the break and the mappings are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// The break's lowest value (the end of the program, page-aligned).
+    pub break_start: u64,
+    /// The current break.
+    pub break_end: u64,
+    /// Below this, the next mapping goes.
+    pub mmap_next: u64,
+}
+
+impl Layout {
+    pub fn for_program(program_end: u64) -> Self {
+        let start = program_end.next_multiple_of(PAGE_SIZE);
+        Layout { break_start: start, break_end: start, mmap_next: MMAP_TOP }
+    }
+}
+
+/// Why a memory call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryError {
+    Invalid,
+    OutOfMemory,
+    NotMapped,
+}
+
+/// `PROT_*` bits to a page access; `None` for PROT_NONE.
+pub fn access_for(protection: u64) -> Result<Option<PageAccess>, MemoryError> {
+    const PROT_READ: u64 = 1;
+    const PROT_WRITE: u64 = 2;
+    const PROT_EXEC: u64 = 4;
+    if protection & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
+        return Err(MemoryError::Invalid);
+    }
+    if protection == 0 {
+        return Ok(None);
+    }
+    Ok(Some(PageAccess { writable: protection & PROT_WRITE != 0, executable: protection & PROT_EXEC != 0 }))
+}
+
+fn page_range(address: u64, length: u64) -> Result<core::ops::Range<u64>, MemoryError> {
+    if !address.is_multiple_of(PAGE_SIZE) || length == 0 {
+        return Err(MemoryError::Invalid);
+    }
+    let end = address.checked_add(length).ok_or(MemoryError::Invalid)?.next_multiple_of(PAGE_SIZE);
+    if end > USER_END {
+        return Err(MemoryError::Invalid);
+    }
+    Ok(address..end)
+}
+
+fn flush(range: core::ops::Range<u64>) {
+    for page in range.step_by(PAGE_SIZE as usize) {
+        x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(page));
+    }
+}
+
+fn unmap_range(space: &mut AddressSpace, range: core::ops::Range<u64>) {
+    with_frames(|frames| {
+        for page in range.clone().step_by(PAGE_SIZE as usize) {
+            let _ = space.unmap(window(), frames, page);
+        }
+    });
+    flush(range);
+}
+
+fn map_range(
+    space: &mut AddressSpace,
+    range: core::ops::Range<u64>,
+    access: PageAccess,
+) -> Result<(), MemoryError> {
+    let mapped = with_frames(|frames| {
+        for page in range.clone().step_by(PAGE_SIZE as usize) {
+            match space.map_zeroed(window(), frames, page, access) {
+                Ok(_) => {}
+                Err(MapError::OutOfFrames) => return Err((page, MemoryError::OutOfMemory)),
+                Err(_) => return Err((page, MemoryError::Invalid)),
+            }
+        }
+        Ok(())
+    });
+    mapped.map_err(|(failed_at, error)| {
+        unmap_range(space, range.start..failed_at);
+        error
+    })
+}
+
+/// `brk(address)`: moves the break to `address` (0 asks where it is). Returns the break
+/// after the call; on failure it is unchanged, as Linux reports.
+pub fn set_break(space: &mut AddressSpace, layout: &mut Layout, address: u64) -> u64 {
+    if address < layout.break_start || address >= layout.mmap_next {
+        return layout.break_end;
+    }
+    let old_top = layout.break_end.next_multiple_of(PAGE_SIZE);
+    let new_top = address.next_multiple_of(PAGE_SIZE);
+    if new_top > old_top {
+        if map_range(space, old_top..new_top, PageAccess::READ_WRITE).is_err() {
+            return layout.break_end;
+        }
+    } else if new_top < old_top {
+        unmap_range(space, new_top..old_top);
+    }
+    layout.break_end = address;
+    address
+}
+
+/// `mmap` of anonymous private memory: `fixed` places it at `address` (replacing what was
+/// there), otherwise below the previous mapping. Returns the mapping's address.
+pub fn map_anonymous(
+    space: &mut AddressSpace,
+    layout: &mut Layout,
+    address: u64,
+    length: u64,
+    access: Option<PageAccess>,
+    fixed: bool,
+) -> Result<u64, MemoryError> {
+    let length = length.checked_next_multiple_of(PAGE_SIZE).filter(|&l| l > 0).ok_or(MemoryError::Invalid)?;
+    let start = if fixed {
+        address
+    } else {
+        let start = layout.mmap_next.checked_sub(length).ok_or(MemoryError::OutOfMemory)?;
+        if start < layout.break_end.next_multiple_of(PAGE_SIZE) {
+            return Err(MemoryError::OutOfMemory);
+        }
+        start
+    };
+    let range = page_range(start, length)?;
+    if fixed {
+        unmap_range(space, range.clone());
+    }
+    // PROT_NONE reserves the range without mapping it: any access faults.
+    if let Some(access) = access {
+        map_range(space, range.clone(), access)?;
+    }
+    if !fixed {
+        layout.mmap_next = range.start;
+    }
+    Ok(range.start)
+}
+
+/// `munmap(address, length)`: unmaps every page of the range (unmapped ones are fine).
+pub fn unmap(space: &mut AddressSpace, address: u64, length: u64) -> Result<(), MemoryError> {
+    let range = page_range(address, length)?;
+    unmap_range(space, range);
+    Ok(())
+}
+
+/// `mprotect(address, length, prot)`: every page of the range must be mapped.
+pub fn protect(
+    space: &mut AddressSpace,
+    address: u64,
+    length: u64,
+    access: Option<PageAccess>,
+) -> Result<(), MemoryError> {
+    let range = page_range(address, length)?;
+    if range.clone().step_by(PAGE_SIZE as usize).any(|page| space.translate(window(), page).is_none()) {
+        return Err(MemoryError::NotMapped);
+    }
+    match access {
+        Some(access) => {
+            for page in range.clone().step_by(PAGE_SIZE as usize) {
+                space.protect(window(), page, access).map_err(|_| MemoryError::NotMapped)?;
+            }
+            flush(range);
+        }
+        // PROT_NONE on mapped pages: give them up (their contents are lost, which Linux
+        // would keep; no program here relies on restoring access later).
+        None => unmap_range(space, range),
+    }
+    Ok(())
+}

@@ -19,6 +19,7 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("bin/segfault", "segfault"),
     ("bin/kernel-read", "kernel-read"),
     ("bin/forkwait", "forkwait"),
+    ("bin/killtest", "killtest"),
 ];
 
 fn main() {

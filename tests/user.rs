@@ -112,3 +112,9 @@ fn musl_malloc_mmap_and_time_work() {
     assert_eq!(status, WaitStatus::exited(0), "{output}");
     assert!(output.contains("work"), "{output}");
 }
+
+#[test_case]
+fn kill_ends_spinning_and_sleeping_children_with_their_signal() {
+    let (status, output) = run_and_capture("killtest");
+    assert_eq!(status.exit_code(), Some(0), "check {:?} failed: {output}", status.exit_code());
+}

@@ -62,7 +62,19 @@ pub fn recorded_thread_events() -> alloc::vec::Vec<(u64, &'static str)> {
     core::iter::from_fn(|| recorder.pop()).collect()
 }
 
-/// Switches thread lifecycle tracing on or off.
+/// A process lifecycle event (`exec`, `fork`, `exit` — user memory purged —, `zombie`,
+/// `waited`), when lifecycle tracing is on.
+pub fn process_event(pid: u32, event: &'static str) {
+    if THREAD_TRACING.load(core::sync::atomic::Ordering::Relaxed) {
+        crate::serial_println!(
+            "trace us={} cpu={} kind=process pid={pid} event={event}",
+            crate::time::micros_since_boot(),
+            cpu::id()
+        );
+    }
+}
+
+/// Switches thread and process lifecycle tracing on or off.
 pub fn set_thread_tracing(on: bool) {
     THREAD_TRACING.store(on, core::sync::atomic::Ordering::Relaxed);
 }

@@ -79,3 +79,18 @@ pub fn wait4(pid: isize, options: usize) -> (isize, i32) {
     let result = syscall4(WAIT4, pid as usize, &mut status as *mut i32 as usize, options, 0);
     (result, status)
 }
+
+pub const NANOSLEEP: usize = 35;
+pub const KILL: usize = 62;
+pub const SIGKILL: usize = 9;
+pub const SIGTERM: usize = 15;
+
+pub fn kill(pid: isize, signal: usize) -> isize {
+    syscall3(KILL, pid as usize, signal, 0)
+}
+
+/// Sleeps `seconds`; returns 0 or -errno.
+pub fn sleep(seconds: i64) -> isize {
+    let request: [i64; 2] = [seconds, 0];
+    syscall3(NANOSLEEP, request.as_ptr() as usize, 0, 0)
+}

@@ -66,6 +66,10 @@ extern "x86-interrupt" fn timer(frame: InterruptStackFrame) {
     }
     end_of_interrupt(TIMER_IRQ);
     crate::sched::switch::on_timer_tick(TICK_TASK_BUDGET);
+    // A process killed while it computes dies here, before it runs another instruction.
+    if super::user::from_user(&frame) {
+        crate::process::die_if_killed();
+    }
 }
 
 extern "x86-interrupt" fn keyboard(frame: InterruptStackFrame) {

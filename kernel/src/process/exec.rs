@@ -68,7 +68,11 @@ pub fn spawn_program(
     let (entry, stack_pointer) = start;
     let spawned = sched::spawn_user(name, process.clone(), entry, stack_pointer);
     match spawned {
-        Ok(_) => Ok(process),
+        Ok(handle) => {
+            process.add_thread(handle.thread_ref());
+            crate::trace::process_event(process.pid().0, "exec");
+            Ok(process)
+        }
         Err(SpawnError::TooManyThreads) => Err(ExecError::TooManyThreads),
         Err(SpawnError::OutOfMemory) => Err(ExecError::OutOfMemory),
     }

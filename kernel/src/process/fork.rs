@@ -38,7 +38,11 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
         crate::arch::fpu::snapshot(),
         fs_base,
     ) {
-        Ok(_) => Ok(child.pid()),
+        Ok(handle) => {
+            child.add_thread(handle.thread_ref());
+            crate::trace::process_event(child.pid().0, "fork");
+            Ok(child.pid())
+        }
         Err(error) => {
             parent.abandon_child(&child);
             Err(match error {

@@ -5,7 +5,7 @@
 
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 use x86_64::instructions::interrupts::without_interrupts;
 
@@ -67,6 +67,21 @@ pub struct Process {
     child_ended: WaitQueue,
     /// The program break and where mappings go.
     layout: spin::Mutex<Layout>,
+    /// A signal whose default action ends the process (SIGKILL, SIGTERM), once sent; the
+    /// process dies at its next way back to ring 3.
+    pending_kill: AtomicI32,
+    /// The process's threads, for `kill` to wake them from blocking calls; emptied when the
+    /// process finishes (threads refer to their process, so this list must not outlive it).
+    threads: spin::Mutex<Vec<crate::mm::pool::PoolArc<crate::sched::Thread>>>,
+}
+
+/// Every process that exists, by pid, for `kill`.
+static TABLE: spin::Mutex<alloc::collections::BTreeMap<u32, Weak<Process>>> =
+    spin::Mutex::new(alloc::collections::BTreeMap::new());
+
+/// The process with `pid`, if it exists (zombies included).
+pub fn find(pid: Pid) -> Option<Arc<Process>> {
+    without_interrupts(|| TABLE.lock().get(&pid.0).and_then(Weak::upgrade))
 }
 
 /// pid 1, which adopts orphans (R9).
@@ -88,7 +103,10 @@ impl Process {
             children: spin::Mutex::new(Vec::new()),
             child_ended: WaitQueue::new(),
             layout: spin::Mutex::new(layout),
+            pending_kill: AtomicI32::new(0),
+            threads: spin::Mutex::new(Vec::new()),
         });
+        without_interrupts(|| TABLE.lock().insert(process.pid.0, Arc::downgrade(&process)));
         if process.pid == Pid(1) {
             INIT.call_once(|| Arc::downgrade(&process));
         }
@@ -121,21 +139,27 @@ impl Process {
         })
     }
 
-    /// Removes collected child `child` from the children (wait4's reaping).
+    /// Removes collected child `child` from the children (wait4's reaping); its pid is gone
+    /// from then on, even if its last thread is still being torn down.
     pub(super) fn collect_child(&self, child: &Arc<Process>) -> bool {
-        without_interrupts(|| {
+        let collected = without_interrupts(|| {
             let mut children = self.children.lock();
             let before = children.len();
             children.retain(|c| !Arc::ptr_eq(c, child));
             children.len() < before
-        })
+        });
+        if collected {
+            without_interrupts(|| TABLE.lock().remove(&child.pid.0));
+        }
+        collected
     }
 
-    /// Blocks until a child matching `pid` has ended or none is left.
+    /// Blocks until a child matching `pid` has ended, none is left, or the process was
+    /// killed.
     pub(super) fn wait_for_child(&self, pid: i64) {
         self.child_ended.wait_until(|| {
             let (matching, zombie) = self.find_child(pid);
-            matching == 0 || zombie.is_some()
+            matching == 0 || zombie.is_some() || self.pending_kill().is_some()
         });
     }
 
@@ -168,6 +192,28 @@ impl Process {
         *self.layout.lock()
     }
 
+    /// Records `thread` as one of the process's (for `kill` to wake it).
+    pub(super) fn add_thread(&self, thread: crate::mm::pool::PoolArc<crate::sched::Thread>) {
+        without_interrupts(|| self.threads.lock().push(thread));
+    }
+
+    /// The signal the process was killed with, if `kill` sent one.
+    pub fn pending_kill(&self) -> Option<i32> {
+        let signal = self.pending_kill.load(Ordering::Acquire);
+        (signal != 0).then_some(signal)
+    }
+
+    /// Sends a terminating signal: the process dies at its next way back to ring 3; its
+    /// threads blocked in the kernel are woken to get there.
+    pub fn kill(&self, signal: i32) {
+        let _ = self.pending_kill.compare_exchange(0, signal, Ordering::AcqRel, Ordering::Acquire);
+        let threads = without_interrupts(|| self.threads.lock().clone());
+        for thread in threads {
+            sched::interrupt(&thread);
+        }
+        self.child_ended.wake_all();
+    }
+
     /// How the process ended, once it has.
     pub fn status(&self) -> Option<WaitStatus> {
         *self.status.lock()
@@ -189,7 +235,11 @@ impl Process {
         });
         debug_assert!(purged.is_some(), "process: finished twice");
         self.hand_children_to_init();
+        let threads = without_interrupts(|| core::mem::take(&mut *self.threads.lock()));
+        drop(threads);
+        crate::trace::process_event(self.pid.0, "exit");
         *self.status.lock() = Some(status);
+        crate::trace::process_event(self.pid.0, "zombie");
         self.exited.fire(Exited(()));
         let parent = without_interrupts(|| self.parent.lock().as_ref().and_then(Weak::upgrade));
         if let Some(parent) = parent {
@@ -217,6 +267,7 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
+        without_interrupts(|| TABLE.lock().remove(&self.pid.0));
         if let Some(space) = self.space.get_mut().take() {
             spaces::destroy(space);
         }
@@ -226,6 +277,13 @@ impl Drop for Process {
 /// The process of the running thread, if it is a user thread.
 pub fn current() -> Option<Arc<Process>> {
     this_cpu().current().process().cloned()
+}
+
+/// Dies now if the calling thread's process was killed; for the ways back to ring 3.
+pub fn die_if_killed() {
+    if let Some(signal) = current().and_then(|process| process.pending_kill()) {
+        end_current(WaitStatus::signaled(signal));
+    }
 }
 
 /// Ends the calling user thread's process with exit code `code` (exit, exit_group).

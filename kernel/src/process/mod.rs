@@ -18,5 +18,5 @@ mod wait;
 pub use exec::{ExecError, spawn_program};
 pub(crate) use exec::{enter_user_mode, return_to_user_mode};
 pub use fork::{ForkError, fork};
-pub use lifecycle::{Pid, Process, WaitStatus, current, exit_current, kill_current};
+pub use lifecycle::{Pid, Process, WaitStatus, current, die_if_killed, exit_current, find, kill_current};
 pub use wait::{WaitError, WaitOptions, wait4};

@@ -35,6 +35,8 @@ pub enum WaitError {
     BadOptions,
     /// The status or rusage pointer is bad (EFAULT); the child stays collectable.
     BadAddress,
+    /// The caller was killed while waiting (EINTR; it dies on the way out).
+    Interrupted,
 }
 
 /// Size of Linux's `struct rusage`, written as zeros (no usage is accounted yet).
@@ -63,6 +65,7 @@ pub fn wait4(
             write_results(process, status, status_address, rusage_address)
                 .map_err(|_| WaitError::BadAddress)?;
             if process.collect_child(&child) {
+                crate::trace::process_event(child.pid().0, "waited");
                 return Ok(child.pid());
             }
             // Collected meanwhile by another of our threads: look again.
@@ -70,6 +73,9 @@ pub fn wait4(
         }
         if options.0 & WaitOptions::WNOHANG != 0 {
             return Ok(Pid(0));
+        }
+        if process.pending_kill().is_some() {
+            return Err(WaitError::Interrupted);
         }
         process.wait_for_child(pid);
     }

@@ -10,7 +10,6 @@
 use alloc::sync::Arc;
 use alloc::task::Wake;
 use core::future::Future;
-use core::pin::pin;
 use core::sync::atomic::Ordering;
 use core::task::{Context, Poll, Waker};
 
@@ -43,14 +42,25 @@ impl Wake for ThreadWaker {
 /// Runs `future` on the calling thread until it completes, blocking while it is pending.
 /// The future is polled with preemption disabled (it may take locks that tasks take).
 pub fn block_on<F: Future>(future: F) -> F::Output {
+    block_on_unless(future, || false).expect("sched: block_on gave up without being asked to")
+}
+
+/// Like `block_on`, but gives up — dropping the future, so nothing of it stays registered
+/// anywhere — when `give_up` returns true after a wake-up (`interrupt` makes one). For
+/// blocking system calls that a `kill` must cut short.
+pub fn block_on_unless<F: Future>(future: F, give_up: impl Fn() -> bool) -> Option<F::Output> {
     let me = this_cpu().current();
     let waker = Waker::from(Arc::new(ThreadWaker { thread: me.clone() }));
     let mut context = Context::from_waker(&waker);
-    let mut future = pin!(future);
+    let mut future = alloc::boxed::Box::pin(future);
     loop {
         me.wakeup_pending.store(false, Ordering::Release);
         if let Poll::Ready(output) = without_preemption(|| future.as_mut().poll(&mut context)) {
-            return output;
+            return Some(output);
+        }
+        if give_up() {
+            without_preemption(|| drop(future));
+            return None;
         }
         interrupts::without_interrupts(|| {
             if !me.wakeup_pending.swap(false, Ordering::AcqRel) {
@@ -59,4 +69,14 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
             }
         });
     }
+}
+
+/// Wakes `thread` if it is blocked, so that it looks again at why it blocked (a `kill`).
+pub fn interrupt(thread: &PoolArc<Thread>) {
+    thread.wakeup_pending.store(true, Ordering::Release);
+    interrupts::without_interrupts(|| {
+        if thread.change_state(ThreadState::Blocked, ThreadState::Runnable) {
+            this_cpu().make_runnable(thread.clone());
+        }
+    });
 }

@@ -28,7 +28,7 @@ mod teardown;
 pub mod thread;
 pub mod wait_queue;
 
-pub use block::block_on;
+pub use block::{block_on, block_on_unless, interrupt};
 pub use switch::{preemption_disabled, without_preemption, yield_now};
 pub use teardown::last_exit_to_teardown_cycles;
 pub use thread::{JoinHandle, SpawnError, Thread, spawn, spawn_forked, spawn_user, spawn_with_fpu};

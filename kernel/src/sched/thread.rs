@@ -167,6 +167,11 @@ impl JoinHandle {
         &self.thread
     }
 
+    /// A reference to the thread itself.
+    pub fn thread_ref(&self) -> PoolArc<Thread> {
+        self.thread.clone()
+    }
+
     /// Completes once the thread has exited and everything of it but its control block
     /// has been freed. For tasks; a thread may `block_on` it.
     pub async fn torn_down(self) {

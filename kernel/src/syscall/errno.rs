@@ -6,6 +6,8 @@ pub struct Errno(pub i32);
 
 impl Errno {
     pub const EPERM: Errno = Errno(1);
+    pub const ESRCH: Errno = Errno(3);
+    pub const EINTR: Errno = Errno(4);
     pub const EBADF: Errno = Errno(9);
     pub const ECHILD: Errno = Errno(10);
     pub const EAGAIN: Errno = Errno(11);

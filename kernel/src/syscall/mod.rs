@@ -25,6 +25,7 @@ const FORK: u64 = 57;
 const VFORK: u64 = 58;
 const EXIT: u64 = 60;
 const WAIT4: u64 = 61;
+const KILL: u64 = 62;
 const GETPPID: u64 = 110;
 const ARCH_PRCTL: u64 = 158;
 const GETTID: u64 = 186;
@@ -71,6 +72,7 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
         }
         FORK | VFORK => fork(frame),
         WAIT4 => wait4(frame.rdi as i64, frame.rsi, frame.rdx, frame.r10),
+        KILL => kill(frame.rdi as i64, frame.rsi),
         GETTID => Ok(crate::sched::cpu::this_cpu().current().id().0),
         EXIT | EXIT_GROUP => process::exit_current(frame.rdi as i32),
         _ => Err(Errno::ENOSYS),
@@ -79,6 +81,7 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
         Ok(value) => value,
         Err(errno) => errno.as_return(),
     };
+    process::die_if_killed();
     x86_64::instructions::interrupts::disable();
 }
 
@@ -102,6 +105,7 @@ fn wait4(pid: i64, status: u64, options: u64, rusage: u64) -> Result<u64, Errno>
         Err(process::WaitError::NoChild) => Err(Errno::ECHILD),
         Err(process::WaitError::BadOptions) => Err(Errno::EINVAL),
         Err(process::WaitError::BadAddress) => Err(Errno::EFAULT),
+        Err(process::WaitError::Interrupted) => Err(Errno::EINTR),
     }
 }
 
@@ -280,7 +284,13 @@ fn nanosleep(request: u64) -> Result<u64, Errno> {
     // The current tick is partly over already: one more makes the sleep at least `req`.
     let ticks = total.div_ceil(tick_ns) + 1;
     if total > 0 {
-        crate::sched::block_on(crate::tasks::executor().sleep(ticks));
+        let process = current_process();
+        let slept = crate::sched::block_on_unless(crate::tasks::executor().sleep(ticks), || {
+            process.pending_kill().is_some()
+        });
+        if slept.is_none() {
+            return Err(Errno::EINTR);
+        }
     }
     Ok(0)
 }
@@ -311,5 +321,28 @@ fn clock_gettime(clock: u64, address: u64) -> Result<u64, Errno> {
     match current_process().with_space(|space| usercopy::copy_to_user(space, address, &timespec)) {
         Some(Ok(())) => Ok(0),
         _ => Err(Errno::EFAULT),
+    }
+}
+
+/// `kill(pid, sig)`: signal 0 checks that the process exists; SIGKILL and SIGTERM end it
+/// (their default action — there are no handlers yet); other signals are refused.
+fn kill(pid: i64, signal: u64) -> Result<u64, Errno> {
+    const SIGKILL: u64 = 9;
+    const SIGTERM: u64 = 15;
+    if signal > 64 {
+        return Err(Errno::EINVAL);
+    }
+    // Process groups and "every process" (pid <= 0) are not there yet.
+    let pid = u32::try_from(pid).ok().filter(|&pid| pid > 0).ok_or(Errno::EINVAL)?;
+    let target = process::find(process::Pid(pid)).ok_or(Errno::ESRCH)?;
+    match signal {
+        0 => Ok(0),
+        SIGKILL | SIGTERM => {
+            if target.status().is_none() {
+                target.kill(signal as i32);
+            }
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
     }
 }

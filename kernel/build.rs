@@ -20,6 +20,7 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("bin/kernel-read", "kernel-read"),
     ("bin/forkwait", "forkwait"),
     ("bin/killtest", "killtest"),
+    ("bin/orphans", "orphans"),
 ];
 
 fn main() {
@@ -37,6 +38,10 @@ fn main() {
         .env("RUSTFLAGS", "-C relocation-model=static")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_TARGET_DIR")
+        // Under `cargo clippy`, the outer build's compiler wrapper must not run on user/.
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CLIPPY_ARGS")
         .status()
         .expect("kernel/build.rs: could not run cargo to build user/");
     assert!(status.success(), "kernel/build.rs: building the user programs failed");

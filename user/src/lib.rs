@@ -11,6 +11,25 @@ pub fn print(text: &str) -> isize {
     syscall::write(1, text.as_bytes())
 }
 
+/// Standard output as a `core::fmt::Write` target, for `println!`.
+pub struct Stdout;
+
+impl core::fmt::Write for Stdout {
+    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+        print(text);
+        Ok(())
+    }
+}
+
+/// Formats a line to standard output.
+#[macro_export]
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        use core::fmt::Write as _;
+        let _ = writeln!($crate::Stdout, $($arg)*);
+    }};
+}
+
 /// Defines the program's `_start`, which calls `$main` and exits with its result.
 #[macro_export]
 macro_rules! entry {

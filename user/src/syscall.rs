@@ -94,3 +94,19 @@ pub fn sleep(seconds: i64) -> isize {
     let request: [i64; 2] = [seconds, 0];
     syscall3(NANOSLEEP, request.as_ptr() as usize, 0, 0)
 }
+
+pub const EXECVE: usize = 59;
+
+/// `execve(path, argv, envp)` with NUL-terminated byte strings; returns only on failure.
+pub fn execve(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> isize {
+    const MAX: usize = 16;
+    let mut argv_pointers = [core::ptr::null::<u8>(); MAX + 1];
+    let mut envp_pointers = [core::ptr::null::<u8>(); MAX + 1];
+    for (slot, argument) in argv_pointers.iter_mut().zip(argv.iter().take(MAX)) {
+        *slot = argument.as_ptr();
+    }
+    for (slot, variable) in envp_pointers.iter_mut().zip(envp.iter().take(MAX)) {
+        *slot = variable.as_ptr();
+    }
+    syscall3(EXECVE, path.as_ptr() as usize, argv_pointers.as_ptr() as usize, envp_pointers.as_ptr() as usize)
+}

@@ -59,6 +59,31 @@ pub struct SyscallFrame {
     pub rsp: u64,
 }
 
+impl SyscallFrame {
+    /// A frame that returns to a fresh program: `rip` and `rsp` set, every other register
+    /// zero, interrupts on.
+    pub fn entering(rip: u64, rsp: u64) -> Self {
+        SyscallFrame {
+            r15: 0,
+            r14: 0,
+            r13: 0,
+            r12: 0,
+            rbp: 0,
+            rbx: 0,
+            rax: 0,
+            rdi: 0,
+            rsi: 0,
+            rdx: 0,
+            r10: 0,
+            r8: 0,
+            r9: 0,
+            rip,
+            rflags: 0x202,
+            rsp,
+        }
+    }
+}
+
 /// The kernel side of `syscall`. See the module doc.
 #[unsafe(naked)]
 unsafe extern "C" fn syscall_entry() {

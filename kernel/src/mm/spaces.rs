@@ -36,13 +36,31 @@ pub unsafe fn load_root(root: u64) {
     }
 }
 
-/// Runs `work` with `space` loaded on this CPU, then restores the previous root.
-pub fn run_loaded<R>(space: &AddressSpace, work: impl FnOnce() -> R) -> R {
-    let shares_kernel = KERNEL_ROOT_ENTRIES.into_iter().all(|index| {
+/// Loads `space` on this CPU for good (execve's new image); checks, as `run_loaded` does,
+/// that its upper half is the kernel's.
+pub fn activate(space: &AddressSpace) {
+    assert!(
+        shares_kernel_half(space),
+        "mm: an address space without the kernel's upper half cannot be loaded"
+    );
+    // SAFETY: its upper half is the kernel root's (checked), where the kernel lives; the
+    // caller keeps `space` alive while it is loaded (it becomes the process's).
+    unsafe { crate::arch::cpu::load_page_table_root(space.root()) };
+}
+
+fn shares_kernel_half(space: &AddressSpace) -> bool {
+    KERNEL_ROOT_ENTRIES.into_iter().all(|index| {
         mm::phys::read_word(window(), space.root(), index)
             == mm::phys::read_word(window(), kernel_root(), index)
-    });
-    assert!(shares_kernel, "mm: an address space without the kernel's upper half cannot be loaded");
+    })
+}
+
+/// Runs `work` with `space` loaded on this CPU, then restores the previous root.
+pub fn run_loaded<R>(space: &AddressSpace, work: impl FnOnce() -> R) -> R {
+    assert!(
+        shares_kernel_half(space),
+        "mm: an address space without the kernel's upper half cannot be loaded"
+    );
     // SAFETY: the space's upper half is the kernel root's (checked above), and the kernel
     // lives entirely in the upper half, so everything it uses stays mapped.
     let previous = unsafe { crate::arch::cpu::load_page_table_root(space.root()) };

@@ -27,6 +27,8 @@ const ARGUMENT_LIMIT: usize = 64 * 1024;
 /// Why a program could not be started; nothing is left behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExecError {
+    /// No such file in the ramdisk (ENOENT).
+    NotFound,
     /// The file is not a static x86-64 executable this kernel can load (ENOEXEC).
     NotExecutable(ElfError),
     /// The arguments do not fit (E2BIG).
@@ -40,6 +42,7 @@ pub enum ExecError {
 impl fmt::Display for ExecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ExecError::NotFound => f.write_str("no such file"),
             ExecError::NotExecutable(error) => write!(f, "not executable: {error}"),
             ExecError::ArgumentsTooLong => f.write_str("arguments too long"),
             ExecError::OutOfMemory => f.write_str("out of memory"),
@@ -76,6 +79,37 @@ pub fn spawn_program(
         Err(SpawnError::TooManyThreads) => Err(ExecError::TooManyThreads),
         Err(SpawnError::OutOfMemory) => Err(ExecError::OutOfMemory),
     }
+}
+
+/// execve for `process`, whose only thread is the caller: replaces its image with the
+/// ramdisk's `path` and makes `registers` (the system call's frame) start it — every
+/// register zero but rip and rsp. On failure the process is unchanged.
+pub fn execve(
+    process: &Process,
+    path: &[u8],
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+    registers: &mut crate::arch::syscall::SyscallFrame,
+) -> Result<(), ExecError> {
+    let path = core::str::from_utf8(path).map_err(|_| ExecError::NotFound)?;
+    let program = crate::initrd::find(path).ok().flatten().ok_or(ExecError::NotFound)?;
+    let plan = elf_plan::plan(program, USER_END).map_err(ExecError::NotExecutable)?;
+    let mut space = spaces::create().map_err(|_| ExecError::OutOfMemory)?;
+    let (entry, stack_pointer) = match load(&mut space, &plan, program, argv, envp) {
+        Ok(start) => start,
+        Err(error) => {
+            spaces::destroy(space);
+            return Err(error);
+        }
+    };
+    process.replace_image(space, Layout::for_program(plan.end));
+    let me = sched::cpu::this_cpu().current();
+    me.fs_base.store(0, core::sync::atomic::Ordering::Relaxed);
+    crate::arch::user::set_fs_base(0);
+    crate::arch::fpu::restore(&crate::arch::fpu::FpuState::initial());
+    *registers = crate::arch::syscall::SyscallFrame::entering(entry, stack_pointer);
+    crate::trace::process_event(process.pid().0, "exec");
+    Ok(())
 }
 
 /// Maps and fills the segments and the stack; returns the entry point and stack pointer.

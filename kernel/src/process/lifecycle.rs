@@ -52,8 +52,9 @@ pub struct Exited(());
 /// never one inside another's.
 pub struct Process {
     pid: Pid,
-    /// Physical address of the address space's root (what CR3 holds for its threads).
-    root: u64,
+    /// Physical address of the address space's root (what CR3 holds for its threads);
+    /// changes only at execve.
+    root: core::sync::atomic::AtomicU64,
     /// The address space; taken (and freed) when the process goes.
     space: spin::Mutex<Option<AddressSpace>>,
     status: spin::Mutex<Option<WaitStatus>>,
@@ -95,7 +96,7 @@ impl Process {
     pub(super) fn new(space: AddressSpace, layout: Layout, parent: Option<&Arc<Process>>) -> Arc<Self> {
         let process = Arc::new(Process {
             pid: Pid(NEXT_PID.fetch_add(1, Ordering::Relaxed)),
-            root: space.root(),
+            root: core::sync::atomic::AtomicU64::new(space.root()),
             space: spin::Mutex::new(Some(space)),
             status: spin::Mutex::new(None),
             exited: OneShotEvent::new(),
@@ -169,7 +170,22 @@ impl Process {
 
     /// The page-table root to load for this process's threads.
     pub fn page_table_root(&self) -> u64 {
-        self.root
+        self.root.load(Ordering::Acquire)
+    }
+
+    /// execve's switch to a new image: makes `space` and `layout` the process's, loads
+    /// `space` on this CPU, and frees the old address space. Called by the process's only
+    /// thread, which is running on the old one.
+    pub(super) fn replace_image(&self, space: AddressSpace, layout: Layout) {
+        let old = sched::without_preemption(|| {
+            spaces::activate(&space);
+            self.root.store(space.root(), Ordering::Release);
+            *self.layout.lock() = layout;
+            self.space.lock().replace(space)
+        });
+        if let Some(old) = old {
+            spaces::destroy(old);
+        }
     }
 
     /// Runs `work` on the address space, with preemption off (the lock is a spin lock).

@@ -15,7 +15,7 @@ pub mod memory;
 pub mod usercopy;
 mod wait;
 
-pub use exec::{ExecError, spawn_program};
+pub use exec::{ExecError, execve, spawn_program};
 pub(crate) use exec::{enter_user_mode, return_to_user_mode};
 pub use fork::{ForkError, fork};
 pub use lifecycle::{Pid, Process, WaitStatus, current, die_if_killed, exit_current, find, kill_current};

@@ -68,3 +68,37 @@ pub fn copy_to_user(space: &AddressSpace, address: u64, bytes: &[u8]) -> Result<
         mm::phys::write_from(window(), frame, offset, &bytes[range]);
     })
 }
+
+/// Why a user string could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StringError {
+    Fault,
+    /// No NUL within the limit.
+    TooLong,
+}
+
+/// Reads the NUL-terminated string at `address`, at most `limit` bytes before the NUL.
+pub fn copy_c_string_from_user(
+    space: &AddressSpace,
+    address: u64,
+    limit: usize,
+) -> Result<alloc::vec::Vec<u8>, StringError> {
+    let mut string = alloc::vec::Vec::new();
+    let mut cursor = address;
+    loop {
+        // Up to the end of the page, so that a string ending just before an unmapped page
+        // is still read.
+        let piece = (PAGE_SIZE - (cursor & (PAGE_SIZE - 1))) as usize;
+        let mut buffer = [0u8; PAGE_SIZE as usize];
+        copy_from_user(space, cursor, &mut buffer[..piece]).map_err(|_| StringError::Fault)?;
+        if let Some(end) = buffer[..piece].iter().position(|&byte| byte == 0) {
+            string.extend_from_slice(&buffer[..end]);
+            return if string.len() > limit { Err(StringError::TooLong) } else { Ok(string) };
+        }
+        string.extend_from_slice(&buffer[..piece]);
+        if string.len() > limit {
+            return Err(StringError::TooLong);
+        }
+        cursor += piece as u64;
+    }
+}

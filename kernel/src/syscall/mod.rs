@@ -23,6 +23,7 @@ const NANOSLEEP: u64 = 35;
 const GETPID: u64 = 39;
 const FORK: u64 = 57;
 const VFORK: u64 = 58;
+const EXECVE: u64 = 59;
 const EXIT: u64 = 60;
 const WAIT4: u64 = 61;
 const KILL: u64 = 62;
@@ -71,6 +72,7 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
             Ok(0)
         }
         FORK | VFORK => fork(frame),
+        EXECVE => execve(frame),
         WAIT4 => wait4(frame.rdi as i64, frame.rsi, frame.rdx, frame.r10),
         KILL => kill(frame.rdi as i64, frame.rsi),
         GETTID => Ok(crate::sched::cpu::this_cpu().current().id().0),
@@ -344,5 +346,71 @@ fn kill(pid: i64, signal: u64) -> Result<u64, Errno> {
             Ok(0)
         }
         _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Longest path execve takes (Linux's PATH_MAX).
+const PATH_MAX: usize = 4096;
+/// Most argument or environment strings execve takes.
+const MAX_STRINGS: u64 = 1024;
+/// Longest single argument or environment string (Linux's MAX_ARG_STRLEN).
+const MAX_STRING: usize = 128 * 1024;
+
+/// Reads a NULL-terminated array of string pointers at `address` (NULL: empty).
+fn read_strings(
+    process: &process::Process,
+    address: u64,
+) -> Result<alloc::vec::Vec<alloc::vec::Vec<u8>>, Errno> {
+    let mut strings = alloc::vec::Vec::new();
+    if address == 0 {
+        return Ok(strings);
+    }
+    for index in 0..=MAX_STRINGS {
+        if index == MAX_STRINGS {
+            return Err(Errno::E2BIG);
+        }
+        let mut pointer = [0u8; 8];
+        match process.with_space(|space| usercopy::copy_from_user(space, address + index * 8, &mut pointer)) {
+            Some(Ok(())) => {}
+            _ => return Err(Errno::EFAULT),
+        }
+        let pointer = u64::from_le_bytes(pointer);
+        if pointer == 0 {
+            break;
+        }
+        let string = process
+            .with_space(|space| usercopy::copy_c_string_from_user(space, pointer, MAX_STRING))
+            .ok_or(Errno::EFAULT)?
+            .map_err(|error| match error {
+                usercopy::StringError::Fault => Errno::EFAULT,
+                usercopy::StringError::TooLong => Errno::E2BIG,
+            })?;
+        strings.push(string);
+    }
+    Ok(strings)
+}
+
+/// `execve(path, argv, envp)`: runs a program from the ramdisk in place of this one.
+fn execve(frame: &mut SyscallFrame) -> Result<u64, Errno> {
+    let process = current_process();
+    let path = process
+        .with_space(|space| usercopy::copy_c_string_from_user(space, frame.rdi, PATH_MAX))
+        .ok_or(Errno::EFAULT)?
+        .map_err(|error| match error {
+            usercopy::StringError::Fault => Errno::EFAULT,
+            usercopy::StringError::TooLong => Errno::ENAMETOOLONG,
+        })?;
+    let argv = read_strings(&process, frame.rsi)?;
+    let envp = read_strings(&process, frame.rdx)?;
+    let argv: alloc::vec::Vec<&[u8]> = argv.iter().map(alloc::vec::Vec::as_slice).collect();
+    let envp: alloc::vec::Vec<&[u8]> = envp.iter().map(alloc::vec::Vec::as_slice).collect();
+    match process::execve(&process, &path, &argv, &envp, frame) {
+        // The frame now starts the new program; its rax (0) is what it sees.
+        Ok(()) => Ok(0),
+        Err(process::ExecError::NotFound) => Err(Errno::ENOENT),
+        Err(process::ExecError::NotExecutable(_)) => Err(Errno::ENOEXEC),
+        Err(process::ExecError::ArgumentsTooLong) => Err(Errno::E2BIG),
+        Err(process::ExecError::OutOfMemory) => Err(Errno::ENOMEM),
+        Err(process::ExecError::TooManyThreads) => Err(Errno::EAGAIN),
     }
 }

@@ -7,12 +7,13 @@ use user::syscall::{self, syscall3};
 
 user::entry!(main);
 
+const ENOENT: isize = -2;
 const EBADF: isize = -9;
 const EFAULT: isize = -14;
 const ENOSYS: isize = -38;
 
 fn main() -> i32 {
-    let checks: [(i32, bool); 8] = [
+    let checks: [(i32, bool); 11] = [
         (1, syscall3(1000, 0, 0, 0) == ENOSYS),
         (2, syscall3(usize::MAX, 1, 2, 3) == ENOSYS),
         (3, syscall3(syscall::WRITE, 1, 0x10, 4) == EFAULT),
@@ -21,6 +22,9 @@ fn main() -> i32 {
         (6, syscall3(syscall::WRITE, 7, b"x".as_ptr() as usize, 1) == EBADF),
         (7, syscall::getpid() > 0),
         (8, user::print("syscalls: error paths checked\n") == 30),
+        (9, syscall::execve(b"/no/such/program\0", &[], &[]) == ENOENT),
+        (10, syscall3(syscall::EXECVE, 0x10, 0, 0) == EFAULT),
+        (11, syscall3(syscall::EXECVE, c"/bin/hello".as_ptr() as usize, 0xffff_8000_0000_0000, 0) == EFAULT),
     ];
     checks.iter().find(|(_, held)| !held).map_or(0, |(number, _)| *number)
 }

@@ -5,6 +5,9 @@
 //! `unsafe` at the one place each happens.
 #![cfg_attr(not(test), no_std)]
 
+extern crate alloc;
+
+pub mod fw_cfg;
 pub mod input_queue;
 #[cfg(target_arch = "x86_64")]
 pub mod keyboard;

@@ -42,6 +42,7 @@ pub fn init(boot_info: &'static BootInfo) {
     tasks::init();
     sched::init();
     input::init();
+    initrd::init();
     arch::cpu::enable_interrupts();
     time::calibrate();
 }

@@ -118,3 +118,10 @@ fn kill_ends_spinning_and_sleeping_children_with_their_signal() {
     let (status, output) = run_and_capture("killtest");
     assert_eq!(status.exit_code(), Some(0), "check {:?} failed: {output}", status.exit_code());
 }
+
+#[test_case]
+fn ignoring_sigchld_leaves_no_zombies_and_uname_answers() {
+    let (status, output) = run_and_capture("signals-musl");
+    assert_eq!(status, WaitStatus::exited(0), "{output}");
+    assert!(output.contains("ignored SIGCHLD leaves no zombies"), "{output}");
+}

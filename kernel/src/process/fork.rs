@@ -27,6 +27,7 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
         .expect("fork: the calling process has no address space");
     let space = copy.map_err(|_| ForkError::OutOfMemory)?;
     let child = Process::new(space, parent.layout(), Some(parent));
+    child.inherit_signals(parent);
     let mut child_registers = registers.clone();
     child_registers.rax = 0;
     let me = sched::cpu::this_cpu().current();

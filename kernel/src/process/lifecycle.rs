@@ -71,6 +71,13 @@ pub struct Process {
     /// A signal whose default action ends the process (SIGKILL, SIGTERM), once sent; the
     /// process dies at its next way back to ring 3.
     pending_kill: AtomicI32,
+    /// Signal actions as `rt_sigaction` stored them (handler, flags, restorer, mask).
+    signal_actions: spin::Mutex<[[u64; 4]; 64]>,
+    /// The signal mask `rt_sigprocmask` keeps.
+    signal_mask: core::sync::atomic::AtomicU64,
+    /// Whether SIGCHLD is ignored (`SIG_IGN` or `SA_NOCLDWAIT`): children are then not kept
+    /// as zombies but let go as soon as they end.
+    children_detached: core::sync::atomic::AtomicBool,
     /// The process's threads, for `kill` to wake them from blocking calls; emptied when the
     /// process finishes (threads refer to their process, so this list must not outlive it).
     threads: spin::Mutex<Vec<crate::mm::pool::PoolArc<crate::sched::Thread>>>,
@@ -105,6 +112,9 @@ impl Process {
             child_ended: WaitQueue::new(),
             layout: spin::Mutex::new(layout),
             pending_kill: AtomicI32::new(0),
+            children_detached: core::sync::atomic::AtomicBool::new(false),
+            signal_actions: spin::Mutex::new([[0; 4]; 64]),
+            signal_mask: core::sync::atomic::AtomicU64::new(0),
             threads: spin::Mutex::new(Vec::new()),
         });
         without_interrupts(|| TABLE.lock().insert(process.pid.0, Arc::downgrade(&process)));
@@ -213,6 +223,50 @@ impl Process {
         without_interrupts(|| self.threads.lock().push(thread));
     }
 
+    /// Takes `parent`'s signal actions, mask and SIGCHLD disposition (fork).
+    pub(super) fn inherit_signals(&self, parent: &Process) {
+        let actions = without_interrupts(|| *parent.signal_actions.lock());
+        without_interrupts(|| *self.signal_actions.lock() = actions);
+        self.set_signal_mask(parent.signal_mask());
+        self.children_detached.store(parent.children_detached.load(Ordering::Acquire), Ordering::Release);
+    }
+
+    /// The action recorded for signal `index + 1`.
+    pub fn signal_action(&self, index: usize) -> [u64; 4] {
+        without_interrupts(|| self.signal_actions.lock()[index])
+    }
+
+    pub fn set_signal_action(&self, index: usize, action: [u64; 4]) {
+        without_interrupts(|| self.signal_actions.lock()[index] = action);
+    }
+
+    pub fn signal_mask(&self) -> u64 {
+        self.signal_mask.load(Ordering::Relaxed)
+    }
+
+    pub fn set_signal_mask(&self, mask: u64) {
+        self.signal_mask.store(mask, Ordering::Relaxed);
+    }
+
+    /// Makes children be let go when they end instead of kept as zombies (SIGCHLD ignored);
+    /// zombies already there are let go now.
+    pub fn set_children_detached(&self, detached: bool) {
+        self.children_detached.store(detached, Ordering::Release);
+        if detached {
+            let zombies: Vec<Arc<Process>> = without_interrupts(|| {
+                let mut children = self.children.lock();
+                let (zombies, living) =
+                    core::mem::take(&mut *children).into_iter().partition(|c| c.status().is_some());
+                *children = living;
+                zombies
+            });
+            for zombie in zombies {
+                without_interrupts(|| TABLE.lock().remove(&zombie.pid.0));
+            }
+            self.child_ended.wake_all();
+        }
+    }
+
     /// The signal the process was killed with, if `kill` sent one.
     pub fn pending_kill(&self) -> Option<i32> {
         let signal = self.pending_kill.load(Ordering::Acquire);
@@ -259,6 +313,12 @@ impl Process {
         self.exited.fire(Exited(()));
         let parent = without_interrupts(|| self.parent.lock().as_ref().and_then(Weak::upgrade));
         if let Some(parent) = parent {
+            if parent.children_detached.load(Ordering::Acquire) {
+                // Nobody will wait for this one: no zombie, the pid goes at once.
+                without_interrupts(|| parent.children.lock().retain(|child| child.pid != self.pid));
+                without_interrupts(|| TABLE.lock().remove(&self.pid.0));
+                crate::trace::process_event(self.pid.0, "detached");
+            }
             parent.child_ended.wake_all();
         }
     }

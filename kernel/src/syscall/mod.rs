@@ -16,6 +16,8 @@ const MMAP: u64 = 9;
 const MPROTECT: u64 = 10;
 const MUNMAP: u64 = 11;
 const BRK: u64 = 12;
+const RT_SIGACTION: u64 = 13;
+const RT_SIGPROCMASK: u64 = 14;
 const IOCTL: u64 = 16;
 const WRITEV: u64 = 20;
 const SCHED_YIELD: u64 = 24;
@@ -27,6 +29,7 @@ const EXECVE: u64 = 59;
 const EXIT: u64 = 60;
 const WAIT4: u64 = 61;
 const KILL: u64 = 62;
+const UNAME: u64 = 63;
 const GETPPID: u64 = 110;
 const ARCH_PRCTL: u64 = 158;
 const GETTID: u64 = 186;
@@ -75,6 +78,9 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
         EXECVE => execve(frame),
         WAIT4 => wait4(frame.rdi as i64, frame.rsi, frame.rdx, frame.r10),
         KILL => kill(frame.rdi as i64, frame.rsi),
+        UNAME => uname(frame.rdi),
+        RT_SIGACTION => rt_sigaction(frame.rdi, frame.rsi, frame.rdx, frame.r10),
+        RT_SIGPROCMASK => rt_sigprocmask(frame.rdi, frame.rsi, frame.rdx, frame.r10),
         GETTID => Ok(crate::sched::cpu::this_cpu().current().id().0),
         EXIT | EXIT_GROUP => process::exit_current(frame.rdi as i32),
         _ => Err(Errno::ENOSYS),
@@ -413,4 +419,97 @@ fn execve(frame: &mut SyscallFrame) -> Result<u64, Errno> {
         Err(process::ExecError::OutOfMemory) => Err(Errno::ENOMEM),
         Err(process::ExecError::TooManyThreads) => Err(Errno::EAGAIN),
     }
+}
+
+/// `uname(buf)`: six 65-byte NUL-padded fields.
+fn uname(address: u64) -> Result<u64, Errno> {
+    const FIELD: usize = 65;
+    let fields: [&str; 6] = ["Lethe", "lethe", env!("CARGO_PKG_VERSION"), "#1", "x86_64", "(none)"];
+    let mut buffer = [0u8; 6 * FIELD];
+    for (index, field) in fields.iter().enumerate() {
+        buffer[index * FIELD..index * FIELD + field.len()].copy_from_slice(field.as_bytes());
+    }
+    match current_process().with_space(|space| usercopy::copy_to_user(space, address, &buffer)) {
+        Some(Ok(())) => Ok(0),
+        _ => Err(Errno::EFAULT),
+    }
+}
+
+/// `rt_sigaction(sig, act, oldact, sigsetsize)`. Actions are recorded per process, but only
+/// default actions take effect (there is no signal delivery to handlers yet); SIGCHLD set
+/// to SIG_IGN, or with SA_NOCLDWAIT, means children are not kept as zombies.
+fn rt_sigaction(signal: u64, action: u64, old_action: u64, set_size: u64) -> Result<u64, Errno> {
+    const SIGKILL: u64 = 9;
+    const SIGSTOP: u64 = 19;
+    const SIGCHLD: u64 = 17;
+    const SIG_IGN: u64 = 1;
+    const SA_NOCLDWAIT: u64 = 2;
+    if set_size != 8 || !(1..=64).contains(&signal) {
+        return Err(Errno::EINVAL);
+    }
+    let process = current_process();
+    let index = signal as usize - 1;
+    let previous = process.signal_action(index);
+    if old_action != 0 {
+        let mut bytes = [0u8; 32];
+        for (word, value) in bytes.chunks_mut(8).zip(previous) {
+            word.copy_from_slice(&value.to_le_bytes());
+        }
+        match process.with_space(|space| usercopy::copy_to_user(space, old_action, &bytes)) {
+            Some(Ok(())) => {}
+            _ => return Err(Errno::EFAULT),
+        }
+    }
+    if action != 0 {
+        if signal == SIGKILL || signal == SIGSTOP {
+            return Err(Errno::EINVAL);
+        }
+        let mut bytes = [0u8; 32];
+        match process.with_space(|space| usercopy::copy_from_user(space, action, &mut bytes)) {
+            Some(Ok(())) => {}
+            _ => return Err(Errno::EFAULT),
+        }
+        let words: [u64; 4] =
+            core::array::from_fn(|i| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap()));
+        process.set_signal_action(index, words);
+        if signal == SIGCHLD {
+            process.set_children_detached(words[0] == SIG_IGN || words[1] & SA_NOCLDWAIT != 0);
+        }
+    }
+    Ok(0)
+}
+
+/// `rt_sigprocmask(how, set, oldset, sigsetsize)`: the mask is kept per process and
+/// reported back; with no signal delivery yet, it changes nothing else.
+fn rt_sigprocmask(how: u64, set: u64, old_set: u64, set_size: u64) -> Result<u64, Errno> {
+    const SIG_BLOCK: u64 = 0;
+    const SIG_UNBLOCK: u64 = 1;
+    const SIG_SETMASK: u64 = 2;
+    if set_size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let process = current_process();
+    let previous = process.signal_mask();
+    if old_set != 0 {
+        match process.with_space(|space| usercopy::copy_to_user(space, old_set, &previous.to_le_bytes())) {
+            Some(Ok(())) => {}
+            _ => return Err(Errno::EFAULT),
+        }
+    }
+    if set != 0 {
+        let mut bytes = [0u8; 8];
+        match process.with_space(|space| usercopy::copy_from_user(space, set, &mut bytes)) {
+            Some(Ok(())) => {}
+            _ => return Err(Errno::EFAULT),
+        }
+        let given = u64::from_le_bytes(bytes);
+        let mask = match how {
+            SIG_BLOCK => previous | given,
+            SIG_UNBLOCK => previous & !given,
+            SIG_SETMASK => given,
+            _ => return Err(Errno::EINVAL),
+        };
+        process.set_signal_mask(mask);
+    }
+    Ok(0)
 }

@@ -5,7 +5,7 @@
 
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use x86_64::instructions::interrupts::without_interrupts;
 
@@ -68,9 +68,14 @@ pub struct Process {
     child_ended: WaitQueue,
     /// The program break and where mappings go.
     layout: spin::Mutex<Layout>,
-    /// A signal whose default action ends the process (SIGKILL, SIGTERM), once sent; the
-    /// process dies at its next way back to ring 3.
-    pending_kill: AtomicI32,
+    /// How the whole process is to end, once `exit_group` or a fatal signal says so: every
+    /// thread leaves at its next way back to ring 3, and the last one out ends the process
+    /// with this status.
+    group_exit: spin::Mutex<Option<WaitStatus>>,
+    /// Whether `group_exit` is set (a lock-free check for the ways back to ring 3).
+    exiting: core::sync::atomic::AtomicBool,
+    /// Threads that have not left yet; the last to leave ends the process.
+    live_threads: core::sync::atomic::AtomicUsize,
     /// Signal actions as `rt_sigaction` stored them (handler, flags, restorer, mask).
     signal_actions: spin::Mutex<[[u64; 4]; 64]>,
     /// The signal mask `rt_sigprocmask` keeps.
@@ -111,7 +116,9 @@ impl Process {
             children: spin::Mutex::new(Vec::new()),
             child_ended: WaitQueue::new(),
             layout: spin::Mutex::new(layout),
-            pending_kill: AtomicI32::new(0),
+            group_exit: spin::Mutex::new(None),
+            exiting: core::sync::atomic::AtomicBool::new(false),
+            live_threads: core::sync::atomic::AtomicUsize::new(0),
             children_detached: core::sync::atomic::AtomicBool::new(false),
             signal_actions: spin::Mutex::new([[0; 4]; 64]),
             signal_mask: core::sync::atomic::AtomicU64::new(0),
@@ -170,7 +177,7 @@ impl Process {
     pub(super) fn wait_for_child(&self, pid: i64) {
         self.child_ended.wait_until(|| {
             let (matching, zombie) = self.find_child(pid);
-            matching == 0 || zombie.is_some() || self.pending_kill().is_some()
+            matching == 0 || zombie.is_some() || self.exiting()
         });
     }
 
@@ -220,6 +227,7 @@ impl Process {
 
     /// Records `thread` as one of the process's (for `kill` to wake it).
     pub(super) fn add_thread(&self, thread: crate::mm::pool::PoolArc<crate::sched::Thread>) {
+        self.live_threads.fetch_add(1, Ordering::AcqRel);
         without_interrupts(|| self.threads.lock().push(thread));
     }
 
@@ -267,21 +275,45 @@ impl Process {
         }
     }
 
-    /// The signal the process was killed with, if `kill` sent one.
-    pub fn pending_kill(&self) -> Option<i32> {
-        let signal = self.pending_kill.load(Ordering::Acquire);
-        (signal != 0).then_some(signal)
+    /// Whether the process is ending (`exit_group` or a fatal signal): its threads leave.
+    pub fn exiting(&self) -> bool {
+        self.exiting.load(Ordering::Acquire)
     }
 
-    /// Sends a terminating signal: the process dies at its next way back to ring 3; its
-    /// threads blocked in the kernel are woken to get there.
-    pub fn kill(&self, signal: i32) {
-        let _ = self.pending_kill.compare_exchange(0, signal, Ordering::AcqRel, Ordering::Acquire);
+    /// Starts ending the whole process with `status` (the first reason wins): every thread
+    /// leaves at its next way back to ring 3, those blocked in the kernel are woken to get
+    /// there, and the last one out ends the process.
+    pub fn start_group_exit(&self, status: WaitStatus) {
+        without_interrupts(|| {
+            let mut group_exit = self.group_exit.lock();
+            if group_exit.is_none() {
+                *group_exit = Some(status);
+            }
+        });
+        self.exiting.store(true, Ordering::Release);
         let threads = without_interrupts(|| self.threads.lock().clone());
         for thread in threads {
             sched::interrupt(&thread);
         }
         self.child_ended.wake_all();
+    }
+
+    /// Sends a terminating signal (SIGKILL, SIGTERM's default action).
+    pub fn kill(&self, signal: i32) {
+        self.start_group_exit(WaitStatus::signaled(signal));
+    }
+
+    /// The calling thread leaves the process; the last thread out ends it with the group
+    /// status, or `own` if there is none (a plain `exit` of the last thread).
+    fn leave(&self, own: WaitStatus) {
+        let me = this_cpu().current();
+        without_interrupts(|| {
+            self.threads.lock().retain(|thread| !crate::mm::pool::PoolArc::ptr_eq(thread, &me))
+        });
+        if self.live_threads.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let status = without_interrupts(|| *self.group_exit.lock()).unwrap_or(own);
+            self.finish(status);
+        }
     }
 
     /// How the process ended, once it has.
@@ -355,14 +387,21 @@ pub fn current() -> Option<Arc<Process>> {
     this_cpu().current().process().cloned()
 }
 
-/// Dies now if the calling thread's process was killed; for the ways back to ring 3.
+/// Leaves now if the calling thread's process is ending (`exit_group` by another thread, or
+/// `kill`); for the ways back to ring 3.
 pub fn die_if_killed() {
-    if let Some(signal) = current().and_then(|process| process.pending_kill()) {
-        end_current(WaitStatus::signaled(signal));
+    if let Some(process) = current().filter(|process| process.exiting()) {
+        leave_current(process, WaitStatus::exited(0))
     }
 }
 
-/// Ends the calling user thread's process with exit code `code` (exit, exit_group).
+/// `exit(code)`: ends the calling thread; the process ends with `code` if it was the last.
+pub fn exit_thread(code: i32) -> ! {
+    let process = current().expect("process: exit from a kernel thread");
+    leave_current(process, WaitStatus::exited(code))
+}
+
+/// `exit_group(code)`: ends every thread of the calling process, with exit code `code`.
 pub fn exit_current(code: i32) -> ! {
     end_current(WaitStatus::exited(code))
 }
@@ -374,7 +413,12 @@ pub fn kill_current(signal: i32) -> ! {
 
 fn end_current(status: WaitStatus) -> ! {
     let process = current().expect("process: exit from a kernel thread");
-    process.finish(status);
+    process.start_group_exit(status);
+    leave_current(process, status)
+}
+
+fn leave_current(process: Arc<Process>, own: WaitStatus) -> ! {
+    process.leave(own);
     drop(process);
     sched::thread::exit_current()
 }

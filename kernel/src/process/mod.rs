@@ -18,5 +18,7 @@ mod wait;
 pub use exec::{ExecError, execve, spawn_program};
 pub(crate) use exec::{enter_user_mode, return_to_user_mode};
 pub use fork::{ForkError, fork};
-pub use lifecycle::{Pid, Process, WaitStatus, current, die_if_killed, exit_current, find, kill_current};
+pub use lifecycle::{
+    Pid, Process, WaitStatus, current, die_if_killed, exit_current, exit_thread, find, kill_current,
+};
 pub use wait::{WaitError, WaitOptions, wait4};

@@ -74,7 +74,7 @@ pub fn wait4(
         if options.0 & WaitOptions::WNOHANG != 0 {
             return Ok(Pid(0));
         }
-        if process.pending_kill().is_some() {
+        if process.exiting() {
             return Err(WaitError::Interrupted);
         }
         process.wait_for_child(pid);

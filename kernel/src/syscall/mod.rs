@@ -82,7 +82,8 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
         RT_SIGACTION => rt_sigaction(frame.rdi, frame.rsi, frame.rdx, frame.r10),
         RT_SIGPROCMASK => rt_sigprocmask(frame.rdi, frame.rsi, frame.rdx, frame.r10),
         GETTID => Ok(crate::sched::cpu::this_cpu().current().id().0),
-        EXIT | EXIT_GROUP => process::exit_current(frame.rdi as i32),
+        EXIT => process::exit_thread(frame.rdi as i32),
+        EXIT_GROUP => process::exit_current(frame.rdi as i32),
         _ => Err(Errno::ENOSYS),
     };
     frame.rax = match result {
@@ -293,9 +294,8 @@ fn nanosleep(request: u64) -> Result<u64, Errno> {
     let ticks = total.div_ceil(tick_ns) + 1;
     if total > 0 {
         let process = current_process();
-        let slept = crate::sched::block_on_unless(crate::tasks::executor().sleep(ticks), || {
-            process.pending_kill().is_some()
-        });
+        let slept =
+            crate::sched::block_on_unless(crate::tasks::executor().sleep(ticks), || process.exiting());
         if slept.is_none() {
             return Err(Errno::EINTR);
         }

@@ -125,3 +125,15 @@ fn ignoring_sigchld_leaves_no_zombies_and_uname_answers() {
     assert_eq!(status, WaitStatus::exited(0), "{output}");
     assert!(output.contains("ignored SIGCHLD leaves no zombies"), "{output}");
 }
+
+#[test_case]
+fn musl_pthreads_create_join_lock_and_keep_their_tls() {
+    settle();
+    let before = held();
+    let (status, output) = run_and_capture("threads-musl");
+    assert_eq!(status, WaitStatus::exited(0), "{output}");
+    assert!(output.contains("100 threads created and joined, counter 100000"), "{output}");
+    drop(output);
+    settle();
+    assert_eq!(held(), before, "threads or their stacks were not all given back");
+}

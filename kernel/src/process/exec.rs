@@ -69,7 +69,11 @@ pub fn spawn_program(
     };
     let process = Process::new(space, Layout::for_program(plan.end), None);
     let (entry, stack_pointer) = start;
+    process.reserve_thread();
     let spawned = sched::spawn_user(name, process.clone(), entry, stack_pointer);
+    if spawned.is_err() {
+        process.unreserve_thread();
+    }
     match spawned {
         Ok(handle) => {
             process.add_thread(handle.thread_ref());

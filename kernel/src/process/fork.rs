@@ -32,13 +32,19 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
     child_registers.rax = 0;
     let me = sched::cpu::this_cpu().current();
     let fs_base = me.fs_base.load(core::sync::atomic::Ordering::Relaxed);
-    match sched::spawn_forked(
+    child.reserve_thread();
+    let spawned = sched::spawn_forked(
         me.name(),
         child.clone(),
         child_registers,
         crate::arch::fpu::snapshot(),
         fs_base,
-    ) {
+        0,
+    );
+    if spawned.is_err() {
+        child.unreserve_thread();
+    }
+    match spawned {
         Ok(handle) => {
             child.add_thread(handle.thread_ref());
             crate::trace::process_event(child.pid().0, "fork");
@@ -52,4 +58,110 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
             })
         }
     }
+}
+
+/// clone flags (Linux's).
+pub mod clone_flags {
+    pub const CLONE_VM: u64 = 0x100;
+    pub const CLONE_FS: u64 = 0x200;
+    pub const CLONE_FILES: u64 = 0x400;
+    pub const CLONE_SIGHAND: u64 = 0x800;
+    pub const CLONE_THREAD: u64 = 0x1_0000;
+    pub const CLONE_SYSVSEM: u64 = 0x4_0000;
+    pub const CLONE_SETTLS: u64 = 0x8_0000;
+    pub const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+    pub const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+    pub const CLONE_DETACHED: u64 = 0x40_0000;
+    pub const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+    /// What a new thread of the same process needs (musl's pthread_create passes these).
+    pub const THREAD: u64 = CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
+    /// Everything accepted with `THREAD`.
+    pub const THREAD_OPTIONAL: u64 = CLONE_FS
+        | CLONE_FILES
+        | CLONE_SYSVSEM
+        | CLONE_SETTLS
+        | CLONE_PARENT_SETTID
+        | CLONE_CHILD_CLEARTID
+        | CLONE_CHILD_SETTID
+        | CLONE_DETACHED;
+}
+
+/// What a clone asks for.
+pub struct CloneRequest {
+    pub flags: u64,
+    pub stack: u64,
+    pub parent_tid: u64,
+    pub child_tid: u64,
+    pub tls: u64,
+}
+
+/// Why clone failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloneError {
+    /// A flag combination other than a thread of the same process (EINVAL).
+    Unsupported,
+    /// A tid pointer is bad (EFAULT).
+    BadAddress,
+    Fork(ForkError),
+}
+
+/// clone for a new thread of `process`: it returns to user mode with `registers` (0 in rax)
+/// on `request.stack`, with TLS and tid pointers as the flags ask. Returns its thread id.
+pub fn clone_thread(
+    process: &Arc<Process>,
+    registers: &SyscallFrame,
+    request: &CloneRequest,
+) -> Result<u64, CloneError> {
+    use clone_flags::*;
+    let flags = request.flags & !0xff; // the low byte is the exit signal
+    if flags & THREAD != THREAD || flags & !(THREAD | THREAD_OPTIONAL) != 0 {
+        return Err(CloneError::Unsupported);
+    }
+    let mut child_registers = registers.clone();
+    child_registers.rax = 0;
+    if request.stack != 0 {
+        child_registers.rsp = request.stack;
+    }
+    let me = sched::cpu::this_cpu().current();
+    let fs_base = if flags & CLONE_SETTLS != 0 {
+        request.tls
+    } else {
+        me.fs_base.load(core::sync::atomic::Ordering::Relaxed)
+    };
+    let clear_child_tid = if flags & CLONE_CHILD_CLEARTID != 0 { request.child_tid } else { 0 };
+    process.reserve_thread();
+    let spawned = sched::spawn_forked(
+        me.name(),
+        process.clone(),
+        child_registers,
+        crate::arch::fpu::snapshot(),
+        fs_base,
+        clear_child_tid,
+    );
+    let handle = match spawned {
+        Ok(handle) => handle,
+        Err(error) => {
+            process.unreserve_thread();
+            return Err(CloneError::Fork(match error {
+                SpawnError::TooManyThreads => ForkError::TooManyThreads,
+                SpawnError::OutOfMemory => ForkError::OutOfMemory,
+            }));
+        }
+    };
+    let tid = handle.thread().id().0;
+    process.add_thread(handle.thread_ref());
+    for (flag, address) in
+        [(CLONE_PARENT_SETTID, request.parent_tid), (CLONE_CHILD_SETTID, request.child_tid)]
+    {
+        if flags & flag != 0 {
+            let written = process.with_space(|space| {
+                super::usercopy::copy_to_user(space, address, &(tid as u32).to_le_bytes())
+            });
+            if !matches!(written, Some(Ok(()))) {
+                return Err(CloneError::BadAddress);
+            }
+        }
+    }
+    crate::trace::process_event(process.pid().0, "clone");
+    Ok(tid)
 }

@@ -227,8 +227,17 @@ impl Process {
 
     /// Records `thread` as one of the process's (for `kill` to wake it).
     pub(super) fn add_thread(&self, thread: crate::mm::pool::PoolArc<crate::sched::Thread>) {
-        self.live_threads.fetch_add(1, Ordering::AcqRel);
         without_interrupts(|| self.threads.lock().push(thread));
+    }
+
+    /// Counts a thread about to be made, before it can run (and so leave); undone by
+    /// `unreserve_thread` if making it fails.
+    pub(super) fn reserve_thread(&self) {
+        self.live_threads.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(super) fn unreserve_thread(&self) {
+        self.live_threads.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Takes `parent`'s signal actions, mask and SIGCHLD disposition (fork).
@@ -307,6 +316,14 @@ impl Process {
     /// status, or `own` if there is none (a plain `exit` of the last thread).
     fn leave(&self, own: WaitStatus) {
         let me = this_cpu().current();
+        // CLONE_CHILD_CLEARTID: tell a joining thread this one is gone.
+        let clear_child_tid = me.clear_child_tid.load(Ordering::Relaxed);
+        if clear_child_tid != 0 {
+            let _ = self.with_space(|space| {
+                super::usercopy::copy_to_user(space, clear_child_tid, &0u32.to_le_bytes())
+            });
+            super::futex::wake(self, clear_child_tid, 1);
+        }
         without_interrupts(|| {
             self.threads.lock().retain(|thread| !crate::mm::pool::PoolArc::ptr_eq(thread, &me))
         });

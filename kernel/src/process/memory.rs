@@ -160,21 +160,34 @@ pub fn unmap(space: &mut AddressSpace, address: u64, length: u64) -> Result<(), 
     Ok(())
 }
 
-/// `mprotect(address, length, prot)`: every page of the range must be mapped.
+/// `mprotect(address, length, prot)`: pages must be mapped, or lie in the mapping area and
+/// have been reserved by a PROT_NONE `mmap` (musl maps thread stacks that way), which this
+/// maps now. (A page unmapped by munmap there is mapped again too, where Linux would say
+/// ENOMEM.)
 pub fn protect(
     space: &mut AddressSpace,
+    layout: &Layout,
     address: u64,
     length: u64,
     access: Option<PageAccess>,
 ) -> Result<(), MemoryError> {
     let range = page_range(address, length)?;
-    if range.clone().step_by(PAGE_SIZE as usize).any(|page| space.translate(window(), page).is_none()) {
+    let reserved = |page: u64| (layout.mmap_next..MMAP_TOP).contains(&page);
+    if range
+        .clone()
+        .step_by(PAGE_SIZE as usize)
+        .any(|page| space.translate(window(), page).is_none() && !reserved(page))
+    {
         return Err(MemoryError::NotMapped);
     }
     match access {
         Some(access) => {
             for page in range.clone().step_by(PAGE_SIZE as usize) {
-                space.protect(window(), page, access).map_err(|_| MemoryError::NotMapped)?;
+                if space.translate(window(), page).is_some() {
+                    space.protect(window(), page, access).map_err(|_| MemoryError::NotMapped)?;
+                } else {
+                    map_range(space, page..page + PAGE_SIZE, access)?;
+                }
             }
             flush(range);
         }

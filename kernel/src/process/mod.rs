@@ -10,6 +10,7 @@
 
 mod exec;
 mod fork;
+pub mod futex;
 mod lifecycle;
 pub mod memory;
 pub mod usercopy;
@@ -17,7 +18,7 @@ mod wait;
 
 pub use exec::{ExecError, execve, spawn_program};
 pub(crate) use exec::{enter_user_mode, return_to_user_mode};
-pub use fork::{ForkError, fork};
+pub use fork::{CloneError, CloneRequest, ForkError, clone_thread, fork};
 pub use lifecycle::{
     Pid, Process, WaitStatus, current, die_if_killed, exit_current, exit_thread, find, kill_current,
 };

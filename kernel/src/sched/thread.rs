@@ -54,6 +54,19 @@ impl ThreadState {
 /// Capability to fire a thread's torn-down event; only the teardown task makes one.
 pub struct TornDown(pub(super) ());
 
+/// What a thread carries besides its start: its process and user-mode state.
+struct ThreadContext {
+    process: Option<Arc<Process>>,
+    fpu: Option<FpuState>,
+    fs_base: u64,
+    clear_child_tid: u64,
+}
+
+impl ThreadContext {
+    /// A kernel thread: no process, no FPU area.
+    const KERNEL: ThreadContext = ThreadContext { process: None, fpu: None, fs_base: 0, clear_child_tid: 0 };
+}
+
 /// What a thread does when it first runs.
 pub enum Start {
     /// Run a closure in kernel mode, then exit.
@@ -185,10 +198,9 @@ fn new_thread(
     slot: u32,
     stack: KernelStack,
     start: Start,
-    process: Option<Arc<Process>>,
-    fpu: Option<FpuState>,
-    fs_base: u64,
+    context: ThreadContext,
 ) -> Result<PoolArc<Thread>, KernelStack> {
+    let ThreadContext { process, fpu, fs_base, clear_child_tid } = context;
     let first_rsp = stacks::prepare_first_run(&stack, switch::thread_start);
     let thread = Thread {
         id: ThreadId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
@@ -205,7 +217,7 @@ fn new_thread(
         kernel_stack_top: stack.top(),
         process,
         fs_base: AtomicU64::new(fs_base),
-        clear_child_tid: AtomicU64::new(0),
+        clear_child_tid: AtomicU64::new(clear_child_tid),
     };
     match THREADS.allocate_shared(thread) {
         Ok(thread) => {
@@ -218,7 +230,7 @@ fn new_thread(
 
 /// Makes a kernel thread named `name` that runs `entry`, and queues it on this CPU.
 pub fn spawn(name: &'static str, entry: impl FnOnce() + Send + 'static) -> Result<JoinHandle, SpawnError> {
-    spawn_thread(name, Start::Kernel(Box::new(entry)), None, None, 0)
+    spawn_thread(name, Start::Kernel(Box::new(entry)), ThreadContext::KERNEL)
 }
 
 /// Like `spawn`, for a kernel thread that uses x87/SSE registers: the switch saves and
@@ -227,7 +239,11 @@ pub fn spawn_with_fpu(
     name: &'static str,
     entry: impl FnOnce() + Send + 'static,
 ) -> Result<JoinHandle, SpawnError> {
-    spawn_thread(name, Start::Kernel(Box::new(entry)), None, Some(FpuState::initial()), 0)
+    spawn_thread(
+        name,
+        Start::Kernel(Box::new(entry)),
+        ThreadContext { fpu: Some(FpuState::initial()), ..ThreadContext::KERNEL },
+    )
 }
 
 /// Makes a thread of user process `process` that enters user mode at `entry` with
@@ -239,34 +255,38 @@ pub fn spawn_user(
     entry: u64,
     stack_pointer: u64,
 ) -> Result<JoinHandle, SpawnError> {
-    spawn_thread(name, Start::User { entry, stack_pointer }, Some(process), Some(FpuState::initial()), 0)
+    spawn_thread(
+        name,
+        Start::User { entry, stack_pointer },
+        ThreadContext { process: Some(process), fpu: Some(FpuState::initial()), ..ThreadContext::KERNEL },
+    )
 }
 
-/// Makes the thread of a forked child process: it returns to user mode with `registers`
-/// (the parent's at `fork`, with 0 in rax), the parent's x87/SSE state `fpu` and FS base.
+/// Makes a thread that returns to user mode with `registers` (a forked child's, or a cloned
+/// thread's, with 0 in rax), x87/SSE state `fpu`, FS base `fs_base`, and `clear_child_tid`
+/// (CLONE_CHILD_CLEARTID) set before it can run.
 pub fn spawn_forked(
     name: &'static str,
     process: Arc<Process>,
     registers: SyscallFrame,
     fpu: FpuState,
     fs_base: u64,
+    clear_child_tid: u64,
 ) -> Result<JoinHandle, SpawnError> {
-    spawn_thread(name, Start::Fork(registers), Some(process), Some(fpu), fs_base)
+    spawn_thread(
+        name,
+        Start::Fork(registers),
+        ThreadContext { process: Some(process), fpu: Some(fpu), fs_base, clear_child_tid },
+    )
 }
 
-fn spawn_thread(
-    name: &'static str,
-    start: Start,
-    process: Option<Arc<Process>>,
-    fpu: Option<FpuState>,
-    fs_base: u64,
-) -> Result<JoinHandle, SpawnError> {
+fn spawn_thread(name: &'static str, start: Start, context: ThreadContext) -> Result<JoinHandle, SpawnError> {
     let slot = slots::claim().ok_or(SpawnError::TooManyThreads)?;
     let Ok(stack) = stacks::allocate(name) else {
         slots::release_unused(slot);
         return Err(SpawnError::OutOfMemory);
     };
-    let thread = match new_thread(name, slot, stack, start, process, fpu, fs_base) {
+    let thread = match new_thread(name, slot, stack, start, context) {
         Ok(thread) => thread,
         Err(stack) => {
             stacks::free(stack);
@@ -290,7 +310,7 @@ fn spawn_thread(
 pub(super) fn new_idle(name: &'static str, entry: Box<dyn FnOnce() + Send>) -> PoolArc<Thread> {
     let slot = slots::claim().expect("sched: no thread slot at boot");
     let stack = stacks::allocate(name).expect("sched: no stack at boot");
-    new_thread(name, slot, stack, Start::Kernel(entry), None, None, 0)
+    new_thread(name, slot, stack, Start::Kernel(entry), ThreadContext::KERNEL)
         .unwrap_or_else(|_| panic!("sched: out of memory at boot"))
 }
 

@@ -21,6 +21,7 @@ impl Errno {
     pub const ENOTTY: Errno = Errno(25);
     pub const ENAMETOOLONG: Errno = Errno(36);
     pub const ENOSYS: Errno = Errno(38);
+    pub const ETIMEDOUT: Errno = Errno(110);
 
     /// The value returned in rax: `-errno`.
     pub fn as_return(self) -> u64 {

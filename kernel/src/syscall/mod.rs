@@ -23,6 +23,7 @@ const WRITEV: u64 = 20;
 const SCHED_YIELD: u64 = 24;
 const NANOSLEEP: u64 = 35;
 const GETPID: u64 = 39;
+const CLONE: u64 = 56;
 const FORK: u64 = 57;
 const VFORK: u64 = 58;
 const EXECVE: u64 = 59;
@@ -33,6 +34,7 @@ const UNAME: u64 = 63;
 const GETPPID: u64 = 110;
 const ARCH_PRCTL: u64 = 158;
 const GETTID: u64 = 186;
+const FUTEX: u64 = 202;
 const SET_TID_ADDRESS: u64 = 218;
 const CLOCK_GETTIME: u64 = 228;
 const EXIT_GROUP: u64 = 231;
@@ -75,9 +77,11 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
             Ok(0)
         }
         FORK | VFORK => fork(frame),
+        CLONE => clone(frame),
         EXECVE => execve(frame),
         WAIT4 => wait4(frame.rdi as i64, frame.rsi, frame.rdx, frame.r10),
         KILL => kill(frame.rdi as i64, frame.rsi),
+        FUTEX => futex(frame.rdi, frame.rsi, frame.rdx, frame.r10),
         UNAME => uname(frame.rdi),
         RT_SIGACTION => rt_sigaction(frame.rdi, frame.rsi, frame.rdx, frame.r10),
         RT_SIGPROCMASK => rt_sigprocmask(frame.rdi, frame.rsi, frame.rdx, frame.r10),
@@ -267,7 +271,7 @@ fn mmap(address: u64, length: u64, protection: u64, flags: u64, fd: i64) -> Resu
 /// `mprotect(addr, length, prot)`.
 fn mprotect(address: u64, length: u64, protection: u64) -> Result<u64, Errno> {
     let access = memory::access_for(protection).map_err(|_| Errno::EINVAL)?;
-    memory_call(|space, _| memory::protect(space, address, length, access).map(|()| 0))
+    memory_call(|space, layout| memory::protect(space, layout, address, length, access).map(|()| 0))
 }
 
 /// Reads a `struct timespec` from user memory: (seconds, nanoseconds), checked.
@@ -512,4 +516,54 @@ fn rt_sigprocmask(how: u64, set: u64, old_set: u64, set_size: u64) -> Result<u64
         process.set_signal_mask(mask);
     }
     Ok(0)
+}
+
+/// `futex(uaddr, op, val, timeout, ...)`: FUTEX_WAIT (with an optional relative timeout) and
+/// FUTEX_WAKE, private or not (every futex is the process's own for now).
+fn futex(address: u64, operation: u64, value: u64, timeout: u64) -> Result<u64, Errno> {
+    const FUTEX_WAIT: u64 = 0;
+    const FUTEX_WAKE: u64 = 1;
+    const FUTEX_PRIVATE_FLAG: u64 = 128;
+    const FUTEX_CLOCK_REALTIME: u64 = 256;
+    let process = current_process();
+    match operation & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) {
+        FUTEX_WAIT => {
+            let timeout_ticks = if timeout == 0 {
+                None
+            } else {
+                let (seconds, nanoseconds) = read_timespec(timeout)?;
+                let tick_ns = 1_000_000_000 / u64::from(crate::time::TICK_HZ);
+                Some(seconds.saturating_mul(1_000_000_000).saturating_add(nanoseconds).div_ceil(tick_ns) + 1)
+            };
+            match process::futex::wait(&process, address, value as u32, timeout_ticks) {
+                Ok(()) => Ok(0),
+                Err(process::futex::FutexError::WouldBlock) => Err(Errno::EAGAIN),
+                Err(process::futex::FutexError::TimedOut) => Err(Errno::ETIMEDOUT),
+                Err(process::futex::FutexError::Interrupted) => Err(Errno::EINTR),
+                Err(process::futex::FutexError::Fault) => Err(Errno::EFAULT),
+                Err(process::futex::FutexError::Misaligned) => Err(Errno::EINVAL),
+            }
+        }
+        FUTEX_WAKE => Ok(process::futex::wake(&process, address, value as usize) as u64),
+        _ => Err(Errno::ENOSYS),
+    }
+}
+
+/// `clone(flags, stack, parent_tid, child_tid, tls)`: a new thread of this process (what
+/// musl's pthread_create asks for); other uses of clone are refused with EINVAL.
+fn clone(frame: &SyscallFrame) -> Result<u64, Errno> {
+    let request = process::CloneRequest {
+        flags: frame.rdi,
+        stack: frame.rsi,
+        parent_tid: frame.rdx,
+        child_tid: frame.r10,
+        tls: frame.r8,
+    };
+    match process::clone_thread(&current_process(), frame, &request) {
+        Ok(tid) => Ok(tid),
+        Err(process::CloneError::Unsupported) => Err(Errno::EINVAL),
+        Err(process::CloneError::BadAddress) => Err(Errno::EFAULT),
+        Err(process::CloneError::Fork(process::ForkError::OutOfMemory)) => Err(Errno::ENOMEM),
+        Err(process::CloneError::Fork(process::ForkError::TooManyThreads)) => Err(Errno::EAGAIN),
+    }
 }

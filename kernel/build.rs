@@ -21,6 +21,7 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("bin/forkwait", "forkwait"),
     ("bin/killtest", "killtest"),
     ("bin/orphans", "orphans"),
+    ("bin/badpointers", "badpointers"),
 ];
 
 fn main() {

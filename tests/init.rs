@@ -25,8 +25,9 @@ fn init_runs_its_programs_and_collects_every_orphan() {
     for line in [
         "/bin/hello (pid 2) exited with 0",
         "hello from musl, 42",
-        "collected orphan pid 5 (status 0x700)",
-        "collected orphan pid 6 (status 0x800)",
+        "100 threads created and joined",
+        "collected orphan pid 6 (status 0x700)",
+        "collected orphan pid 7 (status 0x800)",
         "2 orphan(s) collected, 0 failure(s)",
     ] {
         assert!(output.contains(line), "init's output lacks {line:?}:\n{output}");

@@ -137,3 +137,9 @@ fn musl_pthreads_create_join_lock_and_keep_their_tls() {
     settle();
     assert_eq!(held(), before, "threads or their stacks were not all given back");
 }
+
+#[test_case]
+fn every_call_refuses_every_garbage_pointer() {
+    let (status, output) = run_and_capture("badpointers");
+    assert_eq!(status.exit_code(), Some(0), "failure {:?}: {output}", status.exit_code());
+}

@@ -38,6 +38,7 @@ fn run_init() -> WaitStatus {
         println!("lethe: the ramdisk has no /init");
         return WaitStatus::exited(127);
     };
+    kernel::trace::set_thread_tracing(true);
     let process = match process::spawn_program("init", init, &[b"/init"], &[b"HOME=/", b"TERM=linux"]) {
         Ok(process) => process,
         Err(error) => {
@@ -45,8 +46,9 @@ fn run_init() -> WaitStatus {
             return WaitStatus::exited(126);
         }
     };
-    println!("lethe: started /init as pid {}", process.pid().0);
+    println!("lethe: started /init as pid {}, with lifecycle tracing on", process.pid().0);
     let status = sched::block_on(process.exited());
+    kernel::trace::set_thread_tracing(false);
     match (status.exit_code(), status.signal()) {
         (Some(code), _) => println!("lethe: init exited with status {code}"),
         (_, Some(signal)) => println!("lethe: init was killed by signal {signal}"),

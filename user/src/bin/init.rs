@@ -10,7 +10,8 @@ use user::syscall::{self, WNOHANG};
 user::entry!(main);
 
 /// What init starts, in order.
-const PROGRAMS: &[&[u8]] = &[b"/bin/hello\0", b"/bin/hello-musl\0", b"/bin/orphans\0"];
+const PROGRAMS: &[&[u8]] =
+    &[b"/bin/hello\0", b"/bin/hello-musl\0", b"/bin/threads-musl\0", b"/bin/orphans\0"];
 const ENVIRONMENT: &[&[u8]] = &[b"HOME=/\0", b"TERM=linux\0"];
 const ECHILD: isize = -10;
 

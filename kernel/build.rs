@@ -22,6 +22,7 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("bin/killtest", "killtest"),
     ("bin/orphans", "orphans"),
     ("bin/badpointers", "badpointers"),
+    ("bin/readline", "readline"),
 ];
 
 fn main() {

@@ -143,3 +143,11 @@ fn every_call_refuses_every_garbage_pointer() {
     let (status, output) = run_and_capture("badpointers");
     assert_eq!(status.exit_code(), Some(0), "failure {:?}: {output}", status.exit_code());
 }
+
+#[test_case]
+fn a_program_reads_a_line_of_console_input() {
+    kernel::input::feed(b"lethe\n");
+    let (status, output) = run_and_capture("readline");
+    assert_eq!(status, WaitStatus::exited(5), "{output}");
+    assert!(output.contains("readline: got \"lethe\""), "{output}");
+}

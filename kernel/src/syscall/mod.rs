@@ -11,6 +11,7 @@ use crate::arch::syscall::SyscallFrame;
 use crate::process::{self, memory, usercopy};
 use errno::Errno;
 
+const READ: u64 = 0;
 const WRITE: u64 = 1;
 const MMAP: u64 = 9;
 const MPROTECT: u64 = 10;
@@ -57,6 +58,7 @@ const WRITE_CHUNK: usize = 256;
 pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
     x86_64::instructions::interrupts::enable();
     let result = match frame.rax {
+        READ => read(frame.rdi, frame.rsi, frame.rdx),
         WRITE => write(frame.rdi, frame.rsi, frame.rdx),
         WRITEV => writev(frame.rdi, frame.rsi, frame.rdx),
         IOCTL => ioctl(frame.rdi, frame.rsi, frame.rdx),
@@ -125,6 +127,27 @@ fn wait4(pid: i64, status: u64, options: u64, rusage: u64) -> Result<u64, Errno>
 /// Checks that `fd` is one of the console's (standard input, output, error).
 fn console_fd(fd: u64) -> Result<(), Errno> {
     if fd <= 2 { Ok(()) } else { Err(Errno::EBADF) }
+}
+
+/// `read(fd, buf, count)`: fds 0-2 read console input, waiting until some is there.
+fn read(fd: u64, buffer: u64, count: u64) -> Result<u64, Errno> {
+    console_fd(fd)?;
+    if count == 0 {
+        return Ok(0);
+    }
+    let count = usize::try_from(count).map_err(|_| Errno::EINVAL)?.min(WRITE_CHUNK);
+    let process = current_process();
+    // A bad buffer is refused before waiting: the check is whether it is writable now.
+    let writable =
+        process.with_space(|space| usercopy::copy_to_user(space, buffer, &[0u8; WRITE_CHUNK][..count]));
+    if !matches!(writable, Some(Ok(()))) {
+        return Err(Errno::EFAULT);
+    }
+    let bytes = crate::input::read(count, || process.exiting()).ok_or(Errno::EINTR)?;
+    match process.with_space(|space| usercopy::copy_to_user(space, buffer, &bytes)) {
+        Some(Ok(())) => Ok(bytes.len() as u64),
+        _ => Err(Errno::EFAULT),
+    }
 }
 
 /// `write(fd, buf, count)`: standard output and error go to the console.

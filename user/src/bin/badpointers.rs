@@ -15,7 +15,7 @@ const GARBAGE: [usize; 4] = [0, 0x10, 0xffff_ffff_8000_0000, 0x7fff_ffff_fff8];
 fn main() -> i32 {
     for (index, &bad) in GARBAGE.iter().enumerate() {
         let base = index as i32 * 20;
-        let calls: [(i32, isize); 11] = [
+        let calls: [(i32, isize); 12] = [
             (1, syscall3(1, 1, bad, 64)),             // write
             (2, syscall3(20, 1, bad, 2)),             // writev
             (3, syscall3(16, 1, 0x5413, bad)),        // ioctl(TIOCGWINSZ)
@@ -27,6 +27,7 @@ fn main() -> i32 {
             (9, syscall4(14, 0, bad, 0, 8)),          // rt_sigprocmask(set)
             (10, syscall3(59, bad, 0, 0)),            // execve(path)
             (11, syscall4(202, bad, 0, 0, 0)),        // futex(WAIT)
+            (12, syscall3(0, 0, bad, 16)),            // read
         ];
         for (number, result) in calls {
             // wait4 with no child says ECHILD first; a null `act` or `set` means "leave

@@ -151,3 +151,14 @@ fn a_program_reads_a_line_of_console_input() {
     assert_eq!(status, WaitStatus::exited(5), "{output}");
     assert!(output.contains("readline: got \"lethe\""), "{output}");
 }
+
+#[test_case]
+fn map_shared_memory_is_shared_with_forked_children() {
+    settle();
+    let before = held();
+    let (status, output) = run_and_capture("shared-musl");
+    assert_eq!(status, WaitStatus::exited(0), "{output}");
+    drop(output);
+    settle();
+    assert_eq!(held(), before, "shared frames were not all given back");
+}

@@ -29,6 +29,10 @@ use crate::phys::{self, PhysWindow};
 
 /// First address above the user half (the canonical lower half ends here).
 pub const USER_END: u64 = 0x0000_8000_0000_0000;
+/// A software bit of a leaf entry: the frame is shared (`map_zeroed_shared`) — a duplicate
+/// maps the same frame instead of a copy, and unmapping drops one reference to it.
+const SHARED: Flags = Flags::BIT_9;
+
 /// Root entries from here on map the kernel half.
 const KERNEL_ROOT_ENTRIES: core::ops::Range<usize> = 256..512;
 
@@ -130,6 +134,19 @@ fn check_user_page(address: u64) -> Result<(), MapError> {
     Ok(())
 }
 
+/// Lets go of the frame of user leaf `entry`: frees it, or, if shared, drops one reference.
+fn release_user_frame(frames: &mut FrameAllocator, entry: u64) {
+    let frame = entry & ENTRY_FRAME_MASK;
+    let released = if entry & SHARED.bits() != 0 {
+        frames.drop_reference(frame, FrameOwner::UserPage).map(drop)
+    } else {
+        frames.free(frame, FrameOwner::UserPage)
+    };
+    if let Err(error) = released {
+        panic!("mm: address space gave back a frame it did not own ({error}); R4 broken");
+    }
+}
+
 fn free_or_report(frames: &mut FrameAllocator, frame: u64, owner: FrameOwner) {
     if let Err(error) = frames.free(frame, owner) {
         panic!("mm: address space gave back a frame it did not own ({error}); R4 broken");
@@ -187,7 +204,24 @@ impl AddressSpace {
         Ok(frame)
     }
 
-    /// Unmaps user page `address` and frees its frame.
+    /// Maps a fresh zeroed frame at user page `address`, shared: duplicates of this space
+    /// map the same frame (MAP_SHARED anonymous memory across fork). Returns the frame.
+    pub fn map_zeroed_shared(
+        &mut self,
+        window: &impl PhysWindow,
+        frames: &mut FrameAllocator,
+        address: u64,
+        access: PageAccess,
+    ) -> Result<u64, MapError> {
+        let frame = self.map_zeroed(window, frames, address, access)?;
+        let leaf_table = self.leaf_table(window, address).expect("mm: page just mapped");
+        let index = table_indices(address)[3];
+        let entry = phys::read_word(window, leaf_table, index);
+        phys::write_word(window, leaf_table, index, entry | SHARED.bits());
+        Ok(frame)
+    }
+
+    /// Unmaps user page `address` and frees its frame (or, if shared, lets go of it).
     pub fn unmap(
         &mut self,
         window: &impl PhysWindow,
@@ -206,7 +240,7 @@ impl AddressSpace {
             return Err(UnmapError::NotMapped { address });
         }
         phys::write_word(window, leaf_table, index, 0);
-        free_or_report(frames, entry & ENTRY_FRAME_MASK, FrameOwner::UserPage);
+        release_user_frame(frames, entry);
         self.user_pages -= 1;
         Ok(())
     }
@@ -230,7 +264,8 @@ impl AddressSpace {
         if entry & Flags::PRESENT.bits() == 0 {
             return Err(UnmapError::NotMapped { address });
         }
-        phys::write_word(window, leaf_table, index, (entry & ENTRY_FRAME_MASK) | access.leaf_flags().bits());
+        let kept = entry & (ENTRY_FRAME_MASK | SHARED.bits());
+        phys::write_word(window, leaf_table, index, kept | access.leaf_flags().bits());
         Ok(())
     }
 
@@ -280,9 +315,18 @@ impl AddressSpace {
         parent_entry: u64,
     ) -> Result<(), OutOfFrames> {
         let leaf_table = self.leaf_table_creating(window, frames, address)?;
+        let flags = parent_entry & !ENTRY_FRAME_MASK;
+        if parent_entry & SHARED.bits() != 0 {
+            let frame = parent_entry & ENTRY_FRAME_MASK;
+            if let Err(error) = frames.add_reference(frame, FrameOwner::UserPage) {
+                panic!("mm: a shared page's frame is not a user page ({error}); R4 broken");
+            }
+            phys::write_word(window, leaf_table, table_indices(address)[3], frame | flags);
+            self.user_pages += 1;
+            return Ok(());
+        }
         let frame = frames.allocate(FrameOwner::UserPage)?;
         phys::copy(window, parent_entry & ENTRY_FRAME_MASK, frame);
-        let flags = parent_entry & !ENTRY_FRAME_MASK;
         phys::write_word(window, leaf_table, table_indices(address)[3], frame | flags);
         self.user_pages += 1;
         Ok(())
@@ -373,7 +417,7 @@ fn purge_table(
         }
         let frame = entry & ENTRY_FRAME_MASK;
         if level == 1 {
-            free_or_report(frames, frame, FrameOwner::UserPage);
+            release_user_frame(frames, entry);
             stats.user_pages += 1;
         } else {
             purge_table(window, frames, frame, level - 1, stats);
@@ -444,6 +488,11 @@ mod tests {
             space.translate(&ram, 0x1000),
             Some(Translation { frame, access: PageAccess::READ_EXECUTE })
         );
+        let shared = space.map_zeroed_shared(&ram, &mut frames, 0x3000, PageAccess::READ_WRITE).unwrap();
+        space.protect(&ram, 0x3000, PageAccess::READ_ONLY).unwrap();
+        let copy = space.duplicate(&ram, &mut frames).unwrap();
+        assert_eq!(copy.translate(&ram, 0x3000).unwrap().frame, shared, "protect lost the page's sharing");
+        copy.free(&ram, &mut frames);
         assert_eq!(
             space.protect(&ram, 0x2000, PageAccess::READ_ONLY),
             Err(UnmapError::NotMapped { address: 0x2000 })
@@ -488,6 +537,32 @@ mod tests {
         assert_eq!(child.translate(&ram, 0x1000).unwrap().access, PageAccess::READ_WRITE);
         child.free(&ram, &mut frames);
         parent.free(&ram, &mut frames);
+    }
+
+    #[test]
+    fn a_shared_page_is_the_same_frame_in_a_duplicate_and_outlives_either() {
+        let (ram, mut frames, kernel_root) = machine(64);
+        let baseline = frames.stats();
+        let mut parent = AddressSpace::new(&ram, &mut frames, kernel_root).unwrap();
+        let shared = parent.map_zeroed_shared(&ram, &mut frames, 0x1000, PageAccess::READ_WRITE).unwrap();
+        parent.map_zeroed(&ram, &mut frames, 0x2000, PageAccess::READ_WRITE).unwrap();
+        let child = parent.duplicate(&ram, &mut frames).unwrap();
+        assert_eq!(child.translate(&ram, 0x1000).unwrap().frame, shared, "the shared page was copied");
+        assert_ne!(
+            child.translate(&ram, 0x2000),
+            parent.translate(&ram, 0x2000),
+            "the private page was shared"
+        );
+        phys::write_byte(&ram, shared, 0, 9);
+        parent.free(&ram, &mut frames);
+        assert_eq!(
+            frames.owner_of(shared),
+            Some(FrameOwner::UserPage),
+            "freed while the child still maps it"
+        );
+        assert_eq!(phys::read_byte(&ram, child.translate(&ram, 0x1000).unwrap().frame, 0), 9);
+        child.free(&ram, &mut frames);
+        assert_eq!(frames.stats(), baseline);
     }
 
     #[test]

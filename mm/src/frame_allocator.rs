@@ -122,6 +122,9 @@ pub struct FrameAllocator {
     /// Word where the next search starts.
     hint: usize,
     stats: FrameStats,
+    /// Frames held by more than one holder (pages shared across address spaces): the
+    /// number of holders beyond the first. A frame is freed when its last holder lets go.
+    extra_references: alloc::collections::BTreeMap<u64, u32>,
 }
 
 impl FrameAllocator {
@@ -139,6 +142,7 @@ impl FrameAllocator {
             owners: vec![UNUSABLE; frames],
             hint: 0,
             stats: FrameStats::default(),
+            extra_references: alloc::collections::BTreeMap::new(),
         };
         for (start, end) in whole {
             for address in (start..end).step_by(PAGE_SIZE as usize) {
@@ -219,6 +223,37 @@ impl FrameAllocator {
             self.give_back(index, owner);
         }
         Ok(())
+    }
+
+    /// One more holder for the allocated frame at `address` (held by `owner`).
+    pub fn add_reference(&mut self, address: u64, owner: FrameOwner) -> Result<(), FreeError> {
+        self.check_allocated(address, owner)?;
+        *self.extra_references.entry(address).or_insert(0) += 1;
+        Ok(())
+    }
+
+    /// A holder of the frame at `address` lets go; the last one frees it. Returns whether
+    /// the frame was freed.
+    pub fn drop_reference(&mut self, address: u64, owner: FrameOwner) -> Result<bool, FreeError> {
+        self.check_allocated(address, owner)?;
+        match self.extra_references.get_mut(&address) {
+            Some(count) if *count > 1 => {
+                *count -= 1;
+                Ok(false)
+            }
+            Some(_) => {
+                self.extra_references.remove(&address);
+                if self.extra_references.is_empty() {
+                    // Give back the node an emptied B-tree keeps, so counts return exactly.
+                    self.extra_references = alloc::collections::BTreeMap::new();
+                }
+                Ok(false)
+            }
+            None => {
+                self.free(address, owner)?;
+                Ok(true)
+            }
+        }
     }
 
     /// The owner of the frame at `address`, if it is allocated.
@@ -352,6 +387,24 @@ mod tests {
         assert_eq!(long, 0x100000);
         frames.free_contiguous(run, 4, FrameOwner::KernelStack).unwrap();
         assert_eq!(frames.stats().owned_by(FrameOwner::KernelStack), 0x9e);
+    }
+
+    #[test]
+    fn a_shared_frame_is_freed_by_its_last_holder_only() {
+        let mut frames = allocator();
+        let baseline = frames.stats();
+        let frame = frames.allocate(FrameOwner::UserPage).unwrap();
+        frames.add_reference(frame, FrameOwner::UserPage).unwrap();
+        frames.add_reference(frame, FrameOwner::UserPage).unwrap();
+        assert_eq!(frames.drop_reference(frame, FrameOwner::UserPage), Ok(false));
+        assert_eq!(frames.drop_reference(frame, FrameOwner::UserPage), Ok(false));
+        assert_eq!(frames.owner_of(frame), Some(FrameOwner::UserPage));
+        assert_eq!(frames.drop_reference(frame, FrameOwner::UserPage), Ok(true));
+        assert_eq!(frames.stats(), baseline);
+        assert_eq!(
+            frames.drop_reference(frame, FrameOwner::UserPage),
+            Err(FreeError::NotAllocated { address: frame })
+        );
     }
 
     #[derive(Debug, Clone)]

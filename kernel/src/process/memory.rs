@@ -1,4 +1,5 @@
-//! A process's own memory calls: `brk`, anonymous private `mmap`, `munmap`, `mprotect`.
+//! A process's own memory calls: `brk`, anonymous `mmap` (private, or shared with forked
+//! children), `munmap`, `mprotect`.
 //!
 //! Layout: the program break grows up from the end of the program's segments; mappings
 //! are placed top-down from `MMAP_TOP`, below the stack. Pages are mapped zeroed at once
@@ -29,6 +30,14 @@ impl Layout {
         let start = program_end.next_multiple_of(PAGE_SIZE);
         Layout { break_start: start, break_end: start, mmap_next: MMAP_TOP }
     }
+}
+
+/// Whether a mapping is the process's own or shared with the children it forks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    Private,
+    /// MAP_SHARED: a forked child maps the same frames.
+    Shared,
 }
 
 /// Why a memory call failed.
@@ -83,10 +92,15 @@ fn map_range(
     space: &mut AddressSpace,
     range: core::ops::Range<u64>,
     access: PageAccess,
+    sharing: Sharing,
 ) -> Result<(), MemoryError> {
     let mapped = with_frames(|frames| {
         for page in range.clone().step_by(PAGE_SIZE as usize) {
-            match space.map_zeroed(window(), frames, page, access) {
+            let mapped = match sharing {
+                Sharing::Private => space.map_zeroed(window(), frames, page, access),
+                Sharing::Shared => space.map_zeroed_shared(window(), frames, page, access),
+            };
+            match mapped {
                 Ok(_) => {}
                 Err(MapError::OutOfFrames) => return Err((page, MemoryError::OutOfMemory)),
                 Err(_) => return Err((page, MemoryError::Invalid)),
@@ -109,7 +123,7 @@ pub fn set_break(space: &mut AddressSpace, layout: &mut Layout, address: u64) ->
     let old_top = layout.break_end.next_multiple_of(PAGE_SIZE);
     let new_top = address.next_multiple_of(PAGE_SIZE);
     if new_top > old_top {
-        if map_range(space, old_top..new_top, PageAccess::READ_WRITE).is_err() {
+        if map_range(space, old_top..new_top, PageAccess::READ_WRITE, Sharing::Private).is_err() {
             return layout.break_end;
         }
     } else if new_top < old_top {
@@ -119,8 +133,8 @@ pub fn set_break(space: &mut AddressSpace, layout: &mut Layout, address: u64) ->
     address
 }
 
-/// `mmap` of anonymous private memory: `fixed` places it at `address` (replacing what was
-/// there), otherwise below the previous mapping. Returns the mapping's address.
+/// `mmap` of anonymous memory: `fixed` places it at `address` (replacing what was there),
+/// otherwise below the previous mapping. Returns the mapping's address.
 pub fn map_anonymous(
     space: &mut AddressSpace,
     layout: &mut Layout,
@@ -128,6 +142,7 @@ pub fn map_anonymous(
     length: u64,
     access: Option<PageAccess>,
     fixed: bool,
+    sharing: Sharing,
 ) -> Result<u64, MemoryError> {
     let length = length.checked_next_multiple_of(PAGE_SIZE).filter(|&l| l > 0).ok_or(MemoryError::Invalid)?;
     let start = if fixed {
@@ -145,7 +160,7 @@ pub fn map_anonymous(
     }
     // PROT_NONE reserves the range without mapping it: any access faults.
     if let Some(access) = access {
-        map_range(space, range.clone(), access)?;
+        map_range(space, range.clone(), access, sharing)?;
     }
     if !fixed {
         layout.mmap_next = range.start;
@@ -186,7 +201,7 @@ pub fn protect(
                 if space.translate(window(), page).is_some() {
                     space.protect(window(), page, access).map_err(|_| MemoryError::NotMapped)?;
                 } else {
-                    map_range(space, page..page + PAGE_SIZE, access)?;
+                    map_range(space, page..page + PAGE_SIZE, access, Sharing::Private)?;
                 }
             }
             flush(range);

@@ -273,21 +273,23 @@ fn memory_call(
     }
 }
 
-/// `mmap(addr, length, prot, flags, fd, offset)`: anonymous private mappings only (there
-/// are no files; shared anonymous memory comes later).
+/// `mmap(addr, length, prot, flags, fd, offset)`: anonymous mappings, private or shared
+/// with forked children (there are no files).
 fn mmap(address: u64, length: u64, protection: u64, flags: u64, fd: i64) -> Result<u64, Errno> {
     let access = memory::access_for(protection).map_err(|_| Errno::EINVAL)?;
     if flags & MAP_ANONYMOUS == 0 || fd != -1 {
         return Err(Errno::ENODEV);
     }
-    if flags & MAP_SHARED != 0 {
-        return Err(Errno::ENOSYS);
-    }
-    if flags & MAP_PRIVATE == 0 || flags & !(MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_IGNORED) != 0 {
+    let sharing = match flags & (MAP_SHARED | MAP_PRIVATE) {
+        MAP_PRIVATE => memory::Sharing::Private,
+        MAP_SHARED => memory::Sharing::Shared,
+        _ => return Err(Errno::EINVAL),
+    };
+    if flags & !(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_IGNORED) != 0 {
         return Err(Errno::EINVAL);
     }
     memory_call(|space, layout| {
-        memory::map_anonymous(space, layout, address, length, access, flags & MAP_FIXED != 0)
+        memory::map_anonymous(space, layout, address, length, access, flags & MAP_FIXED != 0, sharing)
     })
 }
 

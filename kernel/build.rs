@@ -91,14 +91,47 @@ fn build_c_programs(source_dir: &std::path::Path, out_dir: &std::path::Path) -> 
         .map(|source| {
             let name = source.file_stem().unwrap().to_string_lossy().into_owned();
             let output = out_dir.join(&name);
-            let status = Command::new(&compiler)
-                .args(["-static", "-O2", "-Wall", "-Werror", "-o"])
-                .arg(&output)
-                .arg(source)
-                .status()
-                .expect("kernel/build.rs: could not run musl-gcc");
-            assert!(status.success(), "kernel/build.rs: musl-gcc failed on {}", source.display());
+            if name.ends_with("-pie") {
+                link_static_pie(&compiler, source, &output);
+            } else {
+                let status = Command::new(&compiler)
+                    .args(["-static", "-O2", "-Wall", "-Werror", "-o"])
+                    .arg(&output)
+                    .arg(source)
+                    .status()
+                    .expect("kernel/build.rs: could not run musl-gcc");
+                assert!(status.success(), "kernel/build.rs: musl-gcc failed on {}", source.display());
+            }
             (format!("bin/{name}"), std::fs::read(&output).unwrap())
         })
         .collect()
+}
+
+/// Builds a static-PIE program (ET_DYN without an interpreter) from `source`: musl-gcc's own
+/// `-static-pie` links the non-relocating start file (the result crashes on Linux too), so
+/// the link names musl's self-relocating `rcrt1.o` itself.
+fn link_static_pie(compiler: &str, source: &std::path::Path, output: &std::path::Path) {
+    let musl =
+        PathBuf::from(env::var("LETHE_MUSL_LIB").unwrap_or_else(|_| "/usr/lib/x86_64-linux-musl".into()));
+    let object = output.with_extension("o");
+    let run = |command: &mut Command| {
+        let status = command.status().expect("kernel/build.rs: could not run the compiler");
+        assert!(status.success(), "kernel/build.rs: building {} as static PIE failed", source.display());
+    };
+    run(Command::new(compiler)
+        .args(["-fPIE", "-O2", "-Wall", "-Werror", "-c", "-o"])
+        .arg(&object)
+        .arg(source));
+    let libgcc =
+        Command::new("gcc").arg("-print-libgcc-file-name").output().expect("kernel/build.rs: no gcc");
+    let libgcc = String::from_utf8_lossy(&libgcc.stdout).trim().to_string();
+    run(Command::new("gcc")
+        .args(["-static-pie", "-nostdlib", "-Wl,--no-dynamic-linker", "-o"])
+        .arg(output)
+        .arg(musl.join("rcrt1.o"))
+        .arg(musl.join("crti.o"))
+        .arg(&object)
+        .arg(musl.join("libc.a"))
+        .arg(libgcc)
+        .arg(musl.join("crtn.o")));
 }

@@ -162,3 +162,10 @@ fn map_shared_memory_is_shared_with_forked_children() {
     settle();
     assert_eq!(held(), before, "shared frames were not all given back");
 }
+
+#[test_case]
+fn a_static_pie_program_is_loaded_at_the_pie_base_and_runs() {
+    let (status, output) = run_and_capture("hello-pie");
+    assert_eq!(status, WaitStatus::exited(0), "{output}");
+    assert!(output.contains("main at 0x5555555"), "not at the PIE base: {output}");
+}

@@ -4,7 +4,7 @@
 #![no_std]
 #![no_main]
 #![feature(custom_test_frameworks)]
-#![test_runner(kernel::testing::run_tests)]
+#![test_runner(kernel::testing::run_tests_under_every_strategy)]
 #![reexport_test_harness_main = "test_main"]
 
 extern crate alloc;
@@ -168,4 +168,35 @@ fn a_static_pie_program_is_loaded_at_the_pie_base_and_runs() {
     let (status, output) = run_and_capture("hello-pie");
     assert_eq!(status, WaitStatus::exited(0), "{output}");
     assert!(output.contains("main at 0x5555555"), "not at the PIE base: {output}");
+}
+
+/// Runs `/bin/NAME`, which must exit 0 and print `expected`, and checks that once it and
+/// its children are collected every frame, heap byte, pool object and thread slot is back
+/// (R4, R8).
+fn run_leaving_nothing(name: &'static str, expected: &str) {
+    settle();
+    let before = held();
+    let slots_before = sched::slots::in_use();
+    let (status, output) = run_and_capture(name);
+    assert_eq!(status, WaitStatus::exited(0), "{output}");
+    assert!(output.contains(expected), "{output}");
+    drop(output);
+    settle();
+    assert_eq!(sched::slots::in_use(), slots_before, "{name}: thread slots were not all given back");
+    assert_eq!(held(), before, "{name}: memory was not all given back");
+}
+
+#[test_case]
+fn three_hundred_children_exit_at_once_and_are_collected_with_their_statuses() {
+    run_leaving_nothing("waitmany-musl", "300 children collected");
+}
+
+#[test_case]
+fn r5_threads_are_reaped_while_their_process_lives_and_exit_group_ends_running_threads() {
+    run_leaving_nothing("threadsmany-musl", "3000 threads in sequence");
+}
+
+#[test_case]
+fn r2_a_big_process_is_torn_down_and_its_last_shared_writes_are_visible_at_wait() {
+    run_leaving_nothing("bigexit-musl", "shared writes visible at wait");
 }

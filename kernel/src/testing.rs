@@ -14,18 +14,19 @@ use crate::{emergency_println, serial_println};
 static PLANNED: AtomicUsize = AtomicUsize::new(0);
 static PASSED: AtomicUsize = AtomicUsize::new(0);
 
-/// Something the harness can run: any `fn()`, named by its path.
+/// Something the harness can run: any `fn()`, named by its path and a `variant` (which
+/// reaping strategy it ran under, or nothing).
 pub trait Testable {
-    fn run(&self);
+    fn run(&self, variant: &str);
 }
 
 impl<T: Fn()> Testable for T {
-    fn run(&self) {
+    fn run(&self, variant: &str) {
         let name = core::any::type_name::<T>();
-        serial_println!("test {name} ...");
+        serial_println!("test {name}{variant} ...");
         self();
         PASSED.fetch_add(1, Ordering::Relaxed);
-        serial_println!("test {name} ... ok");
+        serial_println!("test {name}{variant} ... ok");
     }
 }
 
@@ -34,8 +35,25 @@ pub fn run_tests(tests: &[&dyn Testable]) {
     PLANNED.store(tests.len(), Ordering::Relaxed);
     serial_println!("running {} tests", tests.len());
     for test in tests {
-        test.run();
+        test.run("");
     }
+    finish();
+}
+
+/// A test runner that runs every test under each reaping strategy in turn (threads made
+/// by a test are reaped the way the strategy says), naming each run `NAME [strategy]`.
+pub fn run_tests_under_every_strategy(tests: &[&dyn Testable]) {
+    use crate::sched::reaping::{self, Strategy};
+    PLANNED.store(tests.len() * Strategy::ALL.len(), Ordering::Relaxed);
+    serial_println!("running {} tests under {} reaping strategies", tests.len(), Strategy::ALL.len());
+    for strategy in Strategy::ALL {
+        reaping::set_strategy(strategy);
+        let variant = alloc::format!(" [{}]", strategy.name());
+        for test in tests {
+            test.run(&variant);
+        }
+    }
+    reaping::set_strategy(Strategy::Future);
     finish();
 }
 

@@ -5,6 +5,9 @@ pub const WRITE: usize = 1;
 pub const GETPID: usize = 39;
 pub const EXIT: usize = 60;
 pub const EXIT_GROUP: usize = 231;
+/// Lethe's own call: `lethe_reaping(strategy)` sets the reaping strategy of new threads
+/// (0 future, 1 reaper, 2 percpu-reaper) and returns the previous one; -1 only reads it.
+pub const LETHE_REAPING: usize = 1000;
 
 /// A raw system call with three arguments.
 pub fn syscall3(number: usize, a: usize, b: usize, c: usize) -> isize {

@@ -16,7 +16,7 @@ use core::task::{Context, Poll, Waker};
 use x86_64::instructions::interrupts;
 
 use super::cpu::this_cpu;
-use super::switch::{schedule, without_preemption};
+use super::switch::{poll_tasks_at_voluntary_switch, schedule, without_preemption};
 use super::thread::{Thread, ThreadState};
 use crate::mm::pool::PoolArc;
 
@@ -62,6 +62,7 @@ pub fn block_on_unless<F: Future>(future: F, give_up: impl Fn() -> bool) -> Opti
             without_preemption(|| drop(future));
             return None;
         }
+        poll_tasks_at_voluntary_switch();
         interrupts::without_interrupts(|| {
             if !me.wakeup_pending.swap(false, Ordering::AcqRel) {
                 me.set_state(ThreadState::Blocked);

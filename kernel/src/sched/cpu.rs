@@ -1,8 +1,8 @@
 //! Per-CPU scheduler state, reached through GS (`arch::percpu`).
 //!
 //! Each CPU has its current thread, the thread it just switched away from (for the switch
-//! path), a run queue, its idle thread, the boot thread if it booted the kernel, and a
-//! preemption-disable count. Only the owning CPU touches its `Cpu`, always with interrupts
+//! path), a run queue, its idle thread, the boot thread if it booted the kernel, a
+//! preemption-disable count, and its reaper (for the `PerCpuReaper` strategy). Only the owning CPU touches its `Cpu`, always with interrupts
 //! disabled, so the locks below are never contended and never held by an interrupt
 //! handler; the run queue is lock-free so that other CPUs can add to it later (SMP).
 
@@ -12,6 +12,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use crossbeam_queue::ArrayQueue;
 use x86_64::instructions::interrupts::without_interrupts;
 
+use super::reaping::{Reaper, Strategy};
 use super::slots::MAX_THREADS;
 use super::thread::{self, Thread, ThreadState};
 use crate::arch::syscall::EntryArea;
@@ -29,6 +30,8 @@ pub struct Cpu {
     idle: spin::Once<PoolArc<Thread>>,
     boot: spin::Once<PoolArc<Thread>>,
     preempt_disabled: AtomicU32,
+    /// The dead list and reaper thread of the `PerCpuReaper` strategy.
+    reaper: Reaper,
 }
 
 impl Cpu {
@@ -42,7 +45,12 @@ impl Cpu {
             idle: spin::Once::new(),
             boot: spin::Once::new(),
             preempt_disabled: AtomicU32::new(0),
+            reaper: Reaper::new("reaper-0", Strategy::PerCpuReaper),
         }
+    }
+
+    pub(super) fn reaper(&self) -> &Reaper {
+        &self.reaper
     }
 
     pub fn id(&self) -> u32 {
@@ -137,12 +145,14 @@ fn idle_loop() {
     }
 }
 
-/// Sets up CPU 0: its `Cpu`, the boot context as its running thread, its idle thread.
+/// Sets up CPU 0: its `Cpu`, the boot context as its running thread, its idle thread and
+/// its reaper.
 pub(super) fn init_boot_cpu() {
     let cpu: &'static Cpu = Box::leak(Box::new(Cpu::new(0)));
     crate::arch::percpu::install(cpu);
     let boot = thread::new_boot();
     cpu.boot.call_once(|| boot.clone());
     cpu.set_current(boot);
-    cpu.idle.call_once(|| thread::new_idle("idle-0", Box::new(idle_loop)));
+    cpu.idle.call_once(|| thread::new_permanent("idle-0", Box::new(idle_loop)));
+    cpu.reaper.start();
 }

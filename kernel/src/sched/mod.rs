@@ -22,6 +22,7 @@
 
 pub mod block;
 pub mod cpu;
+pub mod reaping;
 pub mod slots;
 pub mod switch;
 mod teardown;
@@ -39,4 +40,5 @@ pub use wait_queue::WaitQueue;
 pub fn init() {
     slots::init();
     cpu::init_boot_cpu();
+    reaping::init();
 }

@@ -4,8 +4,9 @@
 //! `finish_switch` is the part DESIGN.md calls the switch path. It reads whether the
 //! previous thread was dead *before* publishing anything (Linux's finish_task_switch
 //! lesson), and for a dead thread it gives its reference to the dead thread to the
-//! teardown task through the thread's slot, then fires the slot's off-CPU event — after
-//! which it never touches the dead thread again. It takes no lock an interrupt or another
+//! teardown task through the thread's slot, then fires the slot's off-CPU event — or, for
+//! a thread reaped by a reaper thread, pushes it on the reaper's dead list and wakes the
+//! reaper — after which it never touches the dead thread again. It takes no lock an interrupt or another
 //! CPU may hold (only its own CPU's, with interrupts off) and does not allocate (R7).
 //!
 //! Threads made with an FPU area get their x87/SSE registers saved before the switch and
@@ -17,6 +18,7 @@
 use core::sync::atomic::Ordering;
 
 use super::cpu::{self, this_cpu};
+use super::reaping::{self, Strategy};
 use super::slots;
 use super::thread::{Start, ThreadState};
 use crate::mm::pool::PoolArc;
@@ -96,8 +98,12 @@ pub(super) fn finish_switch() {
         );
         return;
     }
-    let slot = slots::slot(previous.slot);
     crate::trace::thread_event(&previous, "off-cpu");
+    if previous.strategy() != Strategy::Future {
+        reaping::hand_to_reaper(previous);
+        return;
+    }
+    let slot = slots::slot(previous.slot);
     if slot.handoff.push(previous).is_err() {
         panic!("sched: a dead thread's hand-off slot was full; R4 broken");
     }
@@ -122,7 +128,22 @@ pub(super) extern "C" fn thread_start() -> ! {
 
 /// Lets other runnable threads run; returns when this thread is scheduled again.
 pub fn yield_now() {
+    poll_tasks_at_voluntary_switch();
     x86_64::instructions::interrupts::without_interrupts(schedule);
+}
+
+/// Tasks a thread polls when it gives up the CPU of its own accord.
+const VOLUNTARY_SWITCH_TASK_BUDGET: usize = 8;
+
+/// A voluntary scheduler point: before a thread blocks or yields it polls a few ready
+/// tasks, so that teardown keeps pace with threads that hand the CPU to each other without
+/// ever leaving it idle — a process that creates and joins threads in a loop (R5). Skipped
+/// inside a poll (preemption disabled), where tasks are being run already.
+pub(super) fn poll_tasks_at_voluntary_switch() {
+    if preemption_disabled() {
+        return;
+    }
+    without_preemption(|| crate::tasks::executor().run_ready(VOLUNTARY_SWITCH_TASK_BUDGET));
 }
 
 /// Whether the current context may not be preempted.

@@ -1,40 +1,68 @@
-//! The teardown task: Lethe's reaping, as a future.
+//! Tearing a dead thread down, and the teardown task: Lethe's reaping, as a future.
 //!
-//! Spawned with its thread (so exit never allocates, R3), it awaits the off-CPU event of
-//! the thread's slot — fired by the switch path once the thread has left its CPU for good —
-//! and only then frees the thread's stack (poisoned on free), takes the switch path's
-//! reference back, gives the slot back (the thread count drops here, R8) and announces the
-//! thread torn down. The control block goes when the last reference to it does.
+//! The teardown task is spawned with its thread (so exit never allocates, R3). It awaits
+//! the off-CPU event of the thread's slot — fired by the switch path once the thread has
+//! left its CPU for good — takes the switch path's reference back, and only then runs the
+//! teardown body: free the stack (poisoned on free), give the slot back (the thread count
+//! drops here, R8) and announce the thread torn down. The reapers of `reaping` run the same
+//! body. The control block goes when the last reference to it does.
 
 use core::sync::atomic::Ordering;
 
 use super::cpu::try_this_cpu;
+use super::reaping::{self, Strategy};
 use super::slots;
 use super::thread::{Thread, ThreadState, TornDown};
 use crate::mm::pool::PoolArc;
 use crate::mm::stacks;
 
+/// How a dead thread reached the code that tears it down.
+pub(super) enum Handoff {
+    /// Through its slot: the switch path fired the off-CPU event (the `Future` strategy).
+    OffCpuEvent,
+    /// Through a reaper's dead list: the switch path pushed it there once it was off its
+    /// CPU, and the slot's event never fired.
+    DeadList,
+}
+
 pub(super) async fn teardown(thread: PoolArc<Thread>) {
     let slot = slots::slot(thread.slot);
     slot.off_cpu.wait().await;
-    crate::trace::thread_event(&thread, "teardown");
-    // R1, checked where the stack is freed: the thread is dead, its off-CPU event has fired,
-    // and it is not running here.
-    assert_eq!(thread.state(), ThreadState::Dead, "sched: tearing down a thread that is not dead");
-    assert!(slot.off_cpu.has_fired(), "sched: tearing down a thread still on its CPU");
-    if let Some(cpu) = try_this_cpu() {
-        assert!(!PoolArc::ptr_eq(&cpu.current(), &thread), "sched: tearing down the running thread");
-    }
     let handed_over = slot.handoff.pop().expect("sched: the switch path handed no thread over");
     assert!(PoolArc::ptr_eq(&handed_over, &thread), "sched: a slot handed over another thread");
-    let stack = thread.stack.lock().take().expect("sched: a thread torn down twice; R4 broken");
-    stacks::free(stack);
-    crate::trace::thread_event(&thread, "stack-freed");
-    record_exit_latency(&thread);
     drop(handed_over);
-    slots::release(thread.slot);
-    crate::trace::thread_event(&thread, "torn-down");
-    thread.torn_down.fire(TornDown(()));
+    tear_down(thread, Handoff::OffCpuEvent);
+    reaping::count_reaped(Strategy::Future);
+}
+
+/// The teardown body every reaping strategy runs: frees the stack of `dead`, which has left
+/// its CPU for good, gives its slot back and announces it torn down. Runs in task context
+/// or on a reaper thread with preemption disabled (it takes the stack allocator's lock).
+pub(super) fn tear_down(dead: PoolArc<Thread>, handoff: Handoff) {
+    crate::trace::thread_event(&dead, "teardown");
+    // R1, checked where the stack is freed: the thread is dead, off its CPU (its event has
+    // fired, or the switch path put it on a dead list after switching away), and it is not
+    // running here.
+    assert_eq!(dead.state(), ThreadState::Dead, "sched: tearing down a thread that is not dead");
+    if let Some(cpu) = try_this_cpu() {
+        assert!(!PoolArc::ptr_eq(&cpu.current(), &dead), "sched: tearing down the running thread");
+    }
+    let stack = dead.stack.lock().take().expect("sched: a thread torn down twice; R4 broken");
+    stacks::free(stack);
+    crate::trace::thread_event(&dead, "stack-freed");
+    record_exit_latency(&dead);
+    match handoff {
+        Handoff::OffCpuEvent => {
+            assert!(
+                slots::slot(dead.slot).off_cpu.has_fired(),
+                "sched: tearing down a thread still on its CPU"
+            );
+            slots::release(dead.slot);
+        }
+        Handoff::DeadList => slots::release_unused(dead.slot),
+    }
+    crate::trace::thread_event(&dead, "torn-down");
+    dead.torn_down.fire(TornDown(()));
 }
 
 /// TSC cycles from the last thread's exit to its stack being freed.

@@ -1,8 +1,8 @@
 //! Kernel threads: the control block, `spawn`, the first run, and `exit_current`.
 //!
 //! A thread's control block comes from the `threads` pool, its stack from `mm::stacks`
-//! (guarded, named after the thread), its slot from `slots`; its teardown task is spawned
-//! with it, parked on the off-CPU event. So everything exit needs exists before the thread
+//! (guarded, named after the thread), its slot from `slots`; its teardown task (under the
+//! `Future` reaping strategy) is spawned with it, parked on the off-CPU event. So everything exit needs exists before the thread
 //! first runs (R3), and a spawn that fails half-way gives back what it took.
 
 use alloc::boxed::Box;
@@ -13,6 +13,7 @@ use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use executor::OneShotEvent;
 use mm::kernel_stacks::KernelStack;
 
+use super::reaping::{self, Strategy};
 use super::{cpu, slots, switch, teardown};
 use crate::arch::fpu::FpuState;
 use crate::arch::syscall::SyscallFrame;
@@ -114,6 +115,8 @@ pub struct Thread {
     /// Where to write 0 (and wake futex waiters) when the thread exits:
     /// `set_tid_address`'s argument.
     pub(crate) clear_child_tid: AtomicU64,
+    /// How the thread is reaped, fixed when it is made.
+    strategy: Strategy,
 }
 
 impl Thread {
@@ -132,6 +135,11 @@ impl Thread {
     /// The user process this thread runs, if it is a user thread.
     pub fn process(&self) -> Option<&Arc<Process>> {
         self.process.as_ref()
+    }
+
+    /// How the thread is reaped.
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
     }
 
     pub(super) fn set_state(&self, state: ThreadState) {
@@ -218,6 +226,7 @@ fn new_thread(
         process,
         fs_base: AtomicU64::new(fs_base),
         clear_child_tid: AtomicU64::new(clear_child_tid),
+        strategy: reaping::strategy(),
     };
     match THREADS.allocate_shared(thread) {
         Ok(thread) => {
@@ -294,7 +303,8 @@ fn spawn_thread(name: &'static str, start: Start, context: ThreadContext) -> Res
             return Err(SpawnError::OutOfMemory);
         }
     };
-    if crate::tasks::spawn("teardown", teardown::teardown(thread.clone())).is_err() {
+    let future_reaped = thread.strategy == Strategy::Future;
+    if future_reaped && crate::tasks::spawn("teardown", teardown::teardown(thread.clone())).is_err() {
         let stack = thread.stack.lock().take().expect("sched: a new thread has a stack");
         stacks::free(stack);
         slots::release_unused(slot);
@@ -305,9 +315,9 @@ fn spawn_thread(name: &'static str, start: Start, context: ThreadContext) -> Res
     Ok(JoinHandle { thread })
 }
 
-/// Makes the idle thread: it has a stack and runs `entry`, but is never queued (the CPU
-/// falls back to it) and never exits, so it has no teardown task.
-pub(super) fn new_idle(name: &'static str, entry: Box<dyn FnOnce() + Send>) -> PoolArc<Thread> {
+/// Makes a thread that runs `entry` and never exits, so it has no teardown task: an idle
+/// thread (never queued: the CPU falls back to it) or a reaper.
+pub(super) fn new_permanent(name: &'static str, entry: Box<dyn FnOnce() + Send>) -> PoolArc<Thread> {
     let slot = slots::claim().expect("sched: no thread slot at boot");
     let stack = stacks::allocate(name).expect("sched: no stack at boot");
     new_thread(name, slot, stack, Start::Kernel(entry), ThreadContext::KERNEL)
@@ -334,6 +344,7 @@ pub(super) fn new_boot() -> PoolArc<Thread> {
         process: None,
         fs_base: AtomicU64::new(0),
         clear_child_tid: AtomicU64::new(0),
+        strategy: Strategy::Future,
     };
     THREADS.allocate_shared(thread).unwrap_or_else(|_| panic!("sched: out of memory at boot"))
 }
@@ -351,7 +362,7 @@ pub fn exit_current() -> ! {
     drop(me);
     // NOTE: WE ARE NO LONGER ALLOWED TO SLEEP! From here on: no await, no allocation, no
     // lock a task may hold. The next switch is this thread's last; the switch path hands
-    // it to its teardown task, which was made at spawn.
+    // it to its teardown task, made at spawn, or to a reaper's dead list.
     switch::schedule();
     panic!("sched: a dead thread was switched back to");
 }

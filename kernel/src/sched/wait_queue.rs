@@ -31,6 +31,7 @@ impl WaitQueue {
     /// Blocks the calling thread until `condition` holds (checked on every wake-up).
     pub fn wait_until(&self, condition: impl Fn() -> bool) {
         loop {
+            super::switch::poll_tasks_at_voluntary_switch();
             let satisfied = without_interrupts(|| {
                 if condition() {
                     return true;

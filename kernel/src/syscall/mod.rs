@@ -39,6 +39,10 @@ const FUTEX: u64 = 202;
 const SET_TID_ADDRESS: u64 = 218;
 const CLOCK_GETTIME: u64 = 228;
 const EXIT_GROUP: u64 = 231;
+/// Lethe's own call, above Linux's numbers: `lethe_reaping(strategy)` makes `strategy`
+/// (0 future, 1 reaper, 2 percpu-reaper) the reaping strategy of threads made from now on
+/// and returns the previous one; `lethe_reaping(-1)` only returns the current one.
+const LETHE_REAPING: u64 = 1000;
 
 const ARCH_SET_FS: u64 = 0x1002;
 const ARCH_GET_FS: u64 = 0x1003;
@@ -90,6 +94,7 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
         GETTID => Ok(crate::sched::cpu::this_cpu().current().id().0),
         EXIT => process::exit_thread(frame.rdi as i32),
         EXIT_GROUP => process::exit_current(frame.rdi as i32),
+        LETHE_REAPING => reaping(frame.rdi),
         _ => Err(Errno::ENOSYS),
     };
     frame.rax = match result {
@@ -102,6 +107,15 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
 
 fn current_process() -> alloc::sync::Arc<process::Process> {
     process::current().expect("syscall: a system call from a kernel thread")
+}
+
+fn reaping(number: u64) -> Result<u64, Errno> {
+    use crate::sched::reaping::{self, Strategy};
+    if number == u64::MAX {
+        return Ok(reaping::strategy() as u64);
+    }
+    let strategy = Strategy::from_number(number).ok_or(Errno::EINVAL)?;
+    Ok(reaping::set_strategy(strategy) as u64)
 }
 
 /// `fork()` (and `vfork()`, which behaves as fork): the child returns 0, the parent its pid.
@@ -314,22 +328,28 @@ fn read_timespec(address: u64) -> Result<(u64, u64), Errno> {
     Ok((seconds as u64, nanoseconds as u64))
 }
 
-/// `nanosleep(req, rem)`: sleeps at least `req`, in whole timer ticks.
+/// `nanosleep(req, rem)`: sleeps at least `req` as `CLOCK_MONOTONIC` measures it. The
+/// sleep is in timer ticks, which under emulation can come in a burst after a stall, so it
+/// sleeps again until the clock has really moved on.
 fn nanosleep(request: u64) -> Result<u64, Errno> {
     let (seconds, nanoseconds) = read_timespec(request)?;
     let tick_ns = 1_000_000_000 / u64::from(crate::time::TICK_HZ);
     let total = seconds.saturating_mul(1_000_000_000).saturating_add(nanoseconds);
-    // The current tick is partly over already: one more makes the sleep at least `req`.
-    let ticks = total.div_ceil(tick_ns) + 1;
-    if total > 0 {
-        let process = current_process();
+    let deadline = crate::time::nanos_since_boot().saturating_add(total);
+    let process = current_process();
+    loop {
+        let now = crate::time::nanos_since_boot();
+        if now >= deadline {
+            return Ok(0);
+        }
+        // The current tick is partly over already: one more makes the sleep long enough.
+        let ticks = (deadline - now).div_ceil(tick_ns) + 1;
         let slept =
             crate::sched::block_on_unless(crate::tasks::executor().sleep(ticks), || process.exiting());
         if slept.is_none() {
             return Err(Errno::EINTR);
         }
     }
-    Ok(0)
 }
 
 /// `clock_gettime(clock, tp)`: every supported clock counts from boot (there is no RTC).

@@ -10,11 +10,13 @@ user::entry!(main);
 const ENOENT: isize = -2;
 const EBADF: isize = -9;
 const EFAULT: isize = -14;
+const EINVAL: isize = -22;
 const ENOSYS: isize = -38;
 
 fn main() -> i32 {
-    let checks: [(i32, bool); 11] = [
-        (1, syscall3(1000, 0, 0, 0) == ENOSYS),
+    let reaping = syscall3(syscall::LETHE_REAPING, usize::MAX, 0, 0);
+    let checks: [(i32, bool); 13] = [
+        (1, syscall3(999, 0, 0, 0) == ENOSYS),
         (2, syscall3(usize::MAX, 1, 2, 3) == ENOSYS),
         (3, syscall3(syscall::WRITE, 1, 0x10, 4) == EFAULT),
         (4, syscall3(syscall::WRITE, 1, 0xffff_8000_0000_0000, 4) == EFAULT),
@@ -25,6 +27,8 @@ fn main() -> i32 {
         (9, syscall::execve(b"/no/such/program\0", &[], &[]) == ENOENT),
         (10, syscall3(syscall::EXECVE, 0x10, 0, 0) == EFAULT),
         (11, syscall3(syscall::EXECVE, c"/bin/hello".as_ptr() as usize, 0xffff_8000_0000_0000, 0) == EFAULT),
+        (12, (0..=2).contains(&reaping)),
+        (13, syscall3(syscall::LETHE_REAPING, 3, 0, 0) == EINVAL),
     ];
     checks.iter().find(|(_, held)| !held).map_or(0, |(number, _)| *number)
 }

@@ -1,11 +1,12 @@
-//! Scheduler benchmarks on QEMU, printed as `bench sched` lines: the cost of a thread
+//! Scheduler benchmarks on QEMU, run under each reaping strategy and printed as `bench sched`
+//! lines: the cost of a thread
 //! switch, thread create + exit + teardown per second, and the latency from a thread's exit
 //! to its stack being freed (median and p99). Each checks that every thread was torn down
 //! and memory came back, so the run can fail; the numbers are for reading.
 #![no_std]
 #![no_main]
 #![feature(custom_test_frameworks)]
-#![test_runner(kernel::testing::run_tests)]
+#![test_runner(kernel::testing::run_tests_under_every_strategy)]
 #![reexport_test_harness_main = "test_main"]
 
 extern crate alloc;
@@ -24,6 +25,10 @@ fn nanos(cycles: u64) -> u64 {
     (u128::from(cycles) * 1_000_000_000 / u128::from(time::tsc_hz())) as u64
 }
 
+fn strategy() -> &'static str {
+    sched::reaping::strategy().name()
+}
+
 fn held() -> meminfo::Held {
     sched::thread::release_idle_pool_pages();
     meminfo::snapshot().held()
@@ -33,6 +38,7 @@ fn held() -> meminfo::Held {
 fn thread_switch() {
     const YIELDS: u64 = 10_000;
     static FIRST_START: AtomicU64 = AtomicU64::new(0);
+    FIRST_START.store(0, Ordering::SeqCst);
     let ping_pong = || {
         let _ = FIRST_START.compare_exchange(0, read_tsc(), Ordering::SeqCst, Ordering::SeqCst);
         for _ in 0..YIELDS {
@@ -50,7 +56,10 @@ fn thread_switch() {
     assert_eq!(held(), before);
     let switches = 2 * YIELDS;
     let per_switch = nanos(end - FIRST_START.load(Ordering::SeqCst)) / switches;
-    kernel::serial_println!("bench sched name=thread_switch switches={switches} ns_per_switch={per_switch}");
+    kernel::serial_println!(
+        "bench sched strategy={} name=thread_switch switches={switches} ns_per_switch={per_switch}",
+        strategy()
+    );
 }
 
 #[test_case]
@@ -70,11 +79,15 @@ fn thread_create_exit_teardown() {
     let median = nanos(latencies[CYCLES / 2]);
     let p99 = nanos(latencies[CYCLES * 99 / 100]);
     kernel::serial_println!(
-        "bench sched name=thread_create_exit_teardown cycles={CYCLES} ns_per_cycle={} per_second={}",
+        "bench sched strategy={} name=thread_create_exit_teardown cycles={CYCLES} ns_per_cycle={} per_second={}",
+        strategy(),
         elapsed / CYCLES as u64,
         CYCLES as u64 * 1_000_000_000 / elapsed.max(1)
     );
-    kernel::serial_println!("bench sched name=exit_to_teardown median_ns={median} p99_ns={p99}");
+    kernel::serial_println!(
+        "bench sched strategy={} name=exit_to_teardown median_ns={median} p99_ns={p99}",
+        strategy()
+    );
     drop(latencies);
     assert_eq!(slots::in_use(), threads_before);
     assert_eq!(held(), before);

@@ -14,14 +14,27 @@ use crate::{emergency_println, serial_println};
 static PLANNED: AtomicUsize = AtomicUsize::new(0);
 static PASSED: AtomicUsize = AtomicUsize::new(0);
 
-/// Something the harness can run: any `fn()`, named by its path and a `variant` (which
-/// reaping strategy it ran under, or nothing).
+/// Which reaping strategy a test runs under, if the runner says; printed after its name
+/// without allocating (leak checks in tests see the heap).
+#[derive(Clone, Copy)]
+pub struct Variant(Option<&'static str>);
+
+impl core::fmt::Display for Variant {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            Some(strategy) => write!(f, " [{strategy}]"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Something the harness can run: any `fn()`, named by its path and its variant.
 pub trait Testable {
-    fn run(&self, variant: &str);
+    fn run(&self, variant: Variant);
 }
 
 impl<T: Fn()> Testable for T {
-    fn run(&self, variant: &str) {
+    fn run(&self, variant: Variant) {
         let name = core::any::type_name::<T>();
         serial_println!("test {name}{variant} ...");
         self();
@@ -35,7 +48,7 @@ pub fn run_tests(tests: &[&dyn Testable]) {
     PLANNED.store(tests.len(), Ordering::Relaxed);
     serial_println!("running {} tests", tests.len());
     for test in tests {
-        test.run("");
+        test.run(Variant(None));
     }
     finish();
 }
@@ -48,9 +61,8 @@ pub fn run_tests_under_every_strategy(tests: &[&dyn Testable]) {
     serial_println!("running {} tests under {} reaping strategies", tests.len(), Strategy::ALL.len());
     for strategy in Strategy::ALL {
         reaping::set_strategy(strategy);
-        let variant = alloc::format!(" [{}]", strategy.name());
         for test in tests {
-            test.run(&variant);
+            test.run(Variant(Some(strategy.name())));
         }
     }
     reaping::set_strategy(Strategy::Future);

@@ -138,12 +138,14 @@ const VOLUNTARY_SWITCH_TASK_BUDGET: usize = 8;
 /// A voluntary scheduler point: before a thread blocks or yields it polls a few ready
 /// tasks, so that teardown keeps pace with threads that hand the CPU to each other without
 /// ever leaving it idle — a process that creates and joins threads in a loop (R5). Skipped
-/// inside a poll (preemption disabled), where tasks are being run already.
+/// inside a poll (preemption disabled), where tasks are being run already, and when no task
+/// is ready (timers are the tick's to fire), which keeps a plain switch cheap.
 pub(super) fn poll_tasks_at_voluntary_switch() {
-    if preemption_disabled() {
+    let executor = crate::tasks::executor();
+    if preemption_disabled() || executor.queued_tasks() == 0 {
         return;
     }
-    without_preemption(|| crate::tasks::executor().run_ready(VOLUNTARY_SWITCH_TASK_BUDGET));
+    without_preemption(|| executor.run_ready(VOLUNTARY_SWITCH_TASK_BUDGET));
 }
 
 /// Whether the current context may not be preempted.

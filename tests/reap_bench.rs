@@ -1,0 +1,49 @@
+//! Process and thread lifecycle benchmarks from user space (`/bin/reapbench-musl`), run
+//! under each reaping strategy in one boot and printed as `bench reap` lines: fork+exit+
+//! wait, exit-to-wait latency, thread create+join, forking many children, and exit latency
+//! beside CPU-bound processes. The run fails if the program fails or anything leaks; the
+//! numbers are for reading (see BENCHMARKS.md).
+#![no_std]
+#![no_main]
+#![feature(custom_test_frameworks)]
+#![test_runner(kernel::testing::run_tests_under_every_strategy)]
+#![reexport_test_harness_main = "test_main"]
+
+extern crate alloc;
+
+use kernel::mm::meminfo;
+use kernel::process::{self, WaitStatus};
+use kernel::sched::{self, block_on};
+
+kernel::qemu_test_main!();
+
+fn held() -> meminfo::Held {
+    sched::thread::release_idle_pool_pages();
+    meminfo::snapshot().held()
+}
+
+fn settle() {
+    block_on(kernel::tasks::executor().sleep(2));
+}
+
+/// What the kernel held after the first run. Kernel tables keep the capacity they grew to
+/// (the pid table, the timer heap), so the first run sets the baseline and every later run,
+/// under another strategy, must end exactly there: a leak grows with every run.
+static BASELINE: spin::Mutex<Option<(meminfo::Held, usize)>> = spin::Mutex::new(None);
+
+#[test_case]
+fn reapbench() {
+    const PATH: &str = "/bin/reapbench-musl";
+    let program = kernel::initrd::find(PATH)
+        .expect("ramdisk unreadable")
+        .unwrap_or_else(|| panic!("{PATH} is not in the ramdisk (it needs musl-gcc: run scripts/setup)"));
+    let process = process::spawn_program("reapbench", program, &[PATH.as_bytes()], &[]).expect("exec failed");
+    assert_eq!(block_on(process.exited()), WaitStatus::exited(0));
+    settle();
+    let now = (held(), sched::slots::in_use());
+    let mut baseline = BASELINE.lock();
+    match &*baseline {
+        None => *baseline = Some(now),
+        Some(first) => assert_eq!(&now, first, "a run left memory or thread slots behind"),
+    }
+}

@@ -200,3 +200,10 @@ fn r5_threads_are_reaped_while_their_process_lives_and_exit_group_ends_running_t
 fn r2_a_big_process_is_torn_down_and_its_last_shared_writes_are_visible_at_wait() {
     run_leaving_nothing("bigexit-musl", "shared writes visible at wait");
 }
+
+#[test_case]
+fn r8_a_fork_bomb_stops_at_the_process_limit_and_every_counter_comes_back() {
+    // This test process is the only one: MAX_PROCESSES - 1 children fit.
+    let expected = alloc::format!("{} zombies, then EAGAIN", process::MAX_PROCESSES - 1);
+    run_leaving_nothing("forkbomb-musl", &expected);
+}

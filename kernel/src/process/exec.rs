@@ -37,6 +37,8 @@ pub enum ExecError {
     OutOfMemory,
     /// The thread limit is reached (EAGAIN).
     TooManyThreads,
+    /// The process limit is reached (EAGAIN).
+    TooManyProcesses,
 }
 
 impl fmt::Display for ExecError {
@@ -47,6 +49,7 @@ impl fmt::Display for ExecError {
             ExecError::ArgumentsTooLong => f.write_str("arguments too long"),
             ExecError::OutOfMemory => f.write_str("out of memory"),
             ExecError::TooManyThreads => f.write_str("thread limit reached"),
+            ExecError::TooManyProcesses => f.write_str("process limit reached"),
         }
     }
 }
@@ -67,7 +70,8 @@ pub fn spawn_program(
             return Err(error);
         }
     };
-    let process = Process::new(space, Layout::for_program(plan.end), None);
+    let process =
+        Process::new(space, Layout::for_program(plan.end), None).ok_or(ExecError::TooManyProcesses)?;
     let (entry, stack_pointer) = start;
     process.reserve_thread();
     let spawned = sched::spawn_user(name, process.clone(), entry, stack_pointer);

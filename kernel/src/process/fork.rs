@@ -18,6 +18,8 @@ pub enum ForkError {
     OutOfMemory,
     /// The thread limit is reached (EAGAIN).
     TooManyThreads,
+    /// The process limit is reached (EAGAIN).
+    TooManyProcesses,
 }
 
 /// Forks the calling process, whose registers at the system call are `registers`.
@@ -26,7 +28,7 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
         .with_space(|space| with_frames(|frames| space.duplicate(window(), frames)))
         .expect("fork: the calling process has no address space");
     let space = copy.map_err(|_| ForkError::OutOfMemory)?;
-    let child = Process::new(space, parent.layout(), Some(parent));
+    let child = Process::new(space, parent.layout(), Some(parent)).ok_or(ForkError::TooManyProcesses)?;
     child.inherit_signals(parent);
     let mut child_registers = registers.clone();
     child_registers.rax = 0;

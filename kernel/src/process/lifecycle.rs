@@ -88,7 +88,11 @@ pub struct Process {
     threads: spin::Mutex<Vec<crate::mm::pool::PoolArc<crate::sched::Thread>>>,
 }
 
-/// Every process that exists, by pid, for `kill`.
+/// Processes that can exist at once, zombies included: `fork` past it is EAGAIN (R8).
+/// A process leaves the count when its parent collects it (or at once when detached).
+pub const MAX_PROCESSES: usize = 1024;
+
+/// Every process that exists, by pid, for `kill` and the process limit.
 static TABLE: spin::Mutex<alloc::collections::BTreeMap<u32, Weak<Process>>> =
     spin::Mutex::new(alloc::collections::BTreeMap::new());
 
@@ -103,9 +107,14 @@ static INIT: spin::Once<Weak<Process>> = spin::Once::new();
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
 
 impl Process {
-    /// A process owning `space`, child of `parent` (or of the kernel). The first process
-    /// made is pid 1, the init that adopts orphans.
-    pub(super) fn new(space: AddressSpace, layout: Layout, parent: Option<&Arc<Process>>) -> Arc<Self> {
+    /// A process owning `space`, child of `parent` (or of the kernel), or `None` — with
+    /// `space` given back — when `MAX_PROCESSES` exist. The first process made is pid 1,
+    /// the init that adopts orphans.
+    pub(super) fn new(
+        space: AddressSpace,
+        layout: Layout,
+        parent: Option<&Arc<Process>>,
+    ) -> Option<Arc<Self>> {
         let process = Arc::new(Process {
             pid: Pid(NEXT_PID.fetch_add(1, Ordering::Relaxed)),
             root: core::sync::atomic::AtomicU64::new(space.root()),
@@ -124,14 +133,26 @@ impl Process {
             signal_mask: core::sync::atomic::AtomicU64::new(0),
             threads: spin::Mutex::new(Vec::new()),
         });
-        without_interrupts(|| TABLE.lock().insert(process.pid.0, Arc::downgrade(&process)));
+        // Checked and counted under one lock, so concurrent forks cannot overshoot.
+        let admitted = without_interrupts(|| {
+            let mut table = TABLE.lock();
+            let admitted = table.len() < MAX_PROCESSES;
+            if admitted {
+                table.insert(process.pid.0, Arc::downgrade(&process));
+            }
+            admitted
+        });
+        if !admitted {
+            // Dropping it gives its address space back; it was never anyone's child.
+            return None;
+        }
         if process.pid == Pid(1) {
             INIT.call_once(|| Arc::downgrade(&process));
         }
         if let Some(parent) = parent {
             without_interrupts(|| parent.children.lock().push(process.clone()));
         }
-        process
+        Some(process)
     }
 
     /// Forgets `child`, a child whose start failed half-way.

@@ -20,6 +20,7 @@ pub use exec::{ExecError, execve, spawn_program};
 pub(crate) use exec::{enter_user_mode, return_to_user_mode};
 pub use fork::{CloneError, CloneRequest, ForkError, clone_thread, fork};
 pub use lifecycle::{
-    Pid, Process, WaitStatus, current, die_if_killed, exit_current, exit_thread, find, kill_current,
+    MAX_PROCESSES, Pid, Process, WaitStatus, current, die_if_killed, exit_current, exit_thread, find,
+    kill_current,
 };
 pub use wait::{WaitError, WaitOptions, wait4};

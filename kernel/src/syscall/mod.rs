@@ -123,7 +123,7 @@ fn fork(frame: &SyscallFrame) -> Result<u64, Errno> {
     match process::fork(&current_process(), frame) {
         Ok(pid) => Ok(u64::from(pid.0)),
         Err(process::ForkError::OutOfMemory) => Err(Errno::ENOMEM),
-        Err(process::ForkError::TooManyThreads) => Err(Errno::EAGAIN),
+        Err(process::ForkError::TooManyThreads | process::ForkError::TooManyProcesses) => Err(Errno::EAGAIN),
     }
 }
 
@@ -466,7 +466,7 @@ fn execve(frame: &mut SyscallFrame) -> Result<u64, Errno> {
         Err(process::ExecError::NotExecutable(_)) => Err(Errno::ENOEXEC),
         Err(process::ExecError::ArgumentsTooLong) => Err(Errno::E2BIG),
         Err(process::ExecError::OutOfMemory) => Err(Errno::ENOMEM),
-        Err(process::ExecError::TooManyThreads) => Err(Errno::EAGAIN),
+        Err(process::ExecError::TooManyThreads | process::ExecError::TooManyProcesses) => Err(Errno::EAGAIN),
     }
 }
 
@@ -609,6 +609,8 @@ fn clone(frame: &SyscallFrame) -> Result<u64, Errno> {
         Err(process::CloneError::Unsupported) => Err(Errno::EINVAL),
         Err(process::CloneError::BadAddress) => Err(Errno::EFAULT),
         Err(process::CloneError::Fork(process::ForkError::OutOfMemory)) => Err(Errno::ENOMEM),
-        Err(process::CloneError::Fork(process::ForkError::TooManyThreads)) => Err(Errno::EAGAIN),
+        Err(process::CloneError::Fork(
+            process::ForkError::TooManyThreads | process::ForkError::TooManyProcesses,
+        )) => Err(Errno::EAGAIN),
     }
 }

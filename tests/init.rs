@@ -14,7 +14,7 @@ use kernel::sched::block_on;
 kernel::qemu_test_main!();
 
 #[test_case]
-fn init_runs_its_programs_and_collects_every_orphan() {
+fn r9_init_runs_its_programs_and_collects_every_orphan() {
     let init = kernel::initrd::find("/init").expect("ramdisk unreadable").expect("no /init");
     kernel::console::start_capture();
     let process = process::spawn_program("init", init, &[b"/init"], &[]).expect("cannot start /init");

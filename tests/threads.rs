@@ -35,7 +35,7 @@ fn join_all(handles: Vec<sched::JoinHandle>) {
 }
 
 #[test_case]
-fn ten_thousand_threads_run_exit_and_are_torn_down_exactly_once() {
+fn r4_ten_thousand_threads_run_exit_and_are_torn_down_exactly_once() {
     const THREADS: usize = 10_000;
     const BATCH: usize = 500;
     let before = held();
@@ -61,7 +61,7 @@ fn ten_thousand_threads_run_exit_and_are_torn_down_exactly_once() {
 }
 
 #[test_case]
-fn a_dying_thread_is_switched_off_before_it_is_torn_down() {
+fn r1_a_dying_thread_is_switched_off_before_it_is_torn_down() {
     kernel::trace::recorded_thread_events();
     let handle = sched::spawn("traced", || {}).expect("spawn failed");
     let id = handle.thread().id().0;
@@ -206,7 +206,7 @@ fn spawning_tasks_while_the_tick_polls_never_hangs() {
 }
 
 #[test_case]
-fn the_thread_limit_is_enforced_and_leaves_nothing_behind() {
+fn r3_the_thread_limit_is_enforced_and_leaves_nothing_behind() {
     let before = held();
     static RELEASE: AtomicBool = AtomicBool::new(false);
     RELEASE.store(false, Ordering::SeqCst);

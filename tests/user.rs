@@ -187,7 +187,7 @@ fn run_leaving_nothing(name: &'static str, expected: &str) {
 }
 
 #[test_case]
-fn three_hundred_children_exit_at_once_and_are_collected_with_their_statuses() {
+fn r4_r6_three_hundred_children_are_collected_once_each_and_wnohang_is_exact() {
     run_leaving_nothing("waitmany-musl", "300 children collected");
 }
 

@@ -172,17 +172,19 @@ fn a_static_pie_program_is_loaded_at_the_pie_base_and_runs() {
 
 /// Runs `/bin/NAME`, which must exit 0 and print `expected`, and checks that once it and
 /// its children are collected every frame, heap byte, pool object and thread slot is back
-/// (R4, R8).
+/// and every process freed (R4, R8).
 fn run_leaving_nothing(name: &'static str, expected: &str) {
     settle();
     let before = held();
     let slots_before = sched::slots::in_use();
+    let processes_before = process::process_count();
     let (status, output) = run_and_capture(name);
     assert_eq!(status, WaitStatus::exited(0), "{output}");
     assert!(output.contains(expected), "{output}");
     drop(output);
     settle();
     assert_eq!(sched::slots::in_use(), slots_before, "{name}: thread slots were not all given back");
+    assert_eq!(process::process_count(), processes_before, "{name}: processes were not all freed");
     assert_eq!(held(), before, "{name}: memory was not all given back");
 }
 

@@ -5,7 +5,7 @@
 
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use x86_64::instructions::interrupts::without_interrupts;
 
@@ -89,10 +89,19 @@ pub struct Process {
 }
 
 /// Processes that can exist at once, zombies included: `fork` past it is EAGAIN (R8).
-/// A process leaves the count when its parent collects it (or at once when detached).
+/// A process leaves the count when it is freed — collected (or detached) and its last
+/// thread torn down — not when its pid goes.
 pub const MAX_PROCESSES: usize = 1024;
 
-/// Every process that exists, by pid, for `kill` and the process limit.
+/// Processes that exist: counted in `Process::new`, uncounted in `Process::drop`.
+static PROCESSES: AtomicUsize = AtomicUsize::new(0);
+
+/// Processes that exist now, zombies and those still being torn down included.
+pub fn process_count() -> usize {
+    PROCESSES.load(Ordering::Acquire)
+}
+
+/// Every process with a pid, by pid, for `kill`.
 static TABLE: spin::Mutex<alloc::collections::BTreeMap<u32, Weak<Process>>> =
     spin::Mutex::new(alloc::collections::BTreeMap::new());
 
@@ -108,13 +117,21 @@ static NEXT_PID: AtomicU32 = AtomicU32::new(1);
 
 impl Process {
     /// A process owning `space`, child of `parent` (or of the kernel), or `None` — with
-    /// `space` given back — when `MAX_PROCESSES` exist. The first process made is pid 1,
+    /// `space` destroyed — when `MAX_PROCESSES` exist. The first process made is pid 1,
     /// the init that adopts orphans.
     pub(super) fn new(
         space: AddressSpace,
         layout: Layout,
         parent: Option<&Arc<Process>>,
     ) -> Option<Arc<Self>> {
+        // Counted before anything is made, atomically, so concurrent forks cannot overshoot.
+        let admitted = PROCESSES.fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| {
+            (count < MAX_PROCESSES).then_some(count + 1)
+        });
+        if admitted.is_err() {
+            spaces::destroy(space);
+            return None;
+        }
         let process = Arc::new(Process {
             pid: Pid(NEXT_PID.fetch_add(1, Ordering::Relaxed)),
             root: core::sync::atomic::AtomicU64::new(space.root()),
@@ -133,19 +150,7 @@ impl Process {
             signal_mask: core::sync::atomic::AtomicU64::new(0),
             threads: spin::Mutex::new(Vec::new()),
         });
-        // Checked and counted under one lock, so concurrent forks cannot overshoot.
-        let admitted = without_interrupts(|| {
-            let mut table = TABLE.lock();
-            let admitted = table.len() < MAX_PROCESSES;
-            if admitted {
-                table.insert(process.pid.0, Arc::downgrade(&process));
-            }
-            admitted
-        });
-        if !admitted {
-            // Dropping it gives its address space back; it was never anyone's child.
-            return None;
-        }
+        without_interrupts(|| TABLE.lock().insert(process.pid.0, Arc::downgrade(&process)));
         if process.pid == Pid(1) {
             INIT.call_once(|| Arc::downgrade(&process));
         }
@@ -417,6 +422,7 @@ impl Drop for Process {
         if let Some(space) = self.space.get_mut().take() {
             spaces::destroy(space);
         }
+        PROCESSES.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

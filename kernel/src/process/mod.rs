@@ -21,6 +21,6 @@ pub(crate) use exec::{enter_user_mode, return_to_user_mode};
 pub use fork::{CloneError, CloneRequest, ForkError, clone_thread, fork};
 pub use lifecycle::{
     MAX_PROCESSES, Pid, Process, WaitStatus, current, die_if_killed, exit_current, exit_thread, find,
-    kill_current,
+    kill_current, process_count,
 };
 pub use wait::{WaitError, WaitOptions, wait4};

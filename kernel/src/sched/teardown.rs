@@ -47,18 +47,22 @@ pub(super) fn tear_down(dead: PoolArc<Thread>, handoff: Handoff) {
     if let Some(cpu) = try_this_cpu() {
         assert!(!PoolArc::ptr_eq(&cpu.current(), &dead), "sched: tearing down the running thread");
     }
+    let slot = slots::slot(dead.slot);
+    match handoff {
+        Handoff::OffCpuEvent => {
+            assert!(slot.off_cpu.has_fired(), "sched: tearing down a thread still on its CPU")
+        }
+        Handoff::DeadList => assert!(
+            !slot.off_cpu.has_fired() && slot.handoff.is_empty(),
+            "sched: a reaper-strategy thread went through its slot"
+        ),
+    }
     let stack = dead.stack.lock().take().expect("sched: a thread torn down twice; R4 broken");
     stacks::free(stack);
     crate::trace::thread_event(&dead, "stack-freed");
     record_exit_latency(&dead);
     match handoff {
-        Handoff::OffCpuEvent => {
-            assert!(
-                slots::slot(dead.slot).off_cpu.has_fired(),
-                "sched: tearing down a thread still on its CPU"
-            );
-            slots::release(dead.slot);
-        }
+        Handoff::OffCpuEvent => slots::release(dead.slot),
         Handoff::DeadList => slots::release_unused(dead.slot),
     }
     crate::trace::thread_event(&dead, "torn-down");

@@ -350,7 +350,7 @@ pub(super) fn new_boot() -> PoolArc<Thread> {
 }
 
 /// Ends the calling thread. Never returns: the thread is switched away from for good and
-/// its teardown task frees the rest.
+/// its teardown task, or a reaper, frees the rest.
 pub fn exit_current() -> ! {
     x86_64::instructions::interrupts::disable();
     let cpu = cpu::this_cpu();

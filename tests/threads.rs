@@ -75,6 +75,18 @@ fn r1_a_dying_thread_is_switched_off_before_it_is_torn_down() {
 }
 
 #[test_case]
+fn r7_the_switch_path_never_touches_the_heap() {
+    // The check can fail: a heap call inside `forbidding_heap` is counted.
+    let before = kernel::mm::heap::forbidden_calls();
+    kernel::mm::heap::forbidding_heap(|| drop(core::hint::black_box(alloc::boxed::Box::new(7u64))));
+    assert_eq!(kernel::mm::heap::forbidden_calls(), before + 2, "the heap does not count forbidden calls");
+    let before = kernel::mm::heap::forbidden_calls();
+    let handles: Vec<_> = (0..200).map(|_| sched::spawn("dies", || {}).expect("spawn failed")).collect();
+    join_all(handles);
+    assert_eq!(kernel::mm::heap::forbidden_calls(), before, "the switch path allocated or freed");
+}
+
+#[test_case]
 fn threads_are_torn_down_by_the_driver_of_the_strategy_they_were_made_under() {
     const THREADS: u64 = 50;
     let strategy = reaping::strategy();

@@ -5,6 +5,9 @@
 //! handler may allocate or free (a waker dropped in an interrupt can free its task) without
 //! deadlocking against the code it interrupted.
 //!
+//! Code that must not touch the heap at all — the switch path (R7) — runs inside
+//! `forbidding_heap`; any allocation or free there is counted, for tests to assert none.
+//!
 //! Why `linked_list_allocator`: it is maintained by rust-osdev, small enough to read in one
 //! sitting, and reports bytes in use (`used()`) itself, which the leak checks rely on. It is
 //! first-fit over a free list, so its cost grows with fragmentation; that is acceptable
@@ -13,6 +16,7 @@
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{NonNull, null_mut};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use linked_list_allocator::Heap;
 use x86_64::VirtAddr;
@@ -26,6 +30,30 @@ pub const HEAP_SIZE: usize = 8 * 1024 * 1024;
 
 struct KernelHeap(spin::Mutex<Heap>);
 
+/// Whether code that must not touch the heap is running (one CPU runs kernel code today).
+static FORBIDDEN: AtomicBool = AtomicBool::new(false);
+/// Allocations and frees made while `FORBIDDEN` was set, since boot.
+static FORBIDDEN_CALLS: AtomicU64 = AtomicU64::new(0);
+
+fn note_call() {
+    if FORBIDDEN.load(Ordering::Relaxed) {
+        FORBIDDEN_CALLS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Runs `work`, counting every allocation or free it makes as a broken rule.
+pub fn forbidding_heap<R>(work: impl FnOnce() -> R) -> R {
+    let outer = FORBIDDEN.swap(true, Ordering::Relaxed);
+    let result = work();
+    FORBIDDEN.store(outer, Ordering::Relaxed);
+    result
+}
+
+/// Allocations and frees made inside `forbidding_heap` since boot: 0 unless a rule broke.
+pub fn forbidden_calls() -> u64 {
+    FORBIDDEN_CALLS.load(Ordering::Relaxed)
+}
+
 #[global_allocator]
 static HEAP: KernelHeap = KernelHeap(spin::Mutex::new(Heap::empty()));
 
@@ -33,6 +61,7 @@ static HEAP: KernelHeap = KernelHeap(spin::Mutex::new(Heap::empty()));
 // blocks of the requested layout inside its region, under a lock with interrupts masked.
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note_call();
         without_interrupts(|| self.0.lock().allocate_first_fit(layout).map_or(null_mut(), NonNull::as_ptr))
     }
 
@@ -40,6 +69,7 @@ unsafe impl GlobalAlloc for KernelHeap {
         let Some(pointer) = NonNull::new(pointer) else {
             return;
         };
+        note_call();
         // SAFETY: `GlobalAlloc`'s contract: `pointer` came from `alloc` with this layout.
         without_interrupts(|| unsafe { self.0.lock().deallocate(pointer, layout) });
     }

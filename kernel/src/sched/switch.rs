@@ -20,7 +20,7 @@ use core::sync::atomic::Ordering;
 use super::cpu::{self, this_cpu};
 use super::reaping::{self, Strategy};
 use super::slots;
-use super::thread::{Start, ThreadState};
+use super::thread::{Start, Thread, ThreadState};
 use crate::mm::pool::PoolArc;
 
 /// Capability to fire an off-CPU event: only this module makes one.
@@ -98,6 +98,12 @@ pub(super) fn finish_switch() {
         );
         return;
     }
+    crate::mm::heap::forbidding_heap(|| hand_over_dead(previous));
+}
+
+/// Gives the switch path's reference to a dead thread, now off its CPU, to whatever tears
+/// it down, and never touches the thread again. Must not touch the heap (R7).
+fn hand_over_dead(previous: PoolArc<Thread>) {
     crate::trace::thread_event(&previous, "off-cpu");
     if previous.strategy() != Strategy::Future {
         reaping::hand_to_reaper(previous);

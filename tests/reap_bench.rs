@@ -22,10 +22,6 @@ fn held() -> meminfo::Held {
     meminfo::snapshot().held()
 }
 
-fn settle() {
-    block_on(kernel::tasks::executor().sleep(2));
-}
-
 /// What the kernel held after the first run. Kernel tables keep the capacity they grew to
 /// (the pid table, the timer heap), so the first run sets the baseline and every later run,
 /// under another strategy, must end exactly there: a leak grows with every run.
@@ -39,7 +35,7 @@ fn reapbench() {
         .unwrap_or_else(|| panic!("{PATH} is not in the ramdisk (it needs musl-gcc: run scripts/setup)"));
     let process = process::spawn_program("reapbench", program, &[PATH.as_bytes()], &[]).expect("exec failed");
     assert_eq!(block_on(process.exited()), WaitStatus::exited(0));
-    settle();
+    kernel::testing::settle_processes();
     let now = (held(), sched::slots::in_use());
     let mut baseline = BASELINE.lock();
     match &*baseline {

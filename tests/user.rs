@@ -55,21 +55,15 @@ fn reading_kernel_memory_kills_the_reader_and_the_kernel_survives() {
     assert_eq!(run("hello"), WaitStatus::exited(0));
 }
 
-/// Lets the last exited process's thread reach teardown (its process reports the exit
-/// before the thread has left the CPU).
-fn settle() {
-    block_on(kernel::tasks::executor().sleep(2));
-}
-
 #[test_case]
 fn processes_give_back_every_frame_once_reaped() {
     run("hello");
-    settle();
+    kernel::testing::settle_processes();
     let before = held();
     for _ in 0..20 {
         assert_eq!(run("hello"), WaitStatus::exited(0));
     }
-    settle();
+    kernel::testing::settle_processes();
     assert_eq!(held(), before);
 }
 
@@ -128,13 +122,13 @@ fn ignoring_sigchld_leaves_no_zombies_and_uname_answers() {
 
 #[test_case]
 fn musl_pthreads_create_join_lock_and_keep_their_tls() {
-    settle();
+    kernel::testing::settle_processes();
     let before = held();
     let (status, output) = run_and_capture("threads-musl");
     assert_eq!(status, WaitStatus::exited(0), "{output}");
     assert!(output.contains("100 threads created and joined, counter 100000"), "{output}");
     drop(output);
-    settle();
+    kernel::testing::settle_processes();
     assert_eq!(held(), before, "threads or their stacks were not all given back");
 }
 
@@ -154,12 +148,12 @@ fn a_program_reads_a_line_of_console_input() {
 
 #[test_case]
 fn map_shared_memory_is_shared_with_forked_children() {
-    settle();
+    kernel::testing::settle_processes();
     let before = held();
     let (status, output) = run_and_capture("shared-musl");
     assert_eq!(status, WaitStatus::exited(0), "{output}");
     drop(output);
-    settle();
+    kernel::testing::settle_processes();
     assert_eq!(held(), before, "shared frames were not all given back");
 }
 
@@ -174,7 +168,7 @@ fn a_static_pie_program_is_loaded_at_the_pie_base_and_runs() {
 /// its children are collected every frame, heap byte, pool object and thread slot is back
 /// and every process freed (R4, R8).
 fn run_leaving_nothing(name: &'static str, expected: &str) {
-    settle();
+    kernel::testing::settle_processes();
     let before = held();
     let slots_before = sched::slots::in_use();
     let processes_before = process::process_count();
@@ -182,7 +176,7 @@ fn run_leaving_nothing(name: &'static str, expected: &str) {
     assert_eq!(status, WaitStatus::exited(0), "{output}");
     assert!(output.contains(expected), "{output}");
     drop(output);
-    settle();
+    kernel::testing::settle_processes();
     assert_eq!(sched::slots::in_use(), slots_before, "{name}: thread slots were not all given back");
     assert_eq!(process::process_count(), processes_before, "{name}: processes were not all freed");
     assert_eq!(held(), before, "{name}: memory was not all given back");

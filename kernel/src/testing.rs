@@ -81,6 +81,23 @@ pub fn pass(name: &str) {
     serial_println!("test {name} ... ok");
 }
 
+/// Lets every process that has ended be torn down and freed: waits, a tick at a time, until
+/// no process exists (up to 10 s), then two ticks more. Teardown comes after the parent sees
+/// the exit, and a fixed wait is not enough: under emulation timer ticks can arrive in a
+/// burst, ending it before the dying thread has even run. Leak checks call this first, and
+/// still fail if a process is never freed.
+pub fn settle_processes() {
+    let sleep_a_tick = || crate::sched::block_on(crate::tasks::executor().sleep(1));
+    for _ in 0..10 * u64::from(crate::time::TICK_HZ) {
+        if crate::process::process_count() == 0 {
+            break;
+        }
+        sleep_a_tick();
+    }
+    sleep_a_tick();
+    sleep_a_tick();
+}
+
 /// Prints the summary and ends QEMU with success.
 pub fn finish() -> ! {
     let passed = PASSED.load(Ordering::Relaxed);

@@ -79,8 +79,7 @@ pub fn spawn_program(
         process.unreserve_thread();
     }
     match spawned {
-        Ok(handle) => {
-            process.add_thread(handle.thread_ref());
+        Ok(_) => {
             crate::trace::process_event(process.pid().0, "exec");
             Ok(process)
         }

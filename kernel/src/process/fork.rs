@@ -47,8 +47,7 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
         child.unreserve_thread();
     }
     match spawned {
-        Ok(handle) => {
-            child.add_thread(handle.thread_ref());
+        Ok(_) => {
             crate::trace::process_event(child.pid().0, "fork");
             Ok(child.pid())
         }
@@ -151,7 +150,6 @@ pub fn clone_thread(
         }
     };
     let tid = handle.thread().id().0;
-    process.add_thread(handle.thread_ref());
     for (flag, address) in
         [(CLONE_PARENT_SETTID, request.parent_tid), (CLONE_CHILD_SETTID, request.child_tid)]
     {

@@ -251,8 +251,10 @@ impl Process {
         *self.layout.lock()
     }
 
-    /// Records `thread` as one of the process's (for `kill` to wake it).
-    pub(super) fn add_thread(&self, thread: crate::mm::pool::PoolArc<crate::sched::Thread>) {
+    /// Records `thread` as one of the process's (for `kill` to wake it). Called by the
+    /// spawn before the thread can run, so before it can take itself off the list: added
+    /// later, a thread that had already left would keep its process alive forever.
+    pub(crate) fn add_thread(&self, thread: crate::mm::pool::PoolArc<crate::sched::Thread>) {
         without_interrupts(|| self.threads.lock().push(thread));
     }
 

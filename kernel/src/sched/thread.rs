@@ -310,6 +310,9 @@ fn spawn_thread(name: &'static str, start: Start, context: ThreadContext) -> Res
         slots::release_unused(slot);
         return Err(SpawnError::OutOfMemory);
     }
+    if let Some(process) = &thread.process {
+        process.add_thread(thread.clone());
+    }
     crate::trace::thread_event(&thread, "spawn");
     cpu::this_cpu().make_runnable(thread.clone());
     Ok(JoinHandle { thread })

@@ -11,21 +11,15 @@
 
 extern crate alloc;
 
-use kernel::mm::meminfo;
 use kernel::process::{self, WaitStatus};
 use kernel::sched::{self, block_on};
 
 kernel::qemu_test_main!();
 
-fn held() -> meminfo::Held {
-    sched::thread::release_idle_pool_pages();
-    meminfo::snapshot().held()
-}
-
 /// What the kernel held after the first run. Kernel tables keep the capacity they grew to
 /// (the pid table, the timer heap), so the first run sets the baseline and every later run,
 /// under another strategy, must end exactly there: a leak grows with every run.
-static BASELINE: spin::Mutex<Option<(meminfo::Held, usize)>> = spin::Mutex::new(None);
+static BASELINE: spin::Mutex<Option<(kernel::mm::meminfo::Held, usize)>> = spin::Mutex::new(None);
 
 #[test_case]
 fn reapbench() {
@@ -36,7 +30,7 @@ fn reapbench() {
     let process = process::spawn_program("reapbench", program, &[PATH.as_bytes()], &[]).expect("exec failed");
     assert_eq!(block_on(process.exited()), WaitStatus::exited(0));
     kernel::testing::settle_processes();
-    let now = (held(), sched::slots::in_use());
+    let now = (kernel::testing::held(), sched::slots::in_use());
     let mut baseline = BASELINE.lock();
     match &*baseline {
         None => *baseline = Some(now),

@@ -15,7 +15,6 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use kernel::arch::cpu::read_tsc;
-use kernel::mm::meminfo;
 use kernel::sched::{self, block_on, slots};
 use kernel::time;
 
@@ -29,11 +28,6 @@ fn strategy() -> &'static str {
     sched::reaping::strategy().name()
 }
 
-fn held() -> meminfo::Held {
-    sched::thread::release_idle_pool_pages();
-    meminfo::snapshot().held()
-}
-
 #[test_case]
 fn thread_switch() {
     const YIELDS: u64 = 10_000;
@@ -45,7 +39,7 @@ fn thread_switch() {
             sched::yield_now();
         }
     };
-    let before = held();
+    let before = kernel::testing::held();
     let threads_before = slots::in_use();
     let a = sched::spawn("ping", ping_pong).expect("spawn failed");
     let b = sched::spawn("pong", ping_pong).expect("spawn failed");
@@ -53,7 +47,7 @@ fn thread_switch() {
     let end = read_tsc();
     block_on(b.torn_down());
     assert_eq!(slots::in_use(), threads_before, "a ping-pong thread was not torn down");
-    assert_eq!(held(), before);
+    assert_eq!(kernel::testing::held(), before);
     let switches = 2 * YIELDS;
     let per_switch = nanos(end - FIRST_START.load(Ordering::SeqCst)) / switches;
     kernel::serial_println!(
@@ -65,7 +59,7 @@ fn thread_switch() {
 #[test_case]
 fn thread_create_exit_teardown() {
     const CYCLES: usize = 1_000;
-    let before = held();
+    let before = kernel::testing::held();
     let threads_before = slots::in_use();
     let mut latencies = Vec::with_capacity(CYCLES);
     let start = read_tsc();
@@ -90,5 +84,5 @@ fn thread_create_exit_teardown() {
     );
     drop(latencies);
     assert_eq!(slots::in_use(), threads_before);
-    assert_eq!(held(), before);
+    assert_eq!(kernel::testing::held(), before);
 }

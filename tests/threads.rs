@@ -12,7 +12,6 @@ extern crate alloc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use kernel::mm::meminfo;
 use kernel::sched::reaping::{self, Strategy};
 use kernel::sched::{self, SpawnError, block_on, slots};
 use kernel::{tasks, time};
@@ -20,12 +19,6 @@ use kernel::{tasks, time};
 kernel::qemu_test_main!({
     kernel::trace::record_thread_events(64);
 });
-
-/// What is held right now, with the thread pool's idle pages given back.
-fn held() -> meminfo::Held {
-    sched::thread::release_idle_pool_pages();
-    meminfo::snapshot().held()
-}
 
 /// Blocks the calling (boot) thread until every spawned thread has been torn down.
 fn join_all(handles: Vec<sched::JoinHandle>) {
@@ -38,7 +31,7 @@ fn join_all(handles: Vec<sched::JoinHandle>) {
 fn r4_ten_thousand_threads_run_exit_and_are_torn_down_exactly_once() {
     const THREADS: usize = 10_000;
     const BATCH: usize = 500;
-    let before = held();
+    let before = kernel::testing::held();
     let threads_before = slots::in_use();
     let tasks_before = tasks::executor().live_tasks();
     static RAN: AtomicUsize = AtomicUsize::new(0);
@@ -57,7 +50,7 @@ fn r4_ten_thousand_threads_run_exit_and_are_torn_down_exactly_once() {
     assert_eq!(RAN.load(Ordering::Relaxed), THREADS);
     assert_eq!(slots::in_use(), threads_before, "thread slots were not all given back");
     assert_eq!(tasks::executor().live_tasks(), tasks_before, "teardown tasks did not all finish");
-    assert_eq!(held(), before, "stacks, control blocks or frames were not all freed");
+    assert_eq!(kernel::testing::held(), before, "stacks, control blocks or frames were not all freed");
 }
 
 #[test_case]
@@ -219,7 +212,7 @@ fn spawning_tasks_while_the_tick_polls_never_hangs() {
 
 #[test_case]
 fn r3_the_thread_limit_is_enforced_and_leaves_nothing_behind() {
-    let before = held();
+    let before = kernel::testing::held();
     static RELEASE: AtomicBool = AtomicBool::new(false);
     RELEASE.store(false, Ordering::SeqCst);
     let mut handles = Vec::new();
@@ -237,7 +230,7 @@ fn r3_the_thread_limit_is_enforced_and_leaves_nothing_behind() {
     assert_eq!(slots::in_use(), slots::MAX_THREADS);
     RELEASE.store(true, Ordering::SeqCst);
     join_all(handles);
-    assert_eq!(held(), before);
+    assert_eq!(kernel::testing::held(), before);
 }
 
 #[test_case]

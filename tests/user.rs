@@ -9,7 +9,6 @@
 
 extern crate alloc;
 
-use kernel::mm::meminfo;
 use kernel::process::{self, WaitStatus};
 use kernel::sched::{self, block_on};
 
@@ -24,11 +23,6 @@ fn run(name: &'static str) -> WaitStatus {
     let process =
         process::spawn_program(name, program, &[path.as_bytes()], &[b"HOME=/"]).expect("exec failed");
     block_on(process.exited())
-}
-
-fn held() -> meminfo::Held {
-    sched::thread::release_idle_pool_pages();
-    meminfo::snapshot().held()
 }
 
 #[test_case]
@@ -59,12 +53,12 @@ fn reading_kernel_memory_kills_the_reader_and_the_kernel_survives() {
 fn processes_give_back_every_frame_once_reaped() {
     run("hello");
     kernel::testing::settle_processes();
-    let before = held();
+    let before = kernel::testing::held();
     for _ in 0..20 {
         assert_eq!(run("hello"), WaitStatus::exited(0));
     }
     kernel::testing::settle_processes();
-    assert_eq!(held(), before);
+    assert_eq!(kernel::testing::held(), before);
 }
 
 #[test_case]
@@ -123,13 +117,13 @@ fn ignoring_sigchld_leaves_no_zombies_and_uname_answers() {
 #[test_case]
 fn musl_pthreads_create_join_lock_and_keep_their_tls() {
     kernel::testing::settle_processes();
-    let before = held();
+    let before = kernel::testing::held();
     let (status, output) = run_and_capture("threads-musl");
     assert_eq!(status, WaitStatus::exited(0), "{output}");
     assert!(output.contains("100 threads created and joined, counter 100000"), "{output}");
     drop(output);
     kernel::testing::settle_processes();
-    assert_eq!(held(), before, "threads or their stacks were not all given back");
+    assert_eq!(kernel::testing::held(), before, "threads or their stacks were not all given back");
 }
 
 #[test_case]
@@ -149,12 +143,12 @@ fn a_program_reads_a_line_of_console_input() {
 #[test_case]
 fn map_shared_memory_is_shared_with_forked_children() {
     kernel::testing::settle_processes();
-    let before = held();
+    let before = kernel::testing::held();
     let (status, output) = run_and_capture("shared-musl");
     assert_eq!(status, WaitStatus::exited(0), "{output}");
     drop(output);
     kernel::testing::settle_processes();
-    assert_eq!(held(), before, "shared frames were not all given back");
+    assert_eq!(kernel::testing::held(), before, "shared frames were not all given back");
 }
 
 #[test_case]
@@ -169,7 +163,7 @@ fn a_static_pie_program_is_loaded_at_the_pie_base_and_runs() {
 /// and every process freed (R4, R8).
 fn run_leaving_nothing(name: &'static str, expected: &str) {
     kernel::testing::settle_processes();
-    let before = held();
+    let before = kernel::testing::held();
     let slots_before = sched::slots::in_use();
     let processes_before = process::process_count();
     let (status, output) = run_and_capture(name);
@@ -179,7 +173,7 @@ fn run_leaving_nothing(name: &'static str, expected: &str) {
     kernel::testing::settle_processes();
     assert_eq!(sched::slots::in_use(), slots_before, "{name}: thread slots were not all given back");
     assert_eq!(process::process_count(), processes_before, "{name}: processes were not all freed");
-    assert_eq!(held(), before, "{name}: memory was not all given back");
+    assert_eq!(kernel::testing::held(), before, "{name}: memory was not all given back");
 }
 
 #[test_case]

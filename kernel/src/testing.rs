@@ -81,6 +81,13 @@ pub fn pass(name: &str) {
     serial_println!("test {name} ... ok");
 }
 
+/// What the kernel holds now (frames, heap bytes, pool objects, kernel stacks), with the
+/// thread pool's empty pages given back first — what leak checks compare.
+pub fn held() -> crate::mm::meminfo::Held {
+    crate::sched::thread::release_idle_pool_pages();
+    crate::mm::meminfo::snapshot().held()
+}
+
 /// Lets every process that has ended be torn down and freed: waits, a tick at a time, until
 /// no process exists (up to 10 s), then two ticks more. Teardown comes after the parent sees
 /// the exit, and a fixed wait is not enough: under emulation timer ticks can arrive in a

@@ -27,9 +27,10 @@ const CASCADE_IRQ: u8 = 2;
 const MASTER_SPURIOUS_IRQ: u8 = 7;
 const SLAVE_SPURIOUS_IRQ: u8 = 15;
 
-// SAFETY: the offsets put the PICs' 16 vectors at 32..48, clear of the CPU exceptions.
-static PICS: spin::Mutex<ChainedPics> =
-    spin::Mutex::new(unsafe { ChainedPics::new(PIC_1_OFFSET, PIC_2_OFFSET) });
+static PICS: spin::Mutex<ChainedPics> = spin::Mutex::new(
+    // SAFETY: the offsets put the PICs' 16 vectors at 32..48, clear of the CPU exceptions.
+    unsafe { ChainedPics::new(PIC_1_OFFSET, PIC_2_OFFSET) },
+);
 
 pub(super) fn install(idt: &mut InterruptDescriptorTable) {
     idt[PIC_1_OFFSET + TIMER_IRQ].set_handler_fn(timer);

@@ -11,8 +11,9 @@
 //!
 //! Rules (DESIGN.md): a thread's stack and control block are freed only after it left its
 //! CPU for the last time (R1) — the teardown task awaits the off-CPU event that the switch
-//! path fires; exit never allocates (R3) — the teardown task, its event and its hand-off
-//! slot exist from `spawn`; the switch path takes no lock an interrupt or another CPU may
+//! path fires, or a reaper takes the thread from a dead list the switch path fills
+//! (`reaping`); exit never allocates (R3) — the teardown task, its event and its hand-off
+//! slot, or the dead list's room, exist from `spawn`; the switch path takes no lock an interrupt or another CPU may
 //! hold and does not allocate (R7); thread counts drop only when the thread is torn down
 //! (R8).
 //!

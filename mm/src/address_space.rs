@@ -228,17 +228,7 @@ impl AddressSpace {
         frames: &mut FrameAllocator,
         address: u64,
     ) -> Result<(), UnmapError> {
-        match check_user_page(address) {
-            Err(MapError::NotUserAddress { address }) => return Err(UnmapError::NotUserAddress { address }),
-            Err(_) => return Err(UnmapError::Misaligned { address }),
-            Ok(()) => {}
-        }
-        let leaf_table = self.leaf_table(window, address).ok_or(UnmapError::NotMapped { address })?;
-        let index = table_indices(address)[3];
-        let entry = phys::read_word(window, leaf_table, index);
-        if entry & Flags::PRESENT.bits() == 0 {
-            return Err(UnmapError::NotMapped { address });
-        }
+        let (leaf_table, index, entry) = self.present_leaf(window, address)?;
         phys::write_word(window, leaf_table, index, 0);
         release_user_frame(frames, entry);
         self.user_pages -= 1;
@@ -253,17 +243,7 @@ impl AddressSpace {
         address: u64,
         access: PageAccess,
     ) -> Result<(), UnmapError> {
-        match check_user_page(address) {
-            Err(MapError::NotUserAddress { address }) => return Err(UnmapError::NotUserAddress { address }),
-            Err(_) => return Err(UnmapError::Misaligned { address }),
-            Ok(()) => {}
-        }
-        let leaf_table = self.leaf_table(window, address).ok_or(UnmapError::NotMapped { address })?;
-        let index = table_indices(address)[3];
-        let entry = phys::read_word(window, leaf_table, index);
-        if entry & Flags::PRESENT.bits() == 0 {
-            return Err(UnmapError::NotMapped { address });
-        }
+        let (leaf_table, index, entry) = self.present_leaf(window, address)?;
         let kept = entry & (ENTRY_FRAME_MASK | SHARED.bits());
         phys::write_word(window, leaf_table, index, kept | access.leaf_flags().bits());
         Ok(())
@@ -367,6 +347,22 @@ impl AddressSpace {
             page_table::leaf_table_creating(window, frames, self.root, address, table_flags)?;
         self.page_tables += created;
         Ok(table)
+    }
+
+    /// The leaf table, index and entry of the mapped user page at `address`.
+    fn present_leaf(&self, window: &impl PhysWindow, address: u64) -> Result<(u64, usize, u64), UnmapError> {
+        match check_user_page(address) {
+            Err(MapError::NotUserAddress { address }) => return Err(UnmapError::NotUserAddress { address }),
+            Err(_) => return Err(UnmapError::Misaligned { address }),
+            Ok(()) => {}
+        }
+        let leaf_table = self.leaf_table(window, address).ok_or(UnmapError::NotMapped { address })?;
+        let index = table_indices(address)[3];
+        let entry = phys::read_word(window, leaf_table, index);
+        if entry & Flags::PRESENT.bits() == 0 {
+            return Err(UnmapError::NotMapped { address });
+        }
+        Ok((leaf_table, index, entry))
     }
 
     fn leaf_table(&self, window: &impl PhysWindow, address: u64) -> Option<u64> {

@@ -159,21 +159,15 @@ fn a_static_pie_program_is_loaded_at_the_pie_base_and_runs() {
 }
 
 /// Runs `/bin/NAME`, which must exit 0 and print `expected`, and checks that once it and
-/// its children are collected every frame, heap byte, pool object and thread slot is back
-/// and every process freed (R4, R8).
+/// its children are collected everything in `testing::Ledger` is back: memory, thread
+/// slots, user tasks, pids and processes (R4, R8).
 fn run_leaving_nothing(name: &'static str, expected: &str) {
-    kernel::testing::settle_processes();
-    let before = kernel::testing::held();
-    let slots_before = sched::slots::in_use();
-    let processes_before = process::process_count();
+    let before = kernel::testing::Ledger::settled();
     let (status, output) = run_and_capture(name);
     assert_eq!(status, WaitStatus::exited(0), "{output}");
     assert!(output.contains(expected), "{output}");
     drop(output);
-    kernel::testing::settle_processes();
-    assert_eq!(sched::slots::in_use(), slots_before, "{name}: thread slots were not all given back");
-    assert_eq!(process::process_count(), processes_before, "{name}: processes were not all freed");
-    assert_eq!(kernel::testing::held(), before, "{name}: memory was not all given back");
+    before.assert_all_given_back(name);
 }
 
 #[test_case]
@@ -184,6 +178,11 @@ fn r4_r6_three_hundred_children_are_collected_once_each_and_wnohang_is_exact() {
 #[test_case]
 fn r5_threads_are_reaped_while_their_process_lives_and_exit_group_ends_running_threads() {
     run_leaving_nothing("threadsmany-musl", "3000 threads in sequence");
+}
+
+#[test_case]
+fn r5_r8_a_child_under_a_limit_of_500_threads_makes_1000_in_sequence_and_hits_eagain_holding_them() {
+    run_leaving_nothing("threadlimit-musl", "limits hold");
 }
 
 #[test_case]

@@ -88,6 +88,43 @@ pub fn held() -> crate::mm::meminfo::Held {
     crate::mm::meminfo::snapshot().held()
 }
 
+/// Everything a workload takes that must come back once it has ended and been collected:
+/// memory (frames, heap bytes, pool objects, kernel stacks), thread slots, processes, pids
+/// and the user's tasks (R4, R8).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Ledger {
+    pub held: crate::mm::meminfo::Held,
+    pub thread_slots: usize,
+    pub processes: usize,
+    pub pids: usize,
+    pub user_tasks: usize,
+}
+
+impl Ledger {
+    /// The ledger now, once every ended process is freed (`settle_processes`).
+    pub fn settled() -> Ledger {
+        settle_processes();
+        Ledger {
+            held: held(),
+            thread_slots: crate::sched::slots::in_use(),
+            processes: crate::process::process_count(),
+            pids: crate::process::pids_in_use(),
+            user_tasks: crate::process::limits::user_tasks(),
+        }
+    }
+
+    /// Panics, naming `workload`, unless everything is back to what `self` recorded. The
+    /// caller must have dropped what the workload left it (captured output) first.
+    pub fn assert_all_given_back(&self, workload: &str) {
+        let now = Ledger::settled();
+        assert_eq!(now.thread_slots, self.thread_slots, "{workload}: thread slots were not all given back");
+        assert_eq!(now.user_tasks, self.user_tasks, "{workload}: user tasks were not all uncounted");
+        assert_eq!(now.pids, self.pids, "{workload}: pids were not all released");
+        assert_eq!(now.processes, self.processes, "{workload}: processes were not all freed");
+        assert_eq!(now.held, self.held, "{workload}: memory was not all given back");
+    }
+}
+
 /// Lets every process that has ended be torn down and freed: waits, a tick at a time, until
 /// no process exists (up to 10 s), then two ticks more. Teardown comes after the parent sees
 /// the exit, and a fixed wait is not enough: under emulation timer ticks can arrive in a

@@ -12,6 +12,7 @@ use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, MapError, PageAccess, USER_END};
 
 use super::lifecycle::Process;
+use super::limits::{Limits, RLIM_INFINITY, TaskCharge};
 use super::memory::Layout;
 use super::usercopy::load_into;
 use crate::mm::{frames::with_frames, spaces, window::window};
@@ -70,11 +71,16 @@ pub fn spawn_program(
             return Err(error);
         }
     };
-    let process =
-        Process::new(space, Layout::for_program(plan.end), None).ok_or(ExecError::TooManyProcesses)?;
+    let limits = Limits::initial(STACK_PAGES * PAGE_SIZE);
+    let Some(task_charge) = TaskCharge::take(RLIM_INFINITY) else {
+        spaces::destroy(space);
+        return Err(ExecError::TooManyThreads);
+    };
+    let process = Process::new(space, Layout::for_program(plan.end), limits, None)
+        .ok_or(ExecError::TooManyProcesses)?;
     let (entry, stack_pointer) = start;
     process.reserve_thread();
-    let spawned = sched::spawn_user(name, process.clone(), entry, stack_pointer);
+    let spawned = sched::spawn_user(name, process.clone(), task_charge, entry, stack_pointer);
     if spawned.is_err() {
         process.unreserve_thread();
     }

@@ -7,6 +7,7 @@
 use alloc::sync::Arc;
 
 use super::lifecycle::{Pid, Process};
+use super::limits::TaskCharge;
 use crate::arch::syscall::SyscallFrame;
 use crate::mm::{frames::with_frames, window::window};
 use crate::sched::{self, SpawnError};
@@ -16,7 +17,7 @@ use crate::sched::{self, SpawnError};
 pub enum ForkError {
     /// No memory for the copy or the thread (ENOMEM).
     OutOfMemory,
-    /// The thread limit is reached (EAGAIN).
+    /// The system's thread limit or the user's (RLIMIT_NPROC) is reached (EAGAIN).
     TooManyThreads,
     /// The process limit is reached (EAGAIN).
     TooManyProcesses,
@@ -24,11 +25,14 @@ pub enum ForkError {
 
 /// Forks the calling process, whose registers at the system call are `registers`.
 pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, ForkError> {
+    let limits = parent.limits();
+    let task_charge = TaskCharge::take(limits.task_limit()).ok_or(ForkError::TooManyThreads)?;
     let copy = parent
         .with_space(|space| with_frames(|frames| space.duplicate(window(), frames)))
         .expect("fork: the calling process has no address space");
     let space = copy.map_err(|_| ForkError::OutOfMemory)?;
-    let child = Process::new(space, parent.layout(), Some(parent)).ok_or(ForkError::TooManyProcesses)?;
+    let child =
+        Process::new(space, parent.layout(), limits, Some(parent)).ok_or(ForkError::TooManyProcesses)?;
     child.inherit_signals(parent);
     let mut child_registers = registers.clone();
     child_registers.rax = 0;
@@ -38,6 +42,7 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
     let spawned = sched::spawn_forked(
         me.name(),
         child.clone(),
+        task_charge,
         child_registers,
         crate::arch::fpu::snapshot(),
         fs_base,
@@ -130,10 +135,13 @@ pub fn clone_thread(
         me.fs_base.load(core::sync::atomic::Ordering::Relaxed)
     };
     let clear_child_tid = if flags & CLONE_CHILD_CLEARTID != 0 { request.child_tid } else { 0 };
+    let task_charge =
+        TaskCharge::take(process.limits().task_limit()).ok_or(CloneError::Fork(ForkError::TooManyThreads))?;
     process.reserve_thread();
     let spawned = sched::spawn_forked(
         me.name(),
         process.clone(),
+        task_charge,
         child_registers,
         crate::arch::fpu::snapshot(),
         fs_base,

@@ -1,16 +1,20 @@
-//! Futexes: how user-space locks sleep in the kernel (FUTEX_WAIT) and are woken
-//! (FUTEX_WAKE), and what a thread's exit wakes (CLONE_CHILD_CLEARTID).
+//! Futexes: how user-space locks sleep in the kernel (FUTEX_WAIT), are woken (FUTEX_WAKE)
+//! or moved to another word's queue (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE — musl's condition
+//! variables hand waiters to the mutex this way), and what a thread's exit wakes
+//! (CLONE_CHILD_CLEARTID).
 //!
 //! Waiters are kept per (process, address): every futex is the process's own (there is no
 //! shared memory across processes yet). `wait` reads the word and queues the waiter under
-//! the table lock, and `wake` takes waiters under the same lock, so a wake cannot slip
-//! between the check and the sleep. The lock is taken with interrupts masked.
+//! the table lock, and `wake` and `requeue` take or move waiters under the same lock, so a
+//! wake cannot slip between the check and the sleep. A waiter records which address it is
+//! queued on (changed only under the lock, by a requeue), so it can take itself out of the
+//! right queue when it stops waiting. The lock is taken with interrupts masked.
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use core::future::Future;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::task::{Context, Poll, Waker};
 
 use x86_64::instructions::interrupts::without_interrupts;
@@ -22,6 +26,8 @@ use crate::sched;
 struct Waiter {
     woken: AtomicBool,
     waker: spin::Mutex<Option<Waker>>,
+    /// The address whose queue holds the waiter; written under the table lock.
+    address: AtomicU64,
 }
 
 type Key = (u32, u64);
@@ -57,7 +63,11 @@ pub fn wait(
     if !address.is_multiple_of(4) {
         return Err(FutexError::Misaligned);
     }
-    let waiter = Arc::new(Waiter { woken: AtomicBool::new(false), waker: spin::Mutex::new(None) });
+    let waiter = Arc::new(Waiter {
+        woken: AtomicBool::new(false),
+        waker: spin::Mutex::new(None),
+        address: AtomicU64::new(address),
+    });
     without_interrupts(|| {
         let mut waiters = WAITERS.lock();
         let mut word = [0u8; 4];
@@ -73,13 +83,14 @@ pub fn wait(
     })?;
     let sleep = timeout_ticks.map(|ticks| crate::tasks::executor().sleep(ticks));
     let outcome = sched::block_on_unless(Woken { waiter: waiter.clone(), sleep }, || process.exiting());
-    // Still queued unless a wake took it: take it out.
+    // Still queued unless a wake took it: take it out, from wherever a requeue moved it.
     without_interrupts(|| {
         let mut waiters = WAITERS.lock();
-        if let Some(queue) = waiters.get_mut(&key(process, address)) {
+        let key = key(process, waiter.address.load(Ordering::Relaxed));
+        if let Some(queue) = waiters.get_mut(&key) {
             queue.retain(|queued| !Arc::ptr_eq(queued, &waiter));
             if queue.is_empty() {
-                remove_queue(&mut waiters, key(process, address));
+                remove_queue(&mut waiters, key);
             }
         }
     });
@@ -92,22 +103,82 @@ pub fn wait(
 
 /// FUTEX_WAKE: wakes up to `count` waiters on `address`; returns how many.
 pub fn wake(process: &Process, address: u64, count: usize) -> usize {
-    let woken: alloc::vec::Vec<Arc<Waiter>> = without_interrupts(|| {
+    let woken = without_interrupts(|| take_waiters(&mut WAITERS.lock(), key(process, address), count));
+    wake_all(&woken);
+    woken.len()
+}
+
+/// What a requeue did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requeued {
+    pub woken: usize,
+    pub moved: usize,
+}
+
+/// FUTEX_REQUEUE and FUTEX_CMP_REQUEUE: wakes up to `wake_count` waiters on `address` and
+/// moves up to `move_count` of the rest to the queue of `target` — if `expected` is given,
+/// only while the word at `address` still holds it (checked under the table lock).
+pub fn requeue(
+    process: &Process,
+    address: u64,
+    target: u64,
+    wake_count: usize,
+    move_count: usize,
+    expected: Option<u32>,
+) -> Result<Requeued, FutexError> {
+    if !address.is_multiple_of(4) || !target.is_multiple_of(4) {
+        return Err(FutexError::Misaligned);
+    }
+    let (woken, moved) = without_interrupts(|| {
         let mut waiters = WAITERS.lock();
-        let Some(queue) = waiters.get_mut(&key(process, address)) else { return alloc::vec::Vec::new() };
-        let taken = queue.drain(..count.min(queue.len())).collect();
-        if queue.is_empty() {
-            remove_queue(&mut waiters, key(process, address));
+        if let Some(expected) = expected {
+            let mut word = [0u8; 4];
+            match process.with_space(|space| usercopy::copy_from_user(space, address, &mut word)) {
+                Some(Ok(())) => {}
+                _ => return Err(FutexError::Fault),
+            }
+            if u32::from_le_bytes(word) != expected {
+                return Err(FutexError::WouldBlock);
+            }
         }
-        taken
-    });
-    for waiter in &woken {
+        let woken = take_waiters(&mut waiters, key(process, address), wake_count);
+        let moving = take_waiters(&mut waiters, key(process, address), move_count);
+        let moved = moving.len();
+        if moved > 0 {
+            let queue = waiters.entry(key(process, target)).or_default();
+            for waiter in moving {
+                waiter.address.store(target, Ordering::Relaxed);
+                queue.push_back(waiter);
+            }
+        }
+        Ok((woken, moved))
+    })?;
+    wake_all(&woken);
+    Ok(Requeued { woken: woken.len(), moved })
+}
+
+/// Takes up to `count` waiters off the front of `key`'s queue (under the table lock).
+fn take_waiters(
+    waiters: &mut BTreeMap<Key, VecDeque<Arc<Waiter>>>,
+    key: Key,
+    count: usize,
+) -> alloc::vec::Vec<Arc<Waiter>> {
+    let Some(queue) = waiters.get_mut(&key) else { return alloc::vec::Vec::new() };
+    let taken = queue.drain(..count.min(queue.len())).collect();
+    if queue.is_empty() {
+        remove_queue(waiters, key);
+    }
+    taken
+}
+
+/// Wakes waiters taken off their queue (outside the table lock).
+fn wake_all(woken: &[Arc<Waiter>]) {
+    for waiter in woken {
         waiter.woken.store(true, Ordering::Release);
         if let Some(waker) = without_interrupts(|| waiter.waker.lock().take()) {
             waker.wake();
         }
     }
-    woken.len()
 }
 
 /// Drops the (empty) queue of `key`; an emptied table also gives back the node a B-tree

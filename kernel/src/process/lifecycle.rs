@@ -12,6 +12,7 @@ use x86_64::instructions::interrupts::without_interrupts;
 use executor::OneShotEvent;
 use mm::address_space::AddressSpace;
 
+use super::limits::{Limit, LimitError, Limits};
 use super::memory::Layout;
 use crate::mm::spaces;
 use crate::sched::{self, WaitQueue, cpu::this_cpu};
@@ -86,6 +87,8 @@ pub struct Process {
     /// The process's threads, for `kill` to wake them from blocking calls; emptied when the
     /// process finishes (threads refer to their process, so this list must not outlive it).
     threads: spin::Mutex<Vec<crate::mm::pool::PoolArc<crate::sched::Thread>>>,
+    /// Resource limits (`prlimit64`); taken with interrupts off, briefly.
+    limits: spin::Mutex<Limits>,
 }
 
 /// Processes that can exist at once, zombies included: `fork` past it is EAGAIN (R8).
@@ -105,6 +108,11 @@ pub fn process_count() -> usize {
 static TABLE: spin::Mutex<alloc::collections::BTreeMap<u32, Weak<Process>>> =
     spin::Mutex::new(alloc::collections::BTreeMap::new());
 
+/// Pids in use: processes not yet collected, zombies included.
+pub fn pids_in_use() -> usize {
+    without_interrupts(|| TABLE.lock().len())
+}
+
 /// The process with `pid`, if it exists (zombies included).
 pub fn find(pid: Pid) -> Option<Arc<Process>> {
     without_interrupts(|| TABLE.lock().get(&pid.0).and_then(Weak::upgrade))
@@ -116,12 +124,13 @@ static INIT: spin::Once<Weak<Process>> = spin::Once::new();
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
 
 impl Process {
-    /// A process owning `space`, child of `parent` (or of the kernel), or `None` — with
-    /// `space` destroyed — when `MAX_PROCESSES` exist. The first process made is pid 1,
+    /// A process owning `space`, child of `parent` (or of the kernel), with `limits`, or
+    /// `None` — with `space` destroyed — when `MAX_PROCESSES` exist. The first process made is pid 1,
     /// the init that adopts orphans.
     pub(super) fn new(
         space: AddressSpace,
         layout: Layout,
+        limits: Limits,
         parent: Option<&Arc<Process>>,
     ) -> Option<Arc<Self>> {
         // Counted before anything is made, atomically, so concurrent forks cannot overshoot.
@@ -149,6 +158,7 @@ impl Process {
             signal_actions: spin::Mutex::new([[0; 4]; 64]),
             signal_mask: core::sync::atomic::AtomicU64::new(0),
             threads: spin::Mutex::new(Vec::new()),
+            limits: spin::Mutex::new(limits),
         });
         without_interrupts(|| TABLE.lock().insert(process.pid.0, Arc::downgrade(&process)));
         if process.pid == Pid(1) {
@@ -244,6 +254,16 @@ impl Process {
             let space = space.as_mut()?;
             Some(work(space, &mut self.layout.lock()))
         })
+    }
+
+    /// The resource limits now (what a forked child starts with).
+    pub fn limits(&self) -> Limits {
+        without_interrupts(|| *self.limits.lock())
+    }
+
+    /// Sets the limit of `resource`, returning the old one.
+    pub fn set_limit(&self, resource: usize, limit: Limit) -> Result<Limit, LimitError> {
+        without_interrupts(|| self.limits.lock().set(resource, limit))
     }
 
     /// The memory layout now (what a forked child starts with).

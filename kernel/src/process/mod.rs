@@ -12,6 +12,7 @@ mod exec;
 mod fork;
 pub mod futex;
 mod lifecycle;
+pub mod limits;
 pub mod memory;
 pub mod usercopy;
 mod wait;
@@ -21,6 +22,7 @@ pub(crate) use exec::{enter_user_mode, return_to_user_mode};
 pub use fork::{CloneError, CloneRequest, ForkError, clone_thread, fork};
 pub use lifecycle::{
     MAX_PROCESSES, Pid, Process, WaitStatus, current, die_if_killed, exit_current, exit_thread, find,
-    kill_current, process_count,
+    kill_current, pids_in_use, process_count,
 };
+pub use limits::TaskCharge;
 pub use wait::{WaitError, WaitOptions, wait4};

@@ -3,8 +3,8 @@
 //! The teardown task is spawned with its thread (so exit never allocates, R3). It awaits
 //! the off-CPU event of the thread's slot — fired by the switch path once the thread has
 //! left its CPU for good — takes the switch path's reference back, and only then runs the
-//! teardown body: free the stack (poisoned on free), give the slot back (the thread count
-//! drops here, R8) and announce the thread torn down. The reapers of `reaping` run the same
+//! teardown body: free the stack (poisoned on free), give the slot back and the user's task
+//! charge (the thread counts drop here, R8) and announce the thread torn down. The reapers of `reaping` run the same
 //! body. The control block goes when the last reference to it does.
 
 use core::sync::atomic::Ordering;
@@ -59,6 +59,7 @@ pub(super) fn tear_down(dead: PoolArc<Thread>, handoff: Handoff) {
     }
     let stack = dead.stack.lock().take().expect("sched: a thread torn down twice; R4 broken");
     stacks::free(stack);
+    drop(dead.task_charge.lock().take());
     crate::trace::thread_event(&dead, "stack-freed");
     record_exit_latency(&dead);
     match handoff {

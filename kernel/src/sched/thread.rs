@@ -19,7 +19,7 @@ use crate::arch::fpu::FpuState;
 use crate::arch::syscall::SyscallFrame;
 use crate::mm::pool::{Counted, KernelPool, PoolArc};
 use crate::mm::stacks;
-use crate::process::Process;
+use crate::process::{Process, TaskCharge};
 
 /// A thread's number, unique since boot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,11 +61,13 @@ struct ThreadContext {
     fpu: Option<FpuState>,
     fs_base: u64,
     clear_child_tid: u64,
+    task_charge: Option<TaskCharge>,
 }
 
 impl ThreadContext {
-    /// A kernel thread: no process, no FPU area.
-    const KERNEL: ThreadContext = ThreadContext { process: None, fpu: None, fs_base: 0, clear_child_tid: 0 };
+    /// A kernel thread: no process, no FPU area, not a user's task.
+    const KERNEL: ThreadContext =
+        ThreadContext { process: None, fpu: None, fs_base: 0, clear_child_tid: 0, task_charge: None };
 }
 
 /// What a thread does when it first runs.
@@ -117,6 +119,9 @@ pub struct Thread {
     pub(crate) clear_child_tid: AtomicU64,
     /// How the thread is reaped, fixed when it is made.
     strategy: Strategy,
+    /// A user thread's place in its user's task count (RLIMIT_NPROC); given back by the
+    /// teardown, when the thread's stack is freed (R8).
+    pub(super) task_charge: spin::Mutex<Option<TaskCharge>>,
 }
 
 impl Thread {
@@ -208,7 +213,7 @@ fn new_thread(
     start: Start,
     context: ThreadContext,
 ) -> Result<PoolArc<Thread>, KernelStack> {
-    let ThreadContext { process, fpu, fs_base, clear_child_tid } = context;
+    let ThreadContext { process, fpu, fs_base, clear_child_tid, task_charge } = context;
     let first_rsp = stacks::prepare_first_run(&stack, switch::thread_start);
     let thread = Thread {
         id: ThreadId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
@@ -227,6 +232,7 @@ fn new_thread(
         fs_base: AtomicU64::new(fs_base),
         clear_child_tid: AtomicU64::new(clear_child_tid),
         strategy: reaping::strategy(),
+        task_charge: spin::Mutex::new(task_charge),
     };
     match THREADS.allocate_shared(thread) {
         Ok(thread) => {
@@ -257,26 +263,33 @@ pub fn spawn_with_fpu(
 
 /// Makes a thread of user process `process` that enters user mode at `entry` with
 /// `stack_pointer`: it runs in the process's address space, and its x87/SSE registers are
-/// saved and restored across switches.
+/// saved and restored across switches. It holds `task_charge` until torn down.
 pub fn spawn_user(
     name: &'static str,
     process: Arc<Process>,
+    task_charge: TaskCharge,
     entry: u64,
     stack_pointer: u64,
 ) -> Result<JoinHandle, SpawnError> {
     spawn_thread(
         name,
         Start::User { entry, stack_pointer },
-        ThreadContext { process: Some(process), fpu: Some(FpuState::initial()), ..ThreadContext::KERNEL },
+        ThreadContext {
+            process: Some(process),
+            fpu: Some(FpuState::initial()),
+            task_charge: Some(task_charge),
+            ..ThreadContext::KERNEL
+        },
     )
 }
 
 /// Makes a thread that returns to user mode with `registers` (a forked child's, or a cloned
 /// thread's, with 0 in rax), x87/SSE state `fpu`, FS base `fs_base`, and `clear_child_tid`
-/// (CLONE_CHILD_CLEARTID) set before it can run.
+/// (CLONE_CHILD_CLEARTID) set before it can run. It holds `task_charge` until torn down.
 pub fn spawn_forked(
     name: &'static str,
     process: Arc<Process>,
+    task_charge: TaskCharge,
     registers: SyscallFrame,
     fpu: FpuState,
     fs_base: u64,
@@ -285,7 +298,13 @@ pub fn spawn_forked(
     spawn_thread(
         name,
         Start::Fork(registers),
-        ThreadContext { process: Some(process), fpu: Some(fpu), fs_base, clear_child_tid },
+        ThreadContext {
+            process: Some(process),
+            fpu: Some(fpu),
+            fs_base,
+            clear_child_tid,
+            task_charge: Some(task_charge),
+        },
     )
 }
 
@@ -348,6 +367,7 @@ pub(super) fn new_boot() -> PoolArc<Thread> {
         fs_base: AtomicU64::new(0),
         clear_child_tid: AtomicU64::new(0),
         strategy: Strategy::Future,
+        task_charge: spin::Mutex::new(None),
     };
     THREADS.allocate_shared(thread).unwrap_or_else(|_| panic!("sched: out of memory at boot"))
 }

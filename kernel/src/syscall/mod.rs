@@ -6,6 +6,7 @@
 //! `EFAULT`; nothing a program passes can make the kernel panic.
 
 mod errno;
+mod limits;
 
 use crate::arch::syscall::SyscallFrame;
 use crate::process::{self, memory, usercopy};
@@ -32,13 +33,16 @@ const EXIT: u64 = 60;
 const WAIT4: u64 = 61;
 const KILL: u64 = 62;
 const UNAME: u64 = 63;
+const GETRLIMIT: u64 = 97;
 const GETPPID: u64 = 110;
 const ARCH_PRCTL: u64 = 158;
+const SETRLIMIT: u64 = 160;
 const GETTID: u64 = 186;
 const FUTEX: u64 = 202;
 const SET_TID_ADDRESS: u64 = 218;
 const CLOCK_GETTIME: u64 = 228;
 const EXIT_GROUP: u64 = 231;
+const PRLIMIT64: u64 = 302;
 /// Lethe's own call, above Linux's numbers: `lethe_reaping(strategy)` makes `strategy`
 /// (0 future, 1 reaper, 2 percpu-reaper) the reaping strategy of threads made from now on
 /// and returns the previous one; `lethe_reaping(-1)` only returns the current one.
@@ -87,13 +91,16 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
         EXECVE => execve(frame),
         WAIT4 => wait4(frame.rdi as i64, frame.rsi, frame.rdx, frame.r10),
         KILL => kill(frame.rdi as i64, frame.rsi),
-        FUTEX => futex(frame.rdi, frame.rsi, frame.rdx, frame.r10),
+        FUTEX => futex(frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9),
         UNAME => uname(frame.rdi),
         RT_SIGACTION => rt_sigaction(frame.rdi, frame.rsi, frame.rdx, frame.r10),
         RT_SIGPROCMASK => rt_sigprocmask(frame.rdi, frame.rsi, frame.rdx, frame.r10),
         GETTID => Ok(crate::sched::cpu::this_cpu().current().id().0),
         EXIT => process::exit_thread(frame.rdi as i32),
         EXIT_GROUP => process::exit_current(frame.rdi as i32),
+        GETRLIMIT => limits::getrlimit(frame.rdi, frame.rsi),
+        SETRLIMIT => limits::setrlimit(frame.rdi, frame.rsi),
+        PRLIMIT64 => limits::prlimit64(frame.rdi, frame.rsi, frame.rdx, frame.r10),
         LETHE_REAPING => reaping(frame.rdi),
         _ => Err(Errno::ENOSYS),
     };
@@ -569,9 +576,18 @@ fn rt_sigprocmask(how: u64, set: u64, old_set: u64, set_size: u64) -> Result<u64
 
 /// `futex(uaddr, op, val, timeout, ...)`: FUTEX_WAIT (with an optional relative timeout) and
 /// FUTEX_WAKE, private or not (every futex is the process's own for now).
-fn futex(address: u64, operation: u64, value: u64, timeout: u64) -> Result<u64, Errno> {
+fn futex(
+    address: u64,
+    operation: u64,
+    value: u64,
+    timeout: u64,
+    target: u64,
+    value3: u64,
+) -> Result<u64, Errno> {
     const FUTEX_WAIT: u64 = 0;
     const FUTEX_WAKE: u64 = 1;
+    const FUTEX_REQUEUE: u64 = 3;
+    const FUTEX_CMP_REQUEUE: u64 = 4;
     const FUTEX_PRIVATE_FLAG: u64 = 128;
     const FUTEX_CLOCK_REALTIME: u64 = 256;
     let process = current_process();
@@ -594,6 +610,20 @@ fn futex(address: u64, operation: u64, value: u64, timeout: u64) -> Result<u64, 
             }
         }
         FUTEX_WAKE => Ok(process::futex::wake(&process, address, value as usize) as u64),
+        FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
+            // Counts are C ints; the move count travels in the timeout's register.
+            let count = |raw: u64| usize::try_from(raw as i32).map_err(|_| Errno::EINVAL);
+            let comparing = operation & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) == FUTEX_CMP_REQUEUE;
+            let expected = comparing.then_some(value3 as u32);
+            match process::futex::requeue(&process, address, target, count(value)?, count(timeout)?, expected)
+            {
+                Ok(done) if comparing => Ok((done.woken + done.moved) as u64),
+                Ok(done) => Ok(done.woken as u64),
+                Err(process::futex::FutexError::WouldBlock) => Err(Errno::EAGAIN),
+                Err(process::futex::FutexError::Fault) => Err(Errno::EFAULT),
+                Err(_) => Err(Errno::EINVAL),
+            }
+        }
         _ => Err(Errno::ENOSYS),
     }
 }

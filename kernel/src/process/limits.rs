@@ -1,0 +1,102 @@
+//! Resource limits (`prlimit64`, `getrlimit`, `setrlimit`) and the count of a user's tasks
+//! that `RLIMIT_NPROC` bounds.
+//!
+//! Lethe has one user, uid 0, so the user's tasks are every user thread that exists —
+//! running, blocked, or dead and not yet torn down: a thread counts until its teardown
+//! frees its stack (R8), so a create/join loop stays under a limit only because exited
+//! threads are torn down promptly (R5). As in Linux, `RLIMIT_NPROC` counts threads, not
+//! processes, and is checked at fork and clone; unlike Linux it binds uid 0 too (there
+//! are no capabilities to exempt it), so a process can bound what it and its descendants
+//! create. The system-wide limits (`sched::slots::MAX_THREADS`, `MAX_PROCESSES`) hold
+//! whatever a process sets.
+//!
+//! Counting is a `TaskCharge`: taken atomically against the creator's limit (check and
+//! increment in one `fetch_update`, so concurrent forks cannot overshoot), carried by the
+//! thread, and dropped by its teardown. Dropping it is one atomic decrement, so the
+//! teardown body may do it on a reaper with preemption off.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// Resources Linux defines limits for (`RLIM_NLIMITS`); each has a stored pair.
+pub const RESOURCES: usize = 16;
+/// `RLIMIT_STACK`.
+pub const RLIMIT_STACK: usize = 3;
+/// `RLIMIT_NPROC`: how many tasks the user may have.
+pub const RLIMIT_NPROC: usize = 6;
+/// "No limit".
+pub const RLIM_INFINITY: u64 = u64::MAX;
+
+/// One resource's limit: `soft` is enforced, `hard` is the ceiling for raising it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// Why a limit could not be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitError {
+    /// No such resource, or `soft` above `hard` (EINVAL).
+    Invalid,
+}
+
+/// A process's limits, copied to its children at fork.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits([Limit; RESOURCES]);
+
+impl Limits {
+    /// What a program the kernel starts gets: no limits but the stack's real size.
+    pub fn initial(stack_bytes: u64) -> Self {
+        let mut limits = [Limit { soft: RLIM_INFINITY, hard: RLIM_INFINITY }; RESOURCES];
+        limits[RLIMIT_STACK] = Limit { soft: stack_bytes, hard: stack_bytes };
+        Limits(limits)
+    }
+
+    pub fn get(&self, resource: usize) -> Option<Limit> {
+        self.0.get(resource).copied()
+    }
+
+    /// Sets `resource`'s limit, returning the old one.
+    pub fn set(&mut self, resource: usize, limit: Limit) -> Result<Limit, LimitError> {
+        let slot = self.0.get_mut(resource).ok_or(LimitError::Invalid)?;
+        if limit.soft > limit.hard {
+            return Err(LimitError::Invalid);
+        }
+        Ok(core::mem::replace(slot, limit))
+    }
+
+    /// The most tasks the user may have for this process to make another.
+    pub fn task_limit(&self) -> u64 {
+        self.0[RLIMIT_NPROC].soft
+    }
+}
+
+/// Tasks of uid 0 that exist: user threads from creation to teardown.
+static USER_TASKS: AtomicUsize = AtomicUsize::new(0);
+
+/// User threads that exist now, dead ones not yet torn down included.
+pub fn user_tasks() -> usize {
+    USER_TASKS.load(Ordering::Acquire)
+}
+
+/// One user task counted; the count drops when this is dropped (by the thread's teardown,
+/// or by a creation that failed half-way).
+#[derive(Debug)]
+pub struct TaskCharge(());
+
+impl TaskCharge {
+    /// Counts a new task if fewer than `limit` exist, or `None` (EAGAIN).
+    pub fn take(limit: u64) -> Option<TaskCharge> {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        USER_TASKS
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |tasks| (tasks < limit).then_some(tasks + 1))
+            .ok()
+            .map(|_| TaskCharge(()))
+    }
+}
+
+impl Drop for TaskCharge {
+    fn drop(&mut self) {
+        USER_TASKS.fetch_sub(1, Ordering::AcqRel);
+    }
+}

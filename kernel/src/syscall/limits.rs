@@ -1,0 +1,54 @@
+//! `getrlimit`, `setrlimit` and `prlimit64`: a process's resource limits, as Linux's
+//! `struct rlimit` (two u64s: soft, then hard). Every limit is stored; RLIMIT_NPROC is
+//! enforced (`process::limits`).
+
+use super::current_process;
+use super::errno::Errno;
+use crate::process::{self, limits::Limit, usercopy};
+
+/// `getrlimit(resource, old)`.
+pub(super) fn getrlimit(resource: u64, old: u64) -> Result<u64, Errno> {
+    prlimit64(0, resource, 0, old)
+}
+
+/// `setrlimit(resource, new)`.
+pub(super) fn setrlimit(resource: u64, new: u64) -> Result<u64, Errno> {
+    prlimit64(0, resource, new, 0)
+}
+
+/// `prlimit64(pid, resource, new, old)`: sets the limit of process `pid` (0: the caller)
+/// to `*new` if `new` is not NULL, and stores the previous one in `*old` if `old` is not
+/// NULL. Raising a hard limit is allowed: the one user, uid 0, may.
+pub(super) fn prlimit64(pid: u64, resource: u64, new: u64, old: u64) -> Result<u64, Errno> {
+    let caller = current_process();
+    let target = match pid {
+        0 => caller.clone(),
+        pid => {
+            let pid = u32::try_from(pid).map_err(|_| Errno::ESRCH)?;
+            process::find(process::Pid(pid)).ok_or(Errno::ESRCH)?
+        }
+    };
+    let resource = usize::try_from(resource).map_err(|_| Errno::EINVAL)?;
+    let current = target.limits().get(resource).ok_or(Errno::EINVAL)?;
+    let previous = if new == 0 {
+        current
+    } else {
+        let mut bytes = [0u8; 16];
+        match caller.with_space(|space| usercopy::copy_from_user(space, new, &mut bytes)) {
+            Some(Ok(())) => {}
+            _ => return Err(Errno::EFAULT),
+        }
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        target.set_limit(resource, Limit { soft: word(0), hard: word(8) }).map_err(|_| Errno::EINVAL)?
+    };
+    if old != 0 {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&previous.soft.to_le_bytes());
+        bytes[8..].copy_from_slice(&previous.hard.to_le_bytes());
+        match caller.with_space(|space| usercopy::copy_to_user(space, old, &bytes)) {
+            Some(Ok(())) => {}
+            _ => return Err(Errno::EFAULT),
+        }
+    }
+    Ok(0)
+}

@@ -10,7 +10,7 @@
 extern crate alloc;
 
 use kernel::process::{self, WaitStatus};
-use kernel::sched::{self, block_on};
+use kernel::sched::block_on;
 
 kernel::qemu_test_main!();
 

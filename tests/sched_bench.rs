@@ -62,6 +62,7 @@ fn thread_create_exit_teardown() {
     let before = kernel::testing::held();
     let threads_before = slots::in_use();
     let mut latencies = Vec::with_capacity(CYCLES);
+    let switches_before = sched::cpu::this_cpu().switches();
     let start = read_tsc();
     for _ in 0..CYCLES {
         let handle = sched::spawn("bench", || {}).expect("spawn failed");
@@ -69,6 +70,7 @@ fn thread_create_exit_teardown() {
         latencies.push(sched::last_exit_to_teardown_cycles());
     }
     let elapsed = nanos(read_tsc() - start);
+    let switches = sched::cpu::this_cpu().switches() - switches_before;
     latencies.sort_unstable();
     let median = nanos(latencies[CYCLES / 2]);
     let p99 = nanos(latencies[CYCLES * 99 / 100]);
@@ -81,6 +83,11 @@ fn thread_create_exit_teardown() {
     kernel::serial_println!(
         "bench sched strategy={} name=exit_to_teardown median_ns={median} p99_ns={p99}",
         strategy()
+    );
+    kernel::serial_println!(
+        "bench sched strategy={} name=switches_per_thread_exit cycles={CYCLES} switches_per_cycle={:.2}",
+        strategy(),
+        switches as f64 / CYCLES as f64
     );
     drop(latencies);
     assert_eq!(slots::in_use(), threads_before);

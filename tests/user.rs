@@ -191,6 +191,11 @@ fn r2_a_big_process_is_torn_down_and_its_last_shared_writes_are_visible_at_wait(
 }
 
 #[test_case]
+fn r8_a_live_fork_bomb_gets_eagain_the_system_answers_and_kill_all_brings_every_counter_back() {
+    run_leaving_nothing("forkbomb-live-musl", "all killed by kill(-1)");
+}
+
+#[test_case]
 fn r8_a_fork_bomb_stops_at_the_process_limit_and_every_counter_comes_back() {
     // This test process is the only one: MAX_PROCESSES - 1 children fit.
     let expected = alloc::format!("{} zombies, then EAGAIN", process::MAX_PROCESSES - 1);

@@ -3,10 +3,15 @@
 //! Line format (space-separated `key=value` after the word `trace`):
 //!
 //! ```text
-//! trace us=1234567 cpu=0 kind=task id=3 name=keyboard event=wake queued=1
+//! trace us=1234567 cpu=0 kind=task id=3 name=keyboard event=wake
+//! trace us=1234570 cpu=0 kind=thread tid=12 pid=4 name=init event=exit reaped_by=task-31
+//! trace us=1234575 cpu=0 kind=process pid=4 tid=12 event=zombie
 //! ```
 //!
-//! `us` is microseconds since TSC calibration. The sink runs in whatever context the event
+//! `us` is microseconds since TSC calibration. A thread line names who tears the thread
+//! down: its teardown task (`task-ID`, the same id as that task's `kind=task` lines), the
+//! global `reaper` or the `percpu-reaper`; `pid=0` is a kernel thread. A process line's
+//! `tid` is the thread that did it (`0`: the kernel, outside any thread). The sink runs in whatever context the event
 //! happens in, interrupt handlers included; it only formats onto the serial port, which
 //! masks interrupts while held.
 
@@ -28,7 +33,7 @@ pub fn task_event(record: &TraceRecord) {
 
 static THREAD_TRACING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
-/// A thread lifecycle event (`spawn`, `exit`, `off-cpu`, `teardown`, `stack-freed`,
+/// A thread lifecycle event (`spawn`, `exit`, `off-cpu`, `teardown` started, `stack-freed`,
 /// `torn-down`), when thread tracing is on. Called from the switch path too: it only
 /// formats onto the serial port, whose lock every holder takes with interrupts off.
 pub fn thread_event(thread: &crate::sched::Thread, event: &'static str) {
@@ -37,12 +42,17 @@ pub fn thread_event(thread: &crate::sched::Thread, event: &'static str) {
         let _ = recorder.push((thread.id().0, event));
     }
     if THREAD_TRACING.load(core::sync::atomic::Ordering::Relaxed) {
+        let pid = thread.process().map_or(0, |process| process.pid().0);
+        let task = thread.teardown_task().unwrap_or(0);
+        let strategy = thread.strategy().name();
         crate::serial_println!(
-            "trace us={} cpu={} kind=thread id={} name={} event={event}",
+            "trace us={} cpu={} kind=thread tid={} pid={pid} name={} event={event} reaped_by={}{}",
             crate::time::micros_since_boot(),
             cpu::id(),
             thread.id(),
-            thread.name()
+            thread.name(),
+            if task != 0 { "task-" } else { strategy },
+            ReapedBy(task)
         );
     }
 }
@@ -62,12 +72,23 @@ pub fn recorded_thread_events() -> alloc::vec::Vec<(u64, &'static str)> {
     core::iter::from_fn(|| recorder.pop()).collect()
 }
 
-/// A process lifecycle event (`exec`, `fork`, `exit` — user memory purged —, `zombie`,
-/// `waited`), when lifecycle tracing is on.
+/// The task id after `task-`, or nothing for a reaper.
+struct ReapedBy(u64);
+
+impl core::fmt::Display for ReapedBy {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.0 != 0 { self.0.fmt(f) } else { Ok(()) }
+    }
+}
+
+/// A process lifecycle event (`exec`, `fork`, `clone`, `exit` — user memory purged —,
+/// `zombie`, `detached`, `waited`, `freed` — address space and slot gone), when lifecycle
+/// tracing is on.
 pub fn process_event(pid: u32, event: &'static str) {
     if THREAD_TRACING.load(core::sync::atomic::Ordering::Relaxed) {
+        let tid = crate::sched::cpu::try_this_cpu().map_or(0, |cpu| cpu.current().id().0);
         crate::serial_println!(
-            "trace us={} cpu={} kind=process pid={pid} event={event}",
+            "trace us={} cpu={} kind=process pid={pid} tid={tid} event={event}",
             crate::time::micros_since_boot(),
             cpu::id()
         );

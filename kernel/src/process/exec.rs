@@ -11,7 +11,7 @@ use loader::initial_stack::{self, auxv};
 use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, MapError, PageAccess, USER_END};
 
-use super::lifecycle::Process;
+use super::lifecycle::{Process, ProcessCount};
 use super::limits::{Limits, RLIM_INFINITY, TaskCharge};
 use super::memory::Layout;
 use super::usercopy::load_into;
@@ -63,6 +63,8 @@ pub fn spawn_program(
     envp: &[&[u8]],
 ) -> Result<Arc<Process>, ExecError> {
     let plan = elf_plan::plan(program, USER_END).map_err(ExecError::NotExecutable)?;
+    let task_charge = TaskCharge::take(RLIM_INFINITY).ok_or(ExecError::TooManyThreads)?;
+    let counted = ProcessCount::take().ok_or(ExecError::TooManyProcesses)?;
     let mut space = spaces::create().map_err(|_| ExecError::OutOfMemory)?;
     let start = match load(&mut space, &plan, program, argv, envp) {
         Ok(start) => start,
@@ -72,12 +74,7 @@ pub fn spawn_program(
         }
     };
     let limits = Limits::initial(STACK_PAGES * PAGE_SIZE);
-    let Some(task_charge) = TaskCharge::take(RLIM_INFINITY) else {
-        spaces::destroy(space);
-        return Err(ExecError::TooManyThreads);
-    };
-    let process = Process::new(space, Layout::for_program(plan.end), limits, None)
-        .ok_or(ExecError::TooManyProcesses)?;
+    let process = Process::new(counted, space, Layout::for_program(plan.end), limits, None);
     let (entry, stack_pointer) = start;
     process.reserve_thread();
     let spawned = sched::spawn_user(name, process.clone(), task_charge, entry, stack_pointer);

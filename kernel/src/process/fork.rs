@@ -6,7 +6,7 @@
 
 use alloc::sync::Arc;
 
-use super::lifecycle::{Pid, Process};
+use super::lifecycle::{Pid, Process, ProcessCount};
 use super::limits::TaskCharge;
 use crate::arch::syscall::SyscallFrame;
 use crate::mm::{frames::with_frames, window::window};
@@ -21,18 +21,27 @@ pub enum ForkError {
     TooManyThreads,
     /// The process limit is reached (EAGAIN).
     TooManyProcesses,
+    /// The caller was killed while forking; the child is gone (the caller never sees this:
+    /// it dies on its way back to user mode).
+    Killed,
 }
 
 /// Forks the calling process, whose registers at the system call are `registers`.
 pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, ForkError> {
     let limits = parent.limits();
     let task_charge = TaskCharge::take(limits.task_limit()).ok_or(ForkError::TooManyThreads)?;
+    let counted = ProcessCount::take().ok_or(ForkError::TooManyProcesses)?;
     let copy = parent
         .with_space(|space| with_frames(|frames| space.duplicate(window(), frames)))
         .expect("fork: the calling process has no address space");
     let space = copy.map_err(|_| ForkError::OutOfMemory)?;
-    let child =
-        Process::new(space, parent.layout(), limits, Some(parent)).ok_or(ForkError::TooManyProcesses)?;
+    let child = Process::new(counted, space, parent.layout(), limits, Some(parent));
+    // After the child is in the process table: a `kill_all_but` that did not see the child
+    // had already marked this parent, or sees the child on its next pass.
+    if parent.exiting() {
+        parent.abandon_child(&child);
+        return Err(ForkError::Killed);
+    }
     child.inherit_signals(parent);
     let mut child_registers = registers.clone();
     child_registers.rax = 0;

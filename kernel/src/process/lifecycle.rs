@@ -89,6 +89,8 @@ pub struct Process {
     threads: spin::Mutex<Vec<crate::mm::pool::PoolArc<crate::sched::Thread>>>,
     /// Resource limits (`prlimit64`); taken with interrupts off, briefly.
     limits: spin::Mutex<Limits>,
+    /// The process's place in the process count, given back when the process is dropped.
+    _counted: ProcessCount,
 }
 
 /// Processes that can exist at once, zombies included: `fork` past it is EAGAIN (R8).
@@ -96,8 +98,33 @@ pub struct Process {
 /// thread torn down — not when its pid goes.
 pub const MAX_PROCESSES: usize = 1024;
 
-/// Processes that exist: counted in `Process::new`, uncounted in `Process::drop`.
+/// Processes that exist: counted by `ProcessCount::take`, uncounted when the process
+/// holding the count is dropped.
 static PROCESSES: AtomicUsize = AtomicUsize::new(0);
+
+/// One process counted against `MAX_PROCESSES`. Taken before anything of a new process is
+/// made (a refused fork costs no copy), held by the process, and given back when it is
+/// dropped — after its address space is destroyed (R8).
+pub struct ProcessCount(());
+
+impl ProcessCount {
+    /// Counts a new process, atomically (concurrent forks cannot overshoot), or `None` when
+    /// `MAX_PROCESSES` exist.
+    pub(super) fn take() -> Option<ProcessCount> {
+        PROCESSES
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| {
+                (count < MAX_PROCESSES).then_some(count + 1)
+            })
+            .ok()
+            .map(|_| ProcessCount(()))
+    }
+}
+
+impl Drop for ProcessCount {
+    fn drop(&mut self) {
+        PROCESSES.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// Processes that exist now, zombies and those still being torn down included.
 pub fn process_count() -> usize {
@@ -107,6 +134,19 @@ pub fn process_count() -> usize {
 /// Every process with a pid, by pid, for `kill`.
 static TABLE: spin::Mutex<alloc::collections::BTreeMap<u32, Weak<Process>>> =
     spin::Mutex::new(alloc::collections::BTreeMap::new());
+
+/// Takes `pid` out of the table: from now on it may be reused. An emptied table also gives
+/// back the node a B-tree keeps for its root, so that the pids of a finished workload
+/// leave no heap behind.
+fn release_pid(pid: Pid) {
+    without_interrupts(|| {
+        let mut table = TABLE.lock();
+        table.remove(&pid.0);
+        if table.is_empty() {
+            *table = alloc::collections::BTreeMap::new();
+        }
+    });
+}
 
 /// Pids in use: processes not yet collected, zombies included.
 pub fn pids_in_use() -> usize {
@@ -118,29 +158,52 @@ pub fn find(pid: Pid) -> Option<Arc<Process>> {
     without_interrupts(|| TABLE.lock().get(&pid.0).and_then(Weak::upgrade))
 }
 
-/// pid 1, which adopts orphans (R9).
-static INIT: spin::Once<Weak<Process>> = spin::Once::new();
+/// Sends terminating `signal` to every process but init and `spared` (`kill(-1, signal)`,
+/// what stops a fork bomb); returns how many were signalled. Races with fork are closed by
+/// fork's order — the child enters the table before fork checks whether its parent was
+/// killed — and by taking the table again until a pass finds no one new: a child made
+/// after one pass's look at the table is either refused by its killed parent's fork or
+/// seen by the next pass.
+pub fn kill_all_but(spared: &Process, signal: i32) -> usize {
+    let mut signalled = 0;
+    loop {
+        let everyone: Vec<Arc<Process>> =
+            without_interrupts(|| TABLE.lock().values().filter_map(Weak::upgrade).collect());
+        let mut new = 0;
+        for process in everyone {
+            if process.pid != INIT_PID
+                && process.pid != spared.pid
+                && !process.exiting()
+                && process.status().is_none()
+            {
+                process.kill(signal);
+                new += 1;
+            }
+        }
+        if new == 0 {
+            return signalled;
+        }
+        signalled += new;
+    }
+}
+
+/// The pid of init, the first process made, which adopts orphans (R9). Found through the
+/// process table rather than held: a held reference would keep a collected init's memory.
+const INIT_PID: Pid = Pid(1);
 
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
 
 impl Process {
-    /// A process owning `space`, child of `parent` (or of the kernel), with `limits`, or
-    /// `None` — with `space` destroyed — when `MAX_PROCESSES` exist. The first process made is pid 1,
-    /// the init that adopts orphans.
+    /// A process counted by `counted`, owning `space`, child of `parent` (or of the
+    /// kernel), with `limits`. The first process made is pid 1, the init that adopts
+    /// orphans.
     pub(super) fn new(
+        counted: ProcessCount,
         space: AddressSpace,
         layout: Layout,
         limits: Limits,
         parent: Option<&Arc<Process>>,
-    ) -> Option<Arc<Self>> {
-        // Counted before anything is made, atomically, so concurrent forks cannot overshoot.
-        let admitted = PROCESSES.fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| {
-            (count < MAX_PROCESSES).then_some(count + 1)
-        });
-        if admitted.is_err() {
-            spaces::destroy(space);
-            return None;
-        }
+    ) -> Arc<Self> {
         let process = Arc::new(Process {
             pid: Pid(NEXT_PID.fetch_add(1, Ordering::Relaxed)),
             root: core::sync::atomic::AtomicU64::new(space.root()),
@@ -159,15 +222,13 @@ impl Process {
             signal_mask: core::sync::atomic::AtomicU64::new(0),
             threads: spin::Mutex::new(Vec::new()),
             limits: spin::Mutex::new(limits),
+            _counted: counted,
         });
         without_interrupts(|| TABLE.lock().insert(process.pid.0, Arc::downgrade(&process)));
-        if process.pid == Pid(1) {
-            INIT.call_once(|| Arc::downgrade(&process));
-        }
         if let Some(parent) = parent {
             without_interrupts(|| parent.children.lock().push(process.clone()));
         }
-        Some(process)
+        process
     }
 
     /// Forgets `child`, a child whose start failed half-way.
@@ -203,7 +264,7 @@ impl Process {
             children.len() < before
         });
         if collected {
-            without_interrupts(|| TABLE.lock().remove(&child.pid.0));
+            release_pid(child.pid);
         }
         collected
     }
@@ -326,7 +387,7 @@ impl Process {
                 zombies
             });
             for zombie in zombies {
-                without_interrupts(|| TABLE.lock().remove(&zombie.pid.0));
+                release_pid(zombie.pid);
             }
             self.child_ended.wake_all();
         }
@@ -413,7 +474,7 @@ impl Process {
             if parent.children_detached.load(Ordering::Acquire) {
                 // Nobody will wait for this one: no zombie, the pid goes at once.
                 without_interrupts(|| parent.children.lock().retain(|child| child.pid != self.pid));
-                without_interrupts(|| TABLE.lock().remove(&self.pid.0));
+                release_pid(self.pid);
                 crate::trace::process_event(self.pid.0, "detached");
             }
             parent.child_ended.wake_all();
@@ -425,8 +486,7 @@ impl Process {
         if orphans.is_empty() {
             return;
         }
-        let init =
-            INIT.get().and_then(Weak::upgrade).filter(|init| init.pid != self.pid && init.status().is_none());
+        let init = find(INIT_PID).filter(|init| init.pid != self.pid && init.status().is_none());
         for orphan in &orphans {
             let adoptive = init.as_ref().map(Arc::downgrade);
             without_interrupts(|| *orphan.parent.lock() = adoptive);
@@ -440,11 +500,12 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        without_interrupts(|| TABLE.lock().remove(&self.pid.0));
+        release_pid(self.pid);
         if let Some(space) = self.space.get_mut().take() {
             spaces::destroy(space);
         }
-        PROCESSES.fetch_sub(1, Ordering::AcqRel);
+        // `_counted` goes with the fields, after this: the count drops once all is freed.
+        crate::trace::process_event(self.pid.0, "freed");
     }
 }
 

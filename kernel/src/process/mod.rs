@@ -22,7 +22,7 @@ pub(crate) use exec::{enter_user_mode, return_to_user_mode};
 pub use fork::{CloneError, CloneRequest, ForkError, clone_thread, fork};
 pub use lifecycle::{
     MAX_PROCESSES, Pid, Process, WaitStatus, current, die_if_killed, exit_current, exit_thread, find,
-    kill_current, pids_in_use, process_count,
+    kill_all_but, kill_current, pids_in_use, process_count,
 };
 pub use limits::TaskCharge;
 pub use wait::{WaitError, WaitOptions, wait4};

@@ -7,7 +7,7 @@
 //! handler; the run queue is lock-free so that other CPUs can add to it later (SMP).
 
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crossbeam_queue::ArrayQueue;
 use x86_64::instructions::interrupts::without_interrupts;
@@ -30,6 +30,8 @@ pub struct Cpu {
     idle: spin::Once<PoolArc<Thread>>,
     boot: spin::Once<PoolArc<Thread>>,
     preempt_disabled: AtomicU32,
+    /// Context switches made on this CPU since boot (for benchmarks).
+    switches: AtomicU64,
     /// The dead list and reaper thread of the `PerCpuReaper` strategy.
     reaper: Reaper,
 }
@@ -45,6 +47,7 @@ impl Cpu {
             idle: spin::Once::new(),
             boot: spin::Once::new(),
             preempt_disabled: AtomicU32::new(0),
+            switches: AtomicU64::new(0),
             reaper: Reaper::new("reaper-0", Strategy::PerCpuReaper),
         }
     }
@@ -55,6 +58,15 @@ impl Cpu {
 
     pub fn id(&self) -> u32 {
         self.id
+    }
+
+    /// Context switches made on this CPU since boot.
+    pub fn switches(&self) -> u64 {
+        self.switches.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn count_switch(&self) {
+        self.switches.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The running thread (a new reference).

@@ -70,6 +70,7 @@ pub(super) fn schedule() {
     let resume_at = next.saved_rsp.load(Ordering::Acquire);
     cpu.set_current(next);
     cpu.set_previous(previous);
+    cpu.count_switch();
     // Interrupts are off (asserted above). `save_to` points into the previous thread's
     // control block, kept alive by `cpu.previous` until the switch path runs. `resume_at`
     // was saved by the context switch when `next` left its CPU, or made by

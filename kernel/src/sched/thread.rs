@@ -119,6 +119,8 @@ pub struct Thread {
     pub(crate) clear_child_tid: AtomicU64,
     /// How the thread is reaped, fixed when it is made.
     strategy: Strategy,
+    /// The id of its teardown task (`Future` strategy), 0 if it has none; for tracing.
+    teardown_task: AtomicU64,
     /// A user thread's place in its user's task count (RLIMIT_NPROC); given back by the
     /// teardown, when the thread's stack is freed (R8).
     pub(super) task_charge: spin::Mutex<Option<TaskCharge>>,
@@ -145,6 +147,11 @@ impl Thread {
     /// How the thread is reaped.
     pub fn strategy(&self) -> Strategy {
         self.strategy
+    }
+
+    /// The id of the task that will tear the thread down, if its strategy gives it one.
+    pub fn teardown_task(&self) -> Option<u64> {
+        Some(self.teardown_task.load(Ordering::Relaxed)).filter(|&id| id != 0)
     }
 
     pub(super) fn set_state(&self, state: ThreadState) {
@@ -232,6 +239,7 @@ fn new_thread(
         fs_base: AtomicU64::new(fs_base),
         clear_child_tid: AtomicU64::new(clear_child_tid),
         strategy: reaping::strategy(),
+        teardown_task: AtomicU64::new(0),
         task_charge: spin::Mutex::new(task_charge),
     };
     match THREADS.allocate_shared(thread) {
@@ -322,12 +330,16 @@ fn spawn_thread(name: &'static str, start: Start, context: ThreadContext) -> Res
             return Err(SpawnError::OutOfMemory);
         }
     };
-    let future_reaped = thread.strategy == Strategy::Future;
-    if future_reaped && crate::tasks::spawn("teardown", teardown::teardown(thread.clone())).is_err() {
-        let stack = thread.stack.lock().take().expect("sched: a new thread has a stack");
-        stacks::free(stack);
-        slots::release_unused(slot);
-        return Err(SpawnError::OutOfMemory);
+    if thread.strategy == Strategy::Future {
+        match crate::tasks::spawn("teardown", teardown::teardown(thread.clone())) {
+            Ok(task) => thread.teardown_task.store(task.0, Ordering::Relaxed),
+            Err(_) => {
+                let stack = thread.stack.lock().take().expect("sched: a new thread has a stack");
+                stacks::free(stack);
+                slots::release_unused(slot);
+                return Err(SpawnError::OutOfMemory);
+            }
+        }
     }
     if let Some(process) = &thread.process {
         process.add_thread(thread.clone());
@@ -367,6 +379,7 @@ pub(super) fn new_boot() -> PoolArc<Thread> {
         fs_base: AtomicU64::new(0),
         clear_child_tid: AtomicU64::new(0),
         strategy: Strategy::Future,
+        teardown_task: AtomicU64::new(0),
         task_charge: spin::Mutex::new(None),
     };
     THREADS.allocate_shared(thread).unwrap_or_else(|_| panic!("sched: out of memory at boot"))

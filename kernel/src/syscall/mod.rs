@@ -131,6 +131,7 @@ fn fork(frame: &SyscallFrame) -> Result<u64, Errno> {
         Ok(pid) => Ok(u64::from(pid.0)),
         Err(process::ForkError::OutOfMemory) => Err(Errno::ENOMEM),
         Err(process::ForkError::TooManyThreads | process::ForkError::TooManyProcesses) => Err(Errno::EAGAIN),
+        Err(process::ForkError::Killed) => Err(Errno::EINTR),
     }
 }
 
@@ -393,14 +394,25 @@ fn clock_gettime(clock: u64, address: u64) -> Result<u64, Errno> {
 }
 
 /// `kill(pid, sig)`: signal 0 checks that the process exists; SIGKILL and SIGTERM end it
-/// (their default action — there are no handlers yet); other signals are refused.
+/// (their default action — there are no handlers yet); other signals are refused. pid -1
+/// means every process but init and the caller (the one user may signal them all); ESRCH
+/// if there are none.
 fn kill(pid: i64, signal: u64) -> Result<u64, Errno> {
     const SIGKILL: u64 = 9;
     const SIGTERM: u64 = 15;
     if signal > 64 {
         return Err(Errno::EINVAL);
     }
-    // Process groups and "every process" (pid <= 0) are not there yet.
+    if pid == -1 {
+        return match signal {
+            SIGKILL | SIGTERM => match process::kill_all_but(&current_process(), signal as i32) {
+                0 => Err(Errno::ESRCH),
+                _ => Ok(0),
+            },
+            _ => Err(Errno::EINVAL),
+        };
+    }
+    // Process groups (pid 0, pid < -1) are not there yet.
     let pid = u32::try_from(pid).ok().filter(|&pid| pid > 0).ok_or(Errno::EINVAL)?;
     let target = process::find(process::Pid(pid)).ok_or(Errno::ESRCH)?;
     match signal {
@@ -646,5 +658,6 @@ fn clone(frame: &SyscallFrame) -> Result<u64, Errno> {
         Err(process::CloneError::Fork(
             process::ForkError::TooManyThreads | process::ForkError::TooManyProcesses,
         )) => Err(Errno::EAGAIN),
+        Err(process::CloneError::Fork(process::ForkError::Killed)) => Err(Errno::EINTR),
     }
 }

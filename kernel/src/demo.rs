@@ -1,6 +1,6 @@
 //! What `scripts/run` shows: the banner, the memory map, the tick, a few traced tasks
 //! sleeping, yielding and finishing on the executor, and a kernel thread's death traced
-//! from exit to the freeing of its stack by its teardown task.
+//! from exit to the freeing of its stack under each reaping strategy.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -33,19 +33,29 @@ pub fn run(boot_info: &'static BootInfo) {
     reap_a_thread();
 }
 
-/// Spawns a kernel thread with lifecycle tracing on and waits until it is torn down.
+/// Spawns a kernel thread under each reaping strategy with lifecycle tracing on and waits
+/// until it is torn down: by its teardown task, then by the global reaper, then by the
+/// per-CPU reaper.
 fn reap_a_thread() {
-    println!("threads: a kernel thread runs and exits; its teardown task frees it once it is off the CPU");
+    use sched::reaping::{self, Strategy};
+    println!("threads: a kernel thread runs and exits under each reaping strategy; it is freed once off the CPU");
     trace::set_thread_tracing(true);
-    let worker = sched::spawn("demo-worker", || println!("demo-worker: hello from a kernel thread"))
+    for strategy in Strategy::ALL {
+        let previous = reaping::set_strategy(strategy);
+        let worker = sched::spawn("demo-worker", move || {
+            println!("demo-worker: hello from a kernel thread, reaped by the {} strategy", strategy.name())
+        })
         .expect("demo: spawn failed");
-    sched::block_on(worker.torn_down());
+        reaping::set_strategy(previous);
+        sched::block_on(worker.torn_down());
+        println!(
+            "threads: {}: torn down {} us after exit (printing the trace included)",
+            strategy.name(),
+            sched::last_exit_to_teardown_cycles() * 1_000_000 / time::tsc_hz().max(1)
+        );
+    }
     trace::set_thread_tracing(false);
-    println!(
-        "threads: torn down {} us after exit; {} thread(s) exist (boot, idle)",
-        sched::last_exit_to_teardown_cycles() * 1_000_000 / time::tsc_hz().max(1),
-        sched::slots::in_use()
-    );
+    println!("threads: {} thread(s) exist (boot, idle, reapers)", sched::slots::in_use());
     println!("{}", mm::meminfo::snapshot());
 }
 

@@ -186,6 +186,11 @@ fn r5_r8_a_child_under_a_limit_of_500_threads_makes_1000_in_sequence_and_hits_ea
 }
 
 #[test_case]
+fn cpu_time_is_settled_at_exit_and_passed_up_to_the_parent_at_wait() {
+    run_leaving_nothing("rusage-musl", "times add up");
+}
+
+#[test_case]
 fn r2_a_big_process_is_torn_down_and_its_last_shared_writes_are_visible_at_wait() {
     run_leaving_nothing("bigexit-musl", "shared writes visible at wait");
 }

@@ -38,7 +38,9 @@ pub fn run(boot_info: &'static BootInfo) {
 /// per-CPU reaper.
 fn reap_a_thread() {
     use sched::reaping::{self, Strategy};
-    println!("threads: a kernel thread runs and exits under each reaping strategy; it is freed once off the CPU");
+    println!(
+        "threads: a kernel thread runs and exits under each reaping strategy; it is freed once off the CPU"
+    );
     trace::set_thread_tracing(true);
     for strategy in Strategy::ALL {
         let previous = reaping::set_strategy(strategy);

@@ -14,7 +14,9 @@ use mm::address_space::AddressSpace;
 
 use super::limits::{Limit, LimitError, Limits};
 use super::memory::Layout;
+use super::usage::Usage;
 use crate::mm::spaces;
+use crate::sched::cpu_time::{self, CpuTime};
 use crate::sched::{self, WaitQueue, cpu::this_cpu};
 
 /// A process id.
@@ -89,6 +91,8 @@ pub struct Process {
     threads: spin::Mutex<Vec<crate::mm::pool::PoolArc<crate::sched::Thread>>>,
     /// Resource limits (`prlimit64`); taken with interrupts off, briefly.
     limits: spin::Mutex<Limits>,
+    /// CPU time settled by threads that left, and by collected children.
+    usage: spin::Mutex<Usage>,
     /// The process's place in the process count, given back when the process is dropped.
     _counted: ProcessCount,
 }
@@ -222,6 +226,7 @@ impl Process {
             signal_mask: core::sync::atomic::AtomicU64::new(0),
             threads: spin::Mutex::new(Vec::new()),
             limits: spin::Mutex::new(limits),
+            usage: spin::Mutex::new(Usage::default()),
             _counted: counted,
         });
         without_interrupts(|| TABLE.lock().insert(process.pid.0, Arc::downgrade(&process)));
@@ -315,6 +320,29 @@ impl Process {
             let space = space.as_mut()?;
             Some(work(space, &mut self.layout.lock()))
         })
+    }
+
+    /// CPU time used: by the threads that left and those still running, and by collected
+    /// children.
+    pub fn usage(&self) -> Usage {
+        let settled = without_interrupts(|| *self.usage.lock());
+        let running = without_interrupts(|| self.threads.lock().clone());
+        let own = running.iter().fold(settled.own, |sum, thread| sum + cpu_time::of(thread));
+        Usage { own, ..settled }
+    }
+
+    /// What a parent collecting this ended process gets: all of its time and its children's.
+    pub(super) fn total_usage(&self) -> CpuTime {
+        let usage = without_interrupts(|| *self.usage.lock());
+        usage.own + usage.children
+    }
+
+    /// Adds a collected child's total time to the children's.
+    pub(super) fn add_child_usage(&self, time: CpuTime) {
+        without_interrupts(|| {
+            let mut usage = self.usage.lock();
+            usage.children = usage.children + time;
+        });
     }
 
     /// The resource limits now (what a forked child starts with).
@@ -433,8 +461,12 @@ impl Process {
             });
             super::futex::wake(self, clear_child_tid, 1);
         }
+        // Settle the thread's CPU time as it leaves the list `usage` sums, in one step.
+        let spent = cpu_time::of(&me);
         without_interrupts(|| {
-            self.threads.lock().retain(|thread| !crate::mm::pool::PoolArc::ptr_eq(thread, &me))
+            self.threads.lock().retain(|thread| !crate::mm::pool::PoolArc::ptr_eq(thread, &me));
+            let mut usage = self.usage.lock();
+            usage.own = usage.own + spent;
         });
         if self.live_threads.fetch_sub(1, Ordering::AcqRel) == 1 {
             let status = without_interrupts(|| *self.group_exit.lock()).unwrap_or(own);

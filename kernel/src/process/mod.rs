@@ -14,6 +14,7 @@ pub mod futex;
 mod lifecycle;
 pub mod limits;
 pub mod memory;
+pub mod usage;
 pub mod usercopy;
 mod wait;
 

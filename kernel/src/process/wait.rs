@@ -39,9 +39,6 @@ pub enum WaitError {
     Interrupted,
 }
 
-/// Size of Linux's `struct rusage`, written as zeros (no usage is accounted yet).
-const RUSAGE_SIZE: usize = 144;
-
 /// wait4 for `process`: `pid` -1 (or 0, or -pgid: there are no process groups, so every
 /// child is in the caller's) means any child. Returns the collected child's pid, or 0 with
 /// `WNOHANG` while matching children live.
@@ -62,9 +59,11 @@ pub fn wait4(
             return Err(WaitError::NoChild);
         }
         if let Some((child, status)) = zombie {
-            write_results(process, status, status_address, rusage_address)
+            let usage = child.total_usage();
+            write_results(process, status, usage, status_address, rusage_address)
                 .map_err(|_| WaitError::BadAddress)?;
             if process.collect_child(&child) {
+                process.add_child_usage(usage);
                 crate::trace::process_event(child.pid().0, "waited");
                 return Ok(child.pid());
             }
@@ -84,6 +83,7 @@ pub fn wait4(
 fn write_results(
     process: &Process,
     status: WaitStatus,
+    usage: crate::sched::cpu_time::CpuTime,
     status_address: u64,
     rusage_address: u64,
 ) -> Result<(), Efault> {
@@ -93,7 +93,7 @@ fn write_results(
                 copy_to_user(space, status_address, &status.0.to_le_bytes())?;
             }
             if rusage_address != 0 {
-                copy_to_user(space, rusage_address, &[0u8; RUSAGE_SIZE])?;
+                copy_to_user(space, rusage_address, &super::usage::rusage_bytes(usage))?;
             }
             Ok(())
         })

@@ -32,6 +32,8 @@ pub struct Cpu {
     preempt_disabled: AtomicU32,
     /// Context switches made on this CPU since boot (for benchmarks).
     switches: AtomicU64,
+    /// TSC when the running thread's stint on this CPU began (`cpu_time`).
+    pub(super) stint_start: AtomicU64,
     /// The dead list and reaper thread of the `PerCpuReaper` strategy.
     reaper: Reaper,
 }
@@ -48,6 +50,7 @@ impl Cpu {
             boot: spin::Once::new(),
             preempt_disabled: AtomicU32::new(0),
             switches: AtomicU64::new(0),
+            stint_start: AtomicU64::new(0),
             reaper: Reaper::new("reaper-0", Strategy::PerCpuReaper),
         }
     }

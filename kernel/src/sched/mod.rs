@@ -23,6 +23,7 @@
 
 pub mod block;
 pub mod cpu;
+pub mod cpu_time;
 pub mod reaping;
 pub mod slots;
 pub mod switch;

@@ -68,9 +68,10 @@ pub(super) fn schedule() {
     unsafe { crate::mm::spaces::load_root(root) };
     let save_to = previous.saved_rsp.as_ptr();
     let resume_at = next.saved_rsp.load(Ordering::Acquire);
+    cpu.count_switch();
+    super::cpu_time::close_stint(cpu, &previous);
     cpu.set_current(next);
     cpu.set_previous(previous);
-    cpu.count_switch();
     // Interrupts are off (asserted above). `save_to` points into the previous thread's
     // control block, kept alive by `cpu.previous` until the switch path runs. `resume_at`
     // was saved by the context switch when `next` left its CPU, or made by

@@ -121,6 +121,9 @@ pub struct Thread {
     strategy: Strategy,
     /// The id of its teardown task (`Future` strategy), 0 if it has none; for tracing.
     teardown_task: AtomicU64,
+    /// TSC cycles on a CPU in closed stints, and of them in system calls (`cpu_time`).
+    pub(super) on_cpu_cycles: AtomicU64,
+    pub(super) system_cycles: AtomicU64,
     /// A user thread's place in its user's task count (RLIMIT_NPROC); given back by the
     /// teardown, when the thread's stack is freed (R8).
     pub(super) task_charge: spin::Mutex<Option<TaskCharge>>,
@@ -240,6 +243,8 @@ fn new_thread(
         clear_child_tid: AtomicU64::new(clear_child_tid),
         strategy: reaping::strategy(),
         teardown_task: AtomicU64::new(0),
+        on_cpu_cycles: AtomicU64::new(0),
+        system_cycles: AtomicU64::new(0),
         task_charge: spin::Mutex::new(task_charge),
     };
     match THREADS.allocate_shared(thread) {
@@ -380,6 +385,8 @@ pub(super) fn new_boot() -> PoolArc<Thread> {
         clear_child_tid: AtomicU64::new(0),
         strategy: Strategy::Future,
         teardown_task: AtomicU64::new(0),
+        on_cpu_cycles: AtomicU64::new(0),
+        system_cycles: AtomicU64::new(0),
         task_charge: spin::Mutex::new(None),
     };
     THREADS.allocate_shared(thread).unwrap_or_else(|_| panic!("sched: out of memory at boot"))

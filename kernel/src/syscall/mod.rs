@@ -6,7 +6,7 @@
 //! `EFAULT`; nothing a program passes can make the kernel panic.
 
 mod errno;
-mod limits;
+mod resources;
 
 use crate::arch::syscall::SyscallFrame;
 use crate::process::{self, memory, usercopy};
@@ -34,6 +34,7 @@ const WAIT4: u64 = 61;
 const KILL: u64 = 62;
 const UNAME: u64 = 63;
 const GETRLIMIT: u64 = 97;
+const GETRUSAGE: u64 = 98;
 const GETPPID: u64 = 110;
 const ARCH_PRCTL: u64 = 158;
 const SETRLIMIT: u64 = 160;
@@ -64,6 +65,7 @@ const IOV_MAX: u64 = 1024;
 const WRITE_CHUNK: usize = 256;
 
 pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
+    let timing = crate::sched::cpu_time::SystemCall::enter();
     x86_64::instructions::interrupts::enable();
     let result = match frame.rax {
         READ => read(frame.rdi, frame.rsi, frame.rdx),
@@ -98,9 +100,10 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
         GETTID => Ok(crate::sched::cpu::this_cpu().current().id().0),
         EXIT => process::exit_thread(frame.rdi as i32),
         EXIT_GROUP => process::exit_current(frame.rdi as i32),
-        GETRLIMIT => limits::getrlimit(frame.rdi, frame.rsi),
-        SETRLIMIT => limits::setrlimit(frame.rdi, frame.rsi),
-        PRLIMIT64 => limits::prlimit64(frame.rdi, frame.rsi, frame.rdx, frame.r10),
+        GETRLIMIT => resources::getrlimit(frame.rdi, frame.rsi),
+        SETRLIMIT => resources::setrlimit(frame.rdi, frame.rsi),
+        PRLIMIT64 => resources::prlimit64(frame.rdi, frame.rsi, frame.rdx, frame.r10),
+        GETRUSAGE => resources::getrusage(frame.rdi, frame.rsi),
         LETHE_REAPING => reaping(frame.rdi),
         _ => Err(Errno::ENOSYS),
     };
@@ -110,6 +113,7 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
     };
     process::die_if_killed();
     x86_64::instructions::interrupts::disable();
+    timing.leave();
 }
 
 fn current_process() -> alloc::sync::Arc<process::Process> {

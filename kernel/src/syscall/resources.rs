@@ -1,10 +1,28 @@
-//! `getrlimit`, `setrlimit` and `prlimit64`: a process's resource limits, as Linux's
-//! `struct rlimit` (two u64s: soft, then hard). Every limit is stored; RLIMIT_NPROC is
-//! enforced (`process::limits`).
+//! Resources: `getrlimit`, `setrlimit` and `prlimit64` — a process's limits, as Linux's
+//! `struct rlimit` (two u64s: soft, then hard; every limit is stored, RLIMIT_NPROC is
+//! enforced: `process::limits`) — and `getrusage`, the CPU time used (`process::usage`).
 
 use super::current_process;
 use super::errno::Errno;
 use crate::process::{self, limits::Limit, usercopy};
+
+/// `getrusage(who, usage)`: RUSAGE_SELF (0) the process's threads, live and gone;
+/// RUSAGE_CHILDREN (-1) its collected children; RUSAGE_THREAD (1) the caller.
+pub(super) fn getrusage(who: u64, address: u64) -> Result<u64, Errno> {
+    let process = current_process();
+    let time = match who as i64 {
+        0 => process.usage().own,
+        -1 => process.usage().children,
+        1 => crate::sched::cpu_time::of(&crate::sched::cpu::this_cpu().current()),
+        _ => return Err(Errno::EINVAL),
+    };
+    match process
+        .with_space(|space| usercopy::copy_to_user(space, address, &process::usage::rusage_bytes(time)))
+    {
+        Some(Ok(())) => Ok(0),
+        _ => Err(Errno::EFAULT),
+    }
+}
 
 /// `getrlimit(resource, old)`.
 pub(super) fn getrlimit(resource: u64, old: u64) -> Result<u64, Errno> {

@@ -2,7 +2,7 @@
  * child, until fork fails; those that failed keep retrying, yielding the CPU. Each bomb
  * process counts itself in shared memory. The system must stay responsive — this
  * program, outside the bomb, sleeps 10 ms and is back within a second, and its own fork
- * fails with EAGAIN — and the bomb must stop at the process limit: fork refused with EAGAIN,
+ * fails with EAGAIN — and the bomb must stop at the thread or process limit: fork refused with EAGAIN,
  * never a crash. Then kill(-1, SIGKILL) kills the whole bomb at once (one by one, a process
  * not yet killed would fork into each freed slot) and the root is collected; the test
  * around this program checks that every counter comes back. */
@@ -81,6 +81,8 @@ int main(void) {
     if (refused != -1 || errno != EAGAIN) return fail("fork beside the bomb was not EAGAIN", refused);
     int at_limit = __atomic_load_n(&shared->count, __ATOMIC_SEQ_CST);
 
+    if (kill(-1, 0) != 0) return fail("kill(-1, 0) found no process", errno);
+    if (kill(-1, SIGUSR1) != -1 || errno != EINVAL) return fail("kill(-1, SIGUSR1) was not EINVAL", errno);
     if (kill(-1, SIGKILL) != 0) return fail("kill(-1, SIGKILL)", errno);
     int status = -1;
     if (waitpid(root, &status, 0) != root) return fail("waitpid of the root", errno);

@@ -31,6 +31,11 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
     let limits = parent.limits();
     let task_charge = TaskCharge::take(limits.task_limit()).ok_or(ForkError::TooManyThreads)?;
     let counted = ProcessCount::take().ok_or(ForkError::TooManyProcesses)?;
+    // Fail fast, before the copy, when no thread slot is free (a fork bomb meets this limit
+    // first: kernel threads hold slots too); the claim when the thread is made decides.
+    if sched::slots::in_use() >= sched::slots::MAX_THREADS {
+        return Err(ForkError::TooManyThreads);
+    }
     let copy = parent
         .with_space(|space| with_frames(|frames| space.duplicate(window(), frames)))
         .expect("fork: the calling process has no address space");

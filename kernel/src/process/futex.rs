@@ -84,18 +84,23 @@ pub fn wait(
     let sleep = timeout_ticks.map(|ticks| crate::tasks::executor().sleep(ticks));
     let outcome = sched::block_on_unless(Woken { waiter: waiter.clone(), sleep }, || process.exiting());
     // Still queued unless a wake took it: take it out, from wherever a requeue moved it.
-    without_interrupts(|| {
+    // A wake that took it after the timeout or the kill ended the sleep still counts (as
+    // Linux's unqueue): returning an error would swallow the only wake of a lock's release.
+    let still_queued = without_interrupts(|| {
         let mut waiters = WAITERS.lock();
         let key = key(process, waiter.address.load(Ordering::Relaxed));
-        if let Some(queue) = waiters.get_mut(&key) {
-            queue.retain(|queued| !Arc::ptr_eq(queued, &waiter));
-            if queue.is_empty() {
-                remove_queue(&mut waiters, key);
-            }
+        let Some(queue) = waiters.get_mut(&key) else { return false };
+        let before = queue.len();
+        queue.retain(|queued| !Arc::ptr_eq(queued, &waiter));
+        let removed = queue.len() < before;
+        if queue.is_empty() {
+            remove_queue(&mut waiters, key);
         }
+        removed
     });
     match outcome {
         Some(true) => Ok(()),
+        _ if !still_queued => Ok(()),
         Some(false) => Err(FutexError::TimedOut),
         None => Err(FutexError::Interrupted),
     }

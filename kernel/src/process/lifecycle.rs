@@ -163,32 +163,36 @@ pub fn find(pid: Pid) -> Option<Arc<Process>> {
 }
 
 /// Sends terminating `signal` to every process but init and `spared` (`kill(-1, signal)`,
-/// what stops a fork bomb); returns how many were signalled. Races with fork are closed by
-/// fork's order — the child enters the table before fork checks whether its parent was
-/// killed — and by taking the table again until a pass finds no one new: a child made
-/// after one pass's look at the table is either refused by its killed parent's fork or
-/// seen by the next pass.
-pub fn kill_all_but(spared: &Process, signal: i32) -> usize {
-    let mut signalled = 0;
-    loop {
+/// what stops a fork bomb), or with `signal` `None` only counts them (`kill(-1, 0)`);
+/// returns how many there were. Races with fork are closed by fork's order — the child
+/// enters the table before fork checks whether its parent is exiting — and by taking the
+/// table again until a pass finds no pid it had not seen: a child made after one pass's
+/// look is either refused by its exiting parent's fork or seen by the next pass. Children
+/// that `spared`'s own other threads keep making could keep that going: after
+/// `MAX_PASSES` it stops.
+pub fn kill_all_but(spared: &Process, signal: Option<i32>) -> usize {
+    const MAX_PASSES: usize = 64;
+    let mut seen = alloc::collections::BTreeSet::new();
+    for _ in 0..MAX_PASSES {
         let everyone: Vec<Arc<Process>> =
             without_interrupts(|| TABLE.lock().values().filter_map(Weak::upgrade).collect());
-        let mut new = 0;
+        let mut unseen = 0;
         for process in everyone {
-            if process.pid != INIT_PID
-                && process.pid != spared.pid
-                && !process.exiting()
+            if process.pid == INIT_PID || process.pid == spared.pid || !seen.insert(process.pid.0) {
+                continue;
+            }
+            unseen += 1;
+            if let Some(signal) = signal
                 && process.status().is_none()
             {
                 process.kill(signal);
-                new += 1;
             }
         }
-        if new == 0 {
-            return signalled;
+        if unseen == 0 || signal.is_none() {
+            break;
         }
-        signalled += new;
     }
+    seen.len()
 }
 
 /// The pid of init, the first process made, which adopts orphans (R9). Found through the
@@ -325,10 +329,14 @@ impl Process {
     /// CPU time used: by the threads that left and those still running, and by collected
     /// children.
     pub fn usage(&self) -> Usage {
-        let settled = without_interrupts(|| *self.usage.lock());
-        let running = without_interrupts(|| self.threads.lock().clone());
-        let own = running.iter().fold(settled.own, |sum, thread| sum + cpu_time::of(thread));
-        Usage { own, ..settled }
+        // Both locks at once, in `leave`'s order: a thread moving from the list to the
+        // settled time is counted exactly once.
+        without_interrupts(|| {
+            let threads = self.threads.lock();
+            let settled = *self.usage.lock();
+            let own = threads.iter().fold(settled.own, |sum, thread| sum + cpu_time::of(thread));
+            Usage { own, ..settled }
+        })
     }
 
     /// What a parent collecting this ended process gets: all of its time and its children's.
@@ -476,7 +484,7 @@ impl Process {
 
     /// How the process ended, once it has.
     pub fn status(&self) -> Option<WaitStatus> {
-        *self.status.lock()
+        without_interrupts(|| *self.status.lock())
     }
 
     /// Completes when the process has ended and its user memory is gone.
@@ -498,7 +506,7 @@ impl Process {
         let threads = without_interrupts(|| core::mem::take(&mut *self.threads.lock()));
         drop(threads);
         crate::trace::process_event(self.pid.0, "exit");
-        *self.status.lock() = Some(status);
+        without_interrupts(|| *self.status.lock() = Some(status));
         crate::trace::process_event(self.pid.0, "zombie");
         self.exited.fire(Exited(()));
         let parent = without_interrupts(|| self.parent.lock().as_ref().and_then(Weak::upgrade));

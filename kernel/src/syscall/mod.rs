@@ -408,12 +408,14 @@ fn kill(pid: i64, signal: u64) -> Result<u64, Errno> {
         return Err(Errno::EINVAL);
     }
     if pid == -1 {
-        return match signal {
-            SIGKILL | SIGTERM => match process::kill_all_but(&current_process(), signal as i32) {
-                0 => Err(Errno::ESRCH),
-                _ => Ok(0),
-            },
-            _ => Err(Errno::EINVAL),
+        let signal = match signal {
+            0 => None,
+            SIGKILL | SIGTERM => Some(signal as i32),
+            _ => return Err(Errno::EINVAL),
+        };
+        return match process::kill_all_but(&current_process(), signal) {
+            0 => Err(Errno::ESRCH),
+            _ => Ok(0),
         };
     }
     // Process groups (pid 0, pid < -1) are not there yet.
@@ -631,10 +633,13 @@ fn futex(
             let count = |raw: u64| usize::try_from(raw as i32).map_err(|_| Errno::EINVAL);
             let comparing = operation & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) == FUTEX_CMP_REQUEUE;
             let expected = comparing.then_some(value3 as u32);
+            if operation & FUTEX_CLOCK_REALTIME != 0 {
+                return Err(Errno::ENOSYS);
+            }
+            // Both return woken + moved, as Linux's futex_requeue does.
             match process::futex::requeue(&process, address, target, count(value)?, count(timeout)?, expected)
             {
-                Ok(done) if comparing => Ok((done.woken + done.moved) as u64),
-                Ok(done) => Ok(done.woken as u64),
+                Ok(done) => Ok((done.woken + done.moved) as u64),
                 Err(process::futex::FutexError::WouldBlock) => Err(Errno::EAGAIN),
                 Err(process::futex::FutexError::Fault) => Err(Errno::EFAULT),
                 Err(_) => Err(Errno::EINVAL),

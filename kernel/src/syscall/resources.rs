@@ -10,7 +10,7 @@ use crate::process::{self, limits::Limit, usercopy};
 /// RUSAGE_CHILDREN (-1) its collected children; RUSAGE_THREAD (1) the caller.
 pub(super) fn getrusage(who: u64, address: u64) -> Result<u64, Errno> {
     let process = current_process();
-    let time = match who as i64 {
+    let time = match who as i32 {
         0 => process.usage().own,
         -1 => process.usage().children,
         1 => crate::sched::cpu_time::of(&crate::sched::cpu::this_cpu().current()),
@@ -39,6 +39,18 @@ pub(super) fn setrlimit(resource: u64, new: u64) -> Result<u64, Errno> {
 /// NULL. Raising a hard limit is allowed: the one user, uid 0, may.
 pub(super) fn prlimit64(pid: u64, resource: u64, new: u64, old: u64) -> Result<u64, Errno> {
     let caller = current_process();
+    // Like Linux: the new limit is read before anything is checked.
+    let requested = if new == 0 {
+        None
+    } else {
+        let mut bytes = [0u8; 16];
+        match caller.with_space(|space| usercopy::copy_from_user(space, new, &mut bytes)) {
+            Some(Ok(())) => {}
+            _ => return Err(Errno::EFAULT),
+        }
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        Some(Limit { soft: word(0), hard: word(8) })
+    };
     let target = match pid {
         0 => caller.clone(),
         pid => {
@@ -48,16 +60,9 @@ pub(super) fn prlimit64(pid: u64, resource: u64, new: u64, old: u64) -> Result<u
     };
     let resource = usize::try_from(resource).map_err(|_| Errno::EINVAL)?;
     let current = target.limits().get(resource).ok_or(Errno::EINVAL)?;
-    let previous = if new == 0 {
-        current
-    } else {
-        let mut bytes = [0u8; 16];
-        match caller.with_space(|space| usercopy::copy_from_user(space, new, &mut bytes)) {
-            Some(Ok(())) => {}
-            _ => return Err(Errno::EFAULT),
-        }
-        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-        target.set_limit(resource, Limit { soft: word(0), hard: word(8) }).map_err(|_| Errno::EINVAL)?
+    let previous = match requested {
+        None => current,
+        Some(limit) => target.set_limit(resource, limit).map_err(|_| Errno::EINVAL)?,
     };
     if old != 0 {
         let mut bytes = [0u8; 16];

@@ -189,6 +189,11 @@ fn cpu_time_is_settled_at_exit_and_passed_up_to_the_parent_at_wait() {
 }
 
 #[test_case]
+fn pipes_carry_bytes_in_order_to_end_of_file_and_a_readerless_write_is_epipe_and_sigpipe() {
+    run_leaving_nothing("pipes-musl", "order, end of file, EPIPE and SIGPIPE");
+}
+
+#[test_case]
 fn r2_a_big_process_is_torn_down_and_its_last_shared_writes_are_visible_at_wait() {
     run_leaving_nothing("bigexit-musl", "shared writes visible at wait");
 }

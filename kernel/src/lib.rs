@@ -17,6 +17,7 @@ extern crate alloc;
 
 pub mod arch;
 pub mod console;
+pub mod files;
 pub mod initrd;
 pub mod input;
 pub mod logger;

@@ -74,7 +74,11 @@ pub fn spawn_program(
         }
     };
     let limits = Limits::initial(STACK_PAGES * PAGE_SIZE);
-    let process = Process::new(counted, space, Layout::for_program(plan.end), limits, None);
+    let Ok(files) = crate::files::FdTable::with_console() else {
+        spaces::destroy(space);
+        return Err(ExecError::OutOfMemory);
+    };
+    let process = Process::new(counted, space, Layout::for_program(plan.end), limits, files, None);
     let (entry, stack_pointer) = start;
     process.reserve_thread();
     let spawned = sched::spawn_user(name, process.clone(), task_charge, entry, stack_pointer);
@@ -113,6 +117,7 @@ pub fn execve(
         }
     };
     process.replace_image(space, Layout::for_program(plan.end));
+    process.with_files(crate::files::FdTable::close_on_exec);
     let me = sched::cpu::this_cpu().current();
     me.fs_base.store(0, core::sync::atomic::Ordering::Relaxed);
     crate::arch::user::set_fs_base(0);

@@ -40,7 +40,11 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
         .with_space(|space| with_frames(|frames| space.duplicate(window(), frames)))
         .expect("fork: the calling process has no address space");
     let space = copy.map_err(|_| ForkError::OutOfMemory)?;
-    let child = Process::new(counted, space, parent.layout(), limits, Some(parent));
+    let Ok(files) = parent.with_files(|table| table.try_clone()) else {
+        crate::mm::spaces::destroy(space);
+        return Err(ForkError::OutOfMemory);
+    };
+    let child = Process::new(counted, space, parent.layout(), limits, files, Some(parent));
     // After the child is in the process table: a `kill_all_but` that did not see the child
     // had already marked this parent, or sees the child on its next pass.
     if parent.exiting() {

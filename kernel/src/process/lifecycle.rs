@@ -15,6 +15,7 @@ use mm::address_space::AddressSpace;
 use super::limits::{Limit, LimitError, Limits};
 use super::memory::Layout;
 use super::usage::Usage;
+use crate::files::FdTable;
 use crate::mm::spaces;
 use crate::sched::cpu_time::{self, CpuTime};
 use crate::sched::{self, WaitQueue, cpu::this_cpu};
@@ -93,6 +94,9 @@ pub struct Process {
     limits: spin::Mutex<Limits>,
     /// CPU time settled by threads that left, and by collected children.
     usage: spin::Mutex<Usage>,
+    /// Open file descriptors; taken with interrupts off, briefly; emptied when the process
+    /// ends, before it is a zombie.
+    files: spin::Mutex<FdTable>,
     /// The process's place in the process count, given back when the process is dropped.
     _counted: ProcessCount,
 }
@@ -210,6 +214,7 @@ impl Process {
         space: AddressSpace,
         layout: Layout,
         limits: Limits,
+        files: FdTable,
         parent: Option<&Arc<Process>>,
     ) -> Arc<Self> {
         let process = Arc::new(Process {
@@ -231,6 +236,7 @@ impl Process {
             threads: spin::Mutex::new(Vec::new()),
             limits: spin::Mutex::new(limits),
             usage: spin::Mutex::new(Usage::default()),
+            files: spin::Mutex::new(files),
             _counted: counted,
         });
         without_interrupts(|| TABLE.lock().insert(process.pid.0, Arc::downgrade(&process)));
@@ -351,6 +357,11 @@ impl Process {
             let mut usage = self.usage.lock();
             usage.children = usage.children + time;
         });
+    }
+
+    /// Runs `work` on the descriptor table, with interrupts off: it must not block.
+    pub fn with_files<R>(&self, work: impl FnOnce(&mut FdTable) -> R) -> R {
+        without_interrupts(|| work(&mut self.files.lock()))
     }
 
     /// The resource limits now (what a forked child starts with).
@@ -493,11 +504,14 @@ impl Process {
         self.status().expect("process: exited without a status")
     }
 
-    /// Ends the process from its own (last) thread, in DESIGN.md's order: purge the user
-    /// half (R2), hand the children to init (R9), and only then publish the status (the
+    /// Ends the process from its own (last) thread, in DESIGN.md's order: close its
+    /// descriptors, purge the user half (R2), hand the children to init (R9), and only then publish the status (the
     /// process is a zombie) and wake whoever waits for it. The root stays until the
     /// process is dropped.
     fn finish(&self, status: WaitStatus) {
+        // Close every descriptor first: a pipe's other side sees end of file or EPIPE now.
+        let files = self.with_files(FdTable::remove_all);
+        drop(files);
         let purged = self.with_space(|space| {
             crate::mm::frames::with_frames(|frames| space.purge(crate::mm::window::window(), frames))
         });

@@ -18,7 +18,9 @@ impl Errno {
     pub const EFAULT: Errno = Errno(14);
     pub const ENODEV: Errno = Errno(19);
     pub const EINVAL: Errno = Errno(22);
+    pub const EMFILE: Errno = Errno(24);
     pub const ENOTTY: Errno = Errno(25);
+    pub const EPIPE: Errno = Errno(32);
     pub const ENAMETOOLONG: Errno = Errno(36);
     pub const ENOSYS: Errno = Errno(38);
     pub const ETIMEDOUT: Errno = Errno(110);

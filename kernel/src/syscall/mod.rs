@@ -6,6 +6,7 @@
 //! `EFAULT`; nothing a program passes can make the kernel panic.
 
 mod errno;
+mod files;
 mod resources;
 
 use crate::arch::syscall::SyscallFrame;
@@ -14,6 +15,7 @@ use errno::Errno;
 
 const READ: u64 = 0;
 const WRITE: u64 = 1;
+const CLOSE: u64 = 3;
 const MMAP: u64 = 9;
 const MPROTECT: u64 = 10;
 const MUNMAP: u64 = 11;
@@ -22,7 +24,10 @@ const RT_SIGACTION: u64 = 13;
 const RT_SIGPROCMASK: u64 = 14;
 const IOCTL: u64 = 16;
 const WRITEV: u64 = 20;
+const PIPE: u64 = 22;
 const SCHED_YIELD: u64 = 24;
+const DUP: u64 = 32;
+const DUP2: u64 = 33;
 const NANOSLEEP: u64 = 35;
 const GETPID: u64 = 39;
 const CLONE: u64 = 56;
@@ -43,6 +48,8 @@ const FUTEX: u64 = 202;
 const SET_TID_ADDRESS: u64 = 218;
 const CLOCK_GETTIME: u64 = 228;
 const EXIT_GROUP: u64 = 231;
+const DUP3: u64 = 292;
+const PIPE2: u64 = 293;
 const PRLIMIT64: u64 = 302;
 /// Lethe's own call, above Linux's numbers: `lethe_reaping(strategy)` makes `strategy`
 /// (0 future, 1 reaper, 2 percpu-reaper) the reaping strategy of threads made from now on
@@ -51,27 +58,27 @@ const LETHE_REAPING: u64 = 1000;
 
 const ARCH_SET_FS: u64 = 0x1002;
 const ARCH_GET_FS: u64 = 0x1003;
-const TIOCGWINSZ: u64 = 0x5413;
 const MAP_SHARED: u64 = 0x01;
 const MAP_PRIVATE: u64 = 0x02;
 const MAP_FIXED: u64 = 0x10;
 const MAP_ANONYMOUS: u64 = 0x20;
 /// Flags `mmap` accepts and ignores (no effect without demand paging or files).
 const MAP_IGNORED: u64 = 0x0100 /* GROWSDOWN */ | 0x4000 /* NORESERVE */ | 0x8000 /* POPULATE */ | 0x2_0000 /* STACK */;
-/// Most `iovec`s `writev` takes (Linux's UIO_MAXIOV).
-const IOV_MAX: u64 = 1024;
-
-/// Largest piece `write` copies at once.
-const WRITE_CHUNK: usize = 256;
 
 pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
     let timing = crate::sched::cpu_time::SystemCall::enter();
     x86_64::instructions::interrupts::enable();
     let result = match frame.rax {
-        READ => read(frame.rdi, frame.rsi, frame.rdx),
-        WRITE => write(frame.rdi, frame.rsi, frame.rdx),
-        WRITEV => writev(frame.rdi, frame.rsi, frame.rdx),
-        IOCTL => ioctl(frame.rdi, frame.rsi, frame.rdx),
+        READ => files::read(frame.rdi, frame.rsi, frame.rdx),
+        WRITE => files::write(frame.rdi, frame.rsi, frame.rdx),
+        WRITEV => files::writev(frame.rdi, frame.rsi, frame.rdx),
+        IOCTL => files::ioctl(frame.rdi, frame.rsi, frame.rdx),
+        CLOSE => files::close(frame.rdi),
+        PIPE => files::pipe2(frame.rdi, 0),
+        PIPE2 => files::pipe2(frame.rdi, frame.rsi),
+        DUP => files::dup(frame.rdi),
+        DUP2 => files::dup3(frame.rdi, frame.rsi, None),
+        DUP3 => files::dup3(frame.rdi, frame.rsi, Some(frame.rdx)),
         ARCH_PRCTL => arch_prctl(frame.rdi, frame.rsi),
         SET_TID_ADDRESS => set_tid_address(frame.rdi),
         BRK => Ok(current_process()
@@ -147,106 +154,6 @@ fn wait4(pid: i64, status: u64, options: u64, rusage: u64) -> Result<u64, Errno>
         Err(process::WaitError::BadOptions) => Err(Errno::EINVAL),
         Err(process::WaitError::BadAddress) => Err(Errno::EFAULT),
         Err(process::WaitError::Interrupted) => Err(Errno::EINTR),
-    }
-}
-
-/// Checks that `fd` is one of the console's (standard input, output, error).
-fn console_fd(fd: u64) -> Result<(), Errno> {
-    if fd <= 2 { Ok(()) } else { Err(Errno::EBADF) }
-}
-
-/// `read(fd, buf, count)`: fds 0-2 read console input, waiting until some is there.
-fn read(fd: u64, buffer: u64, count: u64) -> Result<u64, Errno> {
-    console_fd(fd)?;
-    if count == 0 {
-        return Ok(0);
-    }
-    let count = usize::try_from(count).map_err(|_| Errno::EINVAL)?.min(WRITE_CHUNK);
-    let process = current_process();
-    // A bad buffer is refused before waiting: the check is whether it is writable now.
-    let writable =
-        process.with_space(|space| usercopy::copy_to_user(space, buffer, &[0u8; WRITE_CHUNK][..count]));
-    if !matches!(writable, Some(Ok(()))) {
-        return Err(Errno::EFAULT);
-    }
-    let bytes = crate::input::read(count, || process.exiting()).ok_or(Errno::EINTR)?;
-    match process.with_space(|space| usercopy::copy_to_user(space, buffer, &bytes)) {
-        Some(Ok(())) => Ok(bytes.len() as u64),
-        _ => Err(Errno::EFAULT),
-    }
-}
-
-/// `write(fd, buf, count)`: standard output and error go to the console.
-fn write(fd: u64, buffer: u64, count: u64) -> Result<u64, Errno> {
-    if fd != 1 && fd != 2 {
-        return Err(Errno::EBADF);
-    }
-    write_to_console(&current_process(), buffer, count)
-}
-
-/// Copies `count` bytes from user `buffer` to the console; a bad pointer after some bytes
-/// were written ends the write there, as Linux does.
-fn write_to_console(process: &process::Process, buffer: u64, count: u64) -> Result<u64, Errno> {
-    let count = usize::try_from(count).map_err(|_| Errno::EINVAL)?;
-    let mut chunk = [0u8; WRITE_CHUNK];
-    let mut done = 0;
-    while done < count {
-        let length = (count - done).min(WRITE_CHUNK);
-        let copied = process
-            .with_space(|space| usercopy::copy_from_user(space, buffer + done as u64, &mut chunk[..length]))
-            .ok_or(Errno::EFAULT)?;
-        if copied.is_err() {
-            return if done == 0 { Err(Errno::EFAULT) } else { Ok(done as u64) };
-        }
-        crate::console::user_output(&chunk[..length]);
-        done += length;
-    }
-    Ok(done as u64)
-}
-
-/// `writev(fd, iov, iovcnt)`: each `struct iovec { base, len }` in turn.
-fn writev(fd: u64, vectors: u64, count: u64) -> Result<u64, Errno> {
-    if fd != 1 && fd != 2 {
-        return Err(Errno::EBADF);
-    }
-    if count > IOV_MAX {
-        return Err(Errno::EINVAL);
-    }
-    let process = current_process();
-    let mut total = 0;
-    for index in 0..count {
-        let mut vector = [0u8; 16];
-        let copied = process
-            .with_space(|space| usercopy::copy_from_user(space, vectors + index * 16, &mut vector))
-            .ok_or(Errno::EFAULT)?;
-        if copied.is_err() {
-            return if total == 0 { Err(Errno::EFAULT) } else { Ok(total) };
-        }
-        let base = u64::from_le_bytes(vector[..8].try_into().unwrap());
-        let length = u64::from_le_bytes(vector[8..].try_into().unwrap());
-        match write_to_console(&process, base, length) {
-            Ok(written) => total += written,
-            Err(error) if total == 0 => return Err(error),
-            Err(_) => return Ok(total),
-        }
-    }
-    Ok(total)
-}
-
-/// `ioctl(fd, request, arg)`: the console answers TIOCGWINSZ with its 80x25 size.
-fn ioctl(fd: u64, request: u64, argument: u64) -> Result<u64, Errno> {
-    console_fd(fd)?;
-    if request != TIOCGWINSZ {
-        return Err(Errno::ENOTTY);
-    }
-    let (rows, columns) = (drivers::vga::HEIGHT as u16, drivers::vga::WIDTH as u16);
-    let mut size = [0u8; 8];
-    size[..2].copy_from_slice(&rows.to_le_bytes());
-    size[2..4].copy_from_slice(&columns.to_le_bytes());
-    let written = current_process().with_space(|space| usercopy::copy_to_user(space, argument, &size));
-    match written {
-        Some(Ok(())) => Ok(0),
-        _ => Err(Errno::EFAULT),
     }
 }
 

@@ -1,0 +1,245 @@
+//! File descriptor calls: `read`, `write`, `writev`, `ioctl`, `close`, `pipe`/`pipe2`,
+//! `dup`, `dup2`, `dup3`, over the process's table (`files`). Descriptors 0–2 start on the
+//! console; pipes move bytes between processes (and wake the other side).
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::current_process;
+use super::errno::Errno;
+use crate::files::pipe::{self, PIPE_BUF, PipeError};
+use crate::files::{File, Kind, TableError};
+use crate::process::{self, usercopy};
+
+/// Largest piece the console path copies at once.
+const CONSOLE_CHUNK: usize = 256;
+/// Most `iovec`s `writev` takes (Linux's UIO_MAXIOV).
+const IOV_MAX: u64 = 1024;
+const TIOCGWINSZ: u64 = 0x5413;
+const O_NONBLOCK: u64 = 0o4000;
+const O_CLOEXEC: u64 = 0o2000000;
+const SIGPIPE: i32 = 13;
+const SIG_IGN: u64 = 1;
+
+impl From<TableError> for Errno {
+    fn from(error: TableError) -> Errno {
+        match error {
+            TableError::BadDescriptor => Errno::EBADF,
+            TableError::TooManyOpen => Errno::EMFILE,
+            TableError::OutOfMemory => Errno::ENOMEM,
+        }
+    }
+}
+
+fn file(fd: u64) -> Result<Arc<File>, Errno> {
+    Ok(current_process().with_files(|table| table.get(fd))?)
+}
+
+/// `read(fd, buf, count)`: console input (waiting until some is there) or a pipe's bytes
+/// (waiting until there are some, or end of file: 0).
+pub(super) fn read(fd: u64, buffer: u64, count: u64) -> Result<u64, Errno> {
+    let file = file(fd)?;
+    if count == 0 {
+        return Ok(0);
+    }
+    let process = current_process();
+    let count = usize::try_from(count).map_err(|_| Errno::EINVAL)?;
+    let bytes = match &file.kind {
+        Kind::Console => {
+            let count = count.min(CONSOLE_CHUNK);
+            // A bad buffer is refused before waiting: the check is whether it is writable now.
+            let writable = process
+                .with_space(|space| usercopy::copy_to_user(space, buffer, &[0u8; CONSOLE_CHUNK][..count]));
+            if !matches!(writable, Some(Ok(()))) {
+                return Err(Errno::EFAULT);
+            }
+            crate::input::read(count, || process.exiting()).ok_or(Errno::EINTR)?
+        }
+        Kind::PipeRead(end) => end.read(count, file.nonblocking, || process.exiting()).map_err(pipe_errno)?,
+        Kind::PipeWrite(_) => return Err(Errno::EBADF),
+    };
+    match process.with_space(|space| usercopy::copy_to_user(space, buffer, &bytes)) {
+        Some(Ok(())) => Ok(bytes.len() as u64),
+        _ => Err(Errno::EFAULT),
+    }
+}
+
+fn pipe_errno(error: PipeError) -> Errno {
+    match error {
+        PipeError::WouldBlock => Errno::EAGAIN,
+        PipeError::Broken => Errno::EPIPE,
+        PipeError::Interrupted => Errno::EINTR,
+        PipeError::OutOfMemory => Errno::ENOMEM,
+    }
+}
+
+/// `write(fd, buf, count)`.
+pub(super) fn write(fd: u64, buffer: u64, count: u64) -> Result<u64, Errno> {
+    let file = file(fd)?;
+    write_to(&current_process(), &file, buffer, count)
+}
+
+/// Writes `count` bytes from user `buffer` to `file`. Once some bytes are written, an error
+/// ends the write there and the count so far is returned, as Linux does. Writing to a pipe
+/// with no reader is EPIPE, and kills the writer with SIGPIPE unless it ignores that.
+fn write_to(process: &process::Process, file: &File, buffer: u64, count: u64) -> Result<u64, Errno> {
+    let count = usize::try_from(count).map_err(|_| Errno::EINVAL)?;
+    let piece_size = match &file.kind {
+        Kind::Console => CONSOLE_CHUNK,
+        Kind::PipeWrite(_) => PIPE_BUF,
+        Kind::PipeRead(_) => return Err(Errno::EBADF),
+    };
+    let mut piece = Vec::new();
+    piece.try_reserve_exact(piece_size.min(count)).map_err(|_| Errno::ENOMEM)?;
+    let mut done = 0;
+    while done < count {
+        let length = (count - done).min(piece_size);
+        piece.resize(length, 0);
+        let copied = process
+            .with_space(|space| usercopy::copy_from_user(space, buffer + done as u64, &mut piece))
+            .ok_or(Errno::EFAULT)?;
+        let result = match (copied, &file.kind) {
+            (Err(_), _) => Err(Errno::EFAULT),
+            (Ok(()), Kind::Console) => {
+                crate::console::user_output(&piece);
+                Ok(())
+            }
+            (Ok(()), Kind::PipeWrite(end)) => {
+                end.write(&piece, file.nonblocking, || process.exiting()).map_err(pipe_errno)
+            }
+            (Ok(()), Kind::PipeRead(_)) => Err(Errno::EBADF),
+        };
+        match result {
+            Ok(()) => done += length,
+            Err(_) if done > 0 => break,
+            Err(Errno::EPIPE) => {
+                if process.signal_action(SIGPIPE as usize - 1)[0] != SIG_IGN {
+                    process.kill(SIGPIPE);
+                }
+                return Err(Errno::EPIPE);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(done as u64)
+}
+
+/// `writev(fd, iov, iovcnt)`: each `struct iovec { base, len }` in turn.
+pub(super) fn writev(fd: u64, vectors: u64, count: u64) -> Result<u64, Errno> {
+    let file = file(fd)?;
+    if count > IOV_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let process = current_process();
+    let mut total = 0;
+    for index in 0..count {
+        let mut vector = [0u8; 16];
+        let copied = process
+            .with_space(|space| usercopy::copy_from_user(space, vectors + index * 16, &mut vector))
+            .ok_or(Errno::EFAULT)?;
+        if copied.is_err() {
+            return if total == 0 { Err(Errno::EFAULT) } else { Ok(total) };
+        }
+        let base = u64::from_le_bytes(vector[..8].try_into().expect("8 bytes"));
+        let length = u64::from_le_bytes(vector[8..].try_into().expect("8 bytes"));
+        match write_to(&process, &file, base, length) {
+            Ok(written) => total += written,
+            Err(error) if total == 0 => return Err(error),
+            Err(_) => return Ok(total),
+        }
+    }
+    Ok(total)
+}
+
+/// `ioctl(fd, request, arg)`: the console answers TIOCGWINSZ with its 80x25 size; anything
+/// else, and every request on a pipe, is ENOTTY.
+pub(super) fn ioctl(fd: u64, request: u64, argument: u64) -> Result<u64, Errno> {
+    if !matches!(file(fd)?.kind, Kind::Console) || request != TIOCGWINSZ {
+        return Err(Errno::ENOTTY);
+    }
+    let (rows, columns) = (drivers::vga::HEIGHT as u16, drivers::vga::WIDTH as u16);
+    let mut size = [0u8; 8];
+    size[..2].copy_from_slice(&rows.to_le_bytes());
+    size[2..4].copy_from_slice(&columns.to_le_bytes());
+    match current_process().with_space(|space| usercopy::copy_to_user(space, argument, &size)) {
+        Some(Ok(())) => Ok(0),
+        _ => Err(Errno::EFAULT),
+    }
+}
+
+/// `close(fd)`.
+pub(super) fn close(fd: u64) -> Result<u64, Errno> {
+    let closed = current_process().with_files(|table| table.remove(fd))?;
+    drop(closed);
+    Ok(0)
+}
+
+/// `pipe2(fds, flags)` (and `pipe(fds)`: flags 0): a new pipe, its read end at `fds[0]`
+/// and its write end at `fds[1]`; flags O_NONBLOCK and O_CLOEXEC.
+pub(super) fn pipe2(fds: u64, flags: u64) -> Result<u64, Errno> {
+    if flags & !(O_NONBLOCK | O_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let nonblocking = flags & O_NONBLOCK != 0;
+    let close_on_exec = flags & O_CLOEXEC != 0;
+    let (read_end, write_end) = pipe::new();
+    let reader = Arc::new(File { kind: Kind::PipeRead(read_end), nonblocking });
+    let writer = Arc::new(File { kind: Kind::PipeWrite(write_end), nonblocking });
+    let process = current_process();
+    let (read_fd, write_fd) = process.with_files(|table| {
+        let read_fd = table.install(reader, close_on_exec)?;
+        match table.install(writer, close_on_exec) {
+            Ok(write_fd) => Ok((read_fd, write_fd)),
+            Err(error) => {
+                let _ = table.remove(read_fd);
+                Err(error)
+            }
+        }
+    })?;
+    let mut pair = [0u8; 8];
+    pair[..4].copy_from_slice(&(read_fd as u32).to_le_bytes());
+    pair[4..].copy_from_slice(&(write_fd as u32).to_le_bytes());
+    match process.with_space(|space| usercopy::copy_to_user(space, fds, &pair)) {
+        Some(Ok(())) => Ok(0),
+        _ => {
+            // Linux leaves nothing behind either: both descriptors go.
+            let _ = process.with_files(|table| (table.remove(read_fd), table.remove(write_fd)));
+            Err(Errno::EFAULT)
+        }
+    }
+}
+
+/// `dup(fd)`: the same open file at the lowest free descriptor.
+pub(super) fn dup(fd: u64) -> Result<u64, Errno> {
+    current_process()
+        .with_files(|table| {
+            let file = table.get(fd)?;
+            table.install(file, false)
+        })
+        .map_err(Errno::from)
+}
+
+/// `dup2(old, new)` (`flags` `None`) and `dup3(old, new, flags)`: the same open file at
+/// descriptor `new`, closing what was there. dup2 with `old == new` checks `old` and
+/// returns it; dup3 refuses it (EINVAL). dup3 takes O_CLOEXEC.
+pub(super) fn dup3(old: u64, new: u64, flags: Option<u64>) -> Result<u64, Errno> {
+    let close_on_exec = match flags {
+        None => false,
+        Some(flags) if flags & !O_CLOEXEC != 0 => return Err(Errno::EINVAL),
+        Some(flags) => flags & O_CLOEXEC != 0,
+    };
+    if old == new {
+        return match flags {
+            Some(_) => Err(Errno::EINVAL),
+            None => file(old).map(|_| old),
+        };
+    }
+    let target =
+        usize::try_from(new).ok().filter(|&fd| fd < crate::files::table::MAX_FDS).ok_or(Errno::EBADF)?;
+    let replaced = current_process().with_files(|table| {
+        let file = table.get(old)?;
+        table.install_at(target, file, close_on_exec)
+    })?;
+    drop(replaced);
+    Ok(new)
+}

@@ -47,6 +47,7 @@ const GETTID: u64 = 186;
 const FUTEX: u64 = 202;
 const SET_TID_ADDRESS: u64 = 218;
 const CLOCK_GETTIME: u64 = 228;
+const CLOCK_GETRES: u64 = 229;
 const EXIT_GROUP: u64 = 231;
 const DUP3: u64 = 292;
 const PIPE2: u64 = 293;
@@ -89,6 +90,7 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
         MPROTECT => mprotect(frame.rdi, frame.rsi, frame.rdx),
         NANOSLEEP => nanosleep(frame.rdi),
         CLOCK_GETTIME => clock_gettime(frame.rdi, frame.rsi),
+        CLOCK_GETRES => clock_getres(frame.rdi, frame.rsi),
         GETPID => Ok(u64::from(current_process().pid().0)),
         GETPPID => Ok(u64::from(current_process().parent_pid().0)),
         SCHED_YIELD => {
@@ -277,24 +279,38 @@ fn nanosleep(request: u64) -> Result<u64, Errno> {
 
 /// `clock_gettime(clock, tp)`: every supported clock counts from boot (there is no RTC).
 fn clock_gettime(clock: u64, address: u64) -> Result<u64, Errno> {
+    known_clock(clock)?;
+    write_timespec(address, crate::time::nanos_since_boot())
+}
+
+/// `clock_getres(clock, res)`: every clock counts TSC nanoseconds, so 1 ns; `res` may be
+/// NULL.
+fn clock_getres(clock: u64, address: u64) -> Result<u64, Errno> {
+    known_clock(clock)?;
+    if address == 0 { Ok(0) } else { write_timespec(address, 1) }
+}
+
+/// The clocks there are (all read the TSC since boot).
+fn known_clock(clock: u64) -> Result<(), Errno> {
     const CLOCK_REALTIME: u64 = 0;
     const CLOCK_MONOTONIC: u64 = 1;
     const CLOCK_MONOTONIC_RAW: u64 = 4;
     const CLOCK_REALTIME_COARSE: u64 = 5;
     const CLOCK_MONOTONIC_COARSE: u64 = 6;
     const CLOCK_BOOTTIME: u64 = 7;
-    if !matches!(
-        clock,
+    match clock {
         CLOCK_REALTIME
-            | CLOCK_MONOTONIC
-            | CLOCK_MONOTONIC_RAW
-            | CLOCK_REALTIME_COARSE
-            | CLOCK_MONOTONIC_COARSE
-            | CLOCK_BOOTTIME
-    ) {
-        return Err(Errno::EINVAL);
+        | CLOCK_MONOTONIC
+        | CLOCK_MONOTONIC_RAW
+        | CLOCK_REALTIME_COARSE
+        | CLOCK_MONOTONIC_COARSE
+        | CLOCK_BOOTTIME => Ok(()),
+        _ => Err(Errno::EINVAL),
     }
-    let nanos = crate::time::nanos_since_boot();
+}
+
+/// Writes `nanos` as a `struct timespec` at `address`.
+fn write_timespec(address: u64, nanos: u64) -> Result<u64, Errno> {
     let mut timespec = [0u8; 16];
     timespec[..8].copy_from_slice(&(nanos / 1_000_000_000).to_le_bytes());
     timespec[8..].copy_from_slice(&(nanos % 1_000_000_000).to_le_bytes());

@@ -2,7 +2,12 @@
 //! children), `munmap`, `mprotect`.
 //!
 //! Layout: the program break grows up from the end of the program's segments; mappings
-//! are placed top-down from `MMAP_TOP`, below the stack. Pages are mapped zeroed at once
+//! are placed top-down from `MMAP_TOP`, below the stack. An unmapped range that includes
+//! the lowest mapping's start gives the space back (the next mapping goes there), so the
+//! map-then-unmap pattern of thread stacks reuses its addresses — and the page tables
+//! under them — instead of walking down the address space forever (a million threads
+//! made and joined ran physical memory out in page tables). Holes above the lowest
+//! mapping are not reused yet. Pages are mapped zeroed at once
 //! (no demand paging yet). Changes to the loaded address space flush the affected pages
 //! from this CPU's TLB (one CPU runs user code).
 
@@ -168,10 +173,21 @@ pub fn map_anonymous(
     Ok(range.start)
 }
 
-/// `munmap(address, length)`: unmaps every page of the range (unmapped ones are fine).
-pub fn unmap(space: &mut AddressSpace, address: u64, length: u64) -> Result<(), MemoryError> {
+/// `munmap(address, length)`: unmaps every page of the range (unmapped ones are fine). If
+/// the range reaches down to the lowest mapping's start, the space up to the range's end
+/// is free again for the next mapping: nothing below the range was handed out, and the
+/// range itself is now unmapped.
+pub fn unmap(
+    space: &mut AddressSpace,
+    layout: &mut Layout,
+    address: u64,
+    length: u64,
+) -> Result<(), MemoryError> {
     let range = page_range(address, length)?;
-    unmap_range(space, range);
+    unmap_range(space, range.clone());
+    if range.start <= layout.mmap_next && layout.mmap_next < range.end {
+        layout.mmap_next = range.end.min(MMAP_TOP);
+    }
     Ok(())
 }
 

@@ -86,7 +86,7 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
             .with_memory(|space, layout| memory::set_break(space, layout, frame.rdi))
             .unwrap_or(0)),
         MMAP => mmap(frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8 as i64),
-        MUNMAP => memory_call(|space, _| memory::unmap(space, frame.rdi, frame.rsi).map(|()| 0)),
+        MUNMAP => memory_call(|space, layout| memory::unmap(space, layout, frame.rdi, frame.rsi).map(|()| 0)),
         MPROTECT => mprotect(frame.rdi, frame.rsi, frame.rdx),
         NANOSLEEP => nanosleep(frame.rdi),
         CLOCK_GETTIME => clock_gettime(frame.rdi, frame.rsi),

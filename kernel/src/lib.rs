@@ -16,6 +16,7 @@
 extern crate alloc;
 
 pub mod arch;
+pub mod boot_options;
 pub mod console;
 pub mod files;
 pub mod initrd;

@@ -38,7 +38,8 @@ fn run_init() -> WaitStatus {
         println!("lethe: the ramdisk has no /init");
         return WaitStatus::exited(127);
     };
-    kernel::trace::set_thread_tracing(true);
+    let tracing = kernel::boot_options::trace_init();
+    kernel::trace::set_thread_tracing(tracing);
     let process = match process::spawn_program("init", init, &[b"/init"], &[b"HOME=/", b"TERM=linux"]) {
         Ok(process) => process,
         Err(error) => {
@@ -46,7 +47,11 @@ fn run_init() -> WaitStatus {
             return WaitStatus::exited(126);
         }
     };
-    println!("lethe: started /init as pid {}, with lifecycle tracing on", process.pid().0);
+    println!(
+        "lethe: started /init as pid {}, with lifecycle tracing {}",
+        process.pid().0,
+        if tracing { "on" } else { "off (opt/lethe/trace=off)" }
+    );
     let status = sched::block_on(process.exited());
     kernel::trace::set_thread_tracing(false);
     match (status.exit_code(), status.signal()) {

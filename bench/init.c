@@ -1,0 +1,54 @@
+/* /init of a benchmark boot (scripts/bench): runs the plan — PLAN and INNER from plan.h,
+ * which scripts/bench writes (Lethe has no file system calls to read it at run time) —
+ * INNER times, each step with /bin/procbench, or /bin/lethebench for the Lethe-only modes
+ * (saturated, scale), under each reaping strategy in turn (lethe_reaping, system call 1000). Before each
+ * strategy's runs it prints "LETHE_STRATEGY name", by which scripts/bench splits the
+ * serial log into one log per strategy; procbench prints the RESULT lines. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "plan.h"
+
+#define LETHE_REAPING 1000
+
+static int run(char *mode, char *a, char *b) {
+    int lethe_only = !strcmp(mode, "saturated") || !strcmp(mode, "scale");
+    char *program = lethe_only ? "/bin/lethebench" : "/bin/procbench";
+    char *argv[] = {program, mode, a, b, NULL};
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        char *envp[] = {NULL};
+        execve(program, argv, envp);
+        _exit(127);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid) return -1;
+    return status;
+}
+
+int main(void) {
+    static const char *strategies[] = {"future", "reaper", "percpu-reaper"};
+    for (int strategy = 0; strategy < 3; strategy++) {
+        if (syscall(LETHE_REAPING, strategy) < 0) {
+            printf("ERROR lethe_reaping(%d) failed\n", strategy);
+            return 1;
+        }
+        printf("LETHE_STRATEGY %s\n", strategies[strategy]);
+        fflush(stdout);
+        run("clockres", "100000", NULL);
+        for (int round = 0; round < INNER; round++) {
+            for (size_t step = 0; step < sizeof PLAN / sizeof PLAN[0]; step++) {
+                int status = run((char *)PLAN[step][0], (char *)PLAN[step][1], (char *)PLAN[step][2]);
+                if (status != 0) printf("ERROR mode=%s rc=%d\n", PLAN[step][0], status);
+                fflush(stdout);
+            }
+        }
+    }
+    printf("BENCH_DONE\n");
+    return 0;
+}

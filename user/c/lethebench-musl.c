@@ -1,0 +1,108 @@
+/* Lethe-only benchmark modes, printed as procbench's "RESULT key=value ..." lines so that
+ * lbtool.py and scripts/bench read them with procbench's (procbench.c itself runs
+ * unmodified beside this):
+ *
+ *   saturated N SAMPLES   exit-to-wait latency (as procbench's exitlat: the child stores
+ *                         CLOCK_MONOTONIC in shared memory just before _exit, the parent
+ *                         reads it when waitpid returns) while N CPU-bound processes spin:
+ *                         min/p50/p99 ns. Shows whether reaping starves under load.
+ *   scale LIVE CYCLES     fork+_exit+waitpid cost per cycle while LIVE other processes
+ *                         exist (blocked in read() on a pipe): whether an exit's cost grows
+ *                         with the number of processes. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static int by_value(const void *a, const void *b) {
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+static void die(const char *what) {
+    printf("ERROR lethebench %s errno=%d\n", what, errno);
+    exit(1);
+}
+
+static void saturated(long spinners, long samples) {
+    long long *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) die("mmap");
+    pid_t *spinning = calloc(spinners + 1, sizeof *spinning);
+    long long *latency = calloc(samples, sizeof *latency);
+    if (!spinning || !latency) die("calloc");
+    for (long i = 0; i < spinners; i++) {
+        spinning[i] = fork();
+        if (spinning[i] < 0) die("fork of a spinner");
+        if (spinning[i] == 0)
+            for (volatile unsigned long n = 0;; n++) {
+            }
+    }
+    for (long i = 0; i < samples; i++) {
+        pid_t pid = fork();
+        if (pid < 0) die("fork");
+        if (pid == 0) {
+            *shared = now_ns();
+            _exit(0);
+        }
+        if (waitpid(pid, NULL, 0) != pid) die("waitpid");
+        latency[i] = now_ns() - *shared;
+    }
+    for (long i = 0; i < spinners; i++) kill(spinning[i], SIGKILL);
+    for (long i = 0; i < spinners; i++) waitpid(spinning[i], NULL, 0);
+    qsort(latency, samples, sizeof *latency, by_value);
+    printf("RESULT mode=saturated spinners=%ld n=%ld min_ns=%lld p50_ns=%lld p99_ns=%lld\n", spinners, samples,
+           latency[0], latency[samples / 2], latency[samples * 99 / 100]);
+}
+
+static void scale(long live, long cycles) {
+    int fds[2];
+    if (pipe(fds) != 0) die("pipe");
+    for (long i = 0; i < live; i++) {
+        pid_t pid = fork();
+        if (pid < 0) die("fork of a live process");
+        if (pid == 0) {
+            char byte;
+            close(fds[1]);
+            read(fds[0], &byte, 1);
+            _exit(0);
+        }
+    }
+    long long start = now_ns();
+    for (long i = 0; i < cycles; i++) {
+        pid_t pid = fork();
+        if (pid < 0) die("fork");
+        if (pid == 0) _exit(0);
+        if (waitpid(pid, NULL, 0) != pid) die("waitpid");
+    }
+    long long total = now_ns() - start;
+    close(fds[0]);
+    close(fds[1]);
+    for (long i = 0; i < live; i++) wait(NULL);
+    printf("RESULT mode=scale live=%ld n=%ld total_ns=%lld per_ns=%lld\n", live, cycles, total, total / cycles);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s saturated N SAMPLES | scale LIVE CYCLES\n", argv[0]);
+        return 2;
+    }
+    long a = atol(argv[2]), b = atol(argv[3]);
+    if (!strcmp(argv[1], "saturated") && a >= 0 && b > 0) saturated(a, b);
+    else if (!strcmp(argv[1], "scale") && a >= 0 && b > 0) scale(a, b);
+    else {
+        fprintf(stderr, "lethebench: bad arguments\n");
+        return 2;
+    }
+    return 0;
+}

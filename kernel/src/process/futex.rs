@@ -70,14 +70,7 @@ pub fn wait(
     });
     without_interrupts(|| {
         let mut waiters = WAITERS.lock();
-        let mut word = [0u8; 4];
-        match process.with_space(|space| usercopy::copy_from_user(space, address, &mut word)) {
-            Some(Ok(())) => {}
-            _ => return Err(FutexError::Fault),
-        }
-        if u32::from_le_bytes(word) != expected {
-            return Err(FutexError::WouldBlock);
-        }
+        expect_word(process, address, expected)?;
         waiters.entry(key(process, address)).or_default().push_back(waiter.clone());
         Ok(())
     })?;
@@ -103,6 +96,17 @@ pub fn wait(
         _ if !still_queued => Ok(()),
         Some(false) => Err(FutexError::TimedOut),
         None => Err(FutexError::Interrupted),
+    }
+}
+
+/// Checks that the user word at `address` holds `expected` (called under the table lock,
+/// so that no wake slips between this check and what the caller does next).
+fn expect_word(process: &Process, address: u64, expected: u32) -> Result<(), FutexError> {
+    let mut word = [0u8; 4];
+    match process.with_space(|space| usercopy::copy_from_user(space, address, &mut word)) {
+        Some(Ok(())) if u32::from_le_bytes(word) == expected => Ok(()),
+        Some(Ok(())) => Err(FutexError::WouldBlock),
+        _ => Err(FutexError::Fault),
     }
 }
 
@@ -137,14 +141,7 @@ pub fn requeue(
     let (woken, moved) = without_interrupts(|| {
         let mut waiters = WAITERS.lock();
         if let Some(expected) = expected {
-            let mut word = [0u8; 4];
-            match process.with_space(|space| usercopy::copy_from_user(space, address, &mut word)) {
-                Some(Ok(())) => {}
-                _ => return Err(FutexError::Fault),
-            }
-            if u32::from_le_bytes(word) != expected {
-                return Err(FutexError::WouldBlock);
-            }
+            expect_word(process, address, expected)?;
         }
         let woken = take_waiters(&mut waiters, key(process, address), wake_count);
         let moving = take_waiters(&mut waiters, key(process, address), move_count);

@@ -18,7 +18,7 @@ kernel::qemu_test_main!();
 #[test_case]
 fn ten_thousand_tasks_run_to_completion() {
     const TASKS: usize = 10_000;
-    let live_before = tasks::executor().live_tasks();
+    let live_before = tasks::live_tasks();
     let heap_before = kernel::mm::heap::bytes_in_use();
     let done = Arc::new(AtomicUsize::new(0));
     for _ in 0..TASKS {
@@ -30,7 +30,7 @@ fn ten_thousand_tasks_run_to_completion() {
         .expect("spawn refused below the task limit");
     }
     tasks::run_until(|| done.load(Ordering::Relaxed) == TASKS);
-    assert_eq!(tasks::executor().live_tasks(), live_before, "task slots were not all given back");
+    assert_eq!(tasks::live_tasks(), live_before, "task slots were not all given back");
     drop(done);
     assert_eq!(kernel::mm::heap::bytes_in_use(), heap_before, "finished tasks left heap memory behind");
 }

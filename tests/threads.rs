@@ -33,7 +33,7 @@ fn r4_ten_thousand_threads_run_exit_and_are_torn_down_exactly_once() {
     const BATCH: usize = 500;
     let before = kernel::testing::held();
     let threads_before = slots::in_use();
-    let tasks_before = tasks::executor().live_tasks();
+    let tasks_before = tasks::live_tasks();
     static RAN: AtomicUsize = AtomicUsize::new(0);
     RAN.store(0, Ordering::SeqCst);
     for _ in 0..THREADS / BATCH {
@@ -49,7 +49,7 @@ fn r4_ten_thousand_threads_run_exit_and_are_torn_down_exactly_once() {
     }
     assert_eq!(RAN.load(Ordering::Relaxed), THREADS);
     assert_eq!(slots::in_use(), threads_before, "thread slots were not all given back");
-    assert_eq!(tasks::executor().live_tasks(), tasks_before, "teardown tasks did not all finish");
+    assert_eq!(tasks::live_tasks(), tasks_before, "teardown tasks did not all finish");
     assert_eq!(kernel::testing::held(), before, "stacks, control blocks or frames were not all freed");
 }
 
@@ -196,7 +196,7 @@ fn spawning_tasks_while_the_tick_polls_never_hangs() {
     let end = time::ticks() + 100;
     let mut spawned = 0;
     while time::ticks() < end {
-        if tasks::executor().live_tasks() < 512 {
+        if tasks::live_tasks() < 512 {
             tasks::spawn("tiny", async {
                 DONE.fetch_add(1, Ordering::Relaxed);
             })

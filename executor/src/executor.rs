@@ -52,6 +52,7 @@ pub(crate) struct Shared {
     slots_in_use: AtomicUsize,
     next_task_id: AtomicU64,
     trace_sink: Option<TraceSink>,
+    push_hook: Option<PushHook>,
     tracing: AtomicBool,
     /// Set while `run_ready` runs, to catch re-entry from inside a poll.
     polling: AtomicBool,
@@ -63,6 +64,14 @@ impl Shared {
             && let Some(sink) = self.trace_sink
         {
             sink(&TraceRecord { task: task.id, name: task.name, event });
+        }
+    }
+
+    /// Queues `task` to be polled and tells the push hook.
+    pub(crate) fn push_ready(&self, task: Arc<Task>) {
+        self.ready.push(task);
+        if let Some(hook) = self.push_hook {
+            (hook.call)(hook.argument);
         }
     }
 
@@ -90,6 +99,18 @@ pub struct Config {
     /// What ready-queue operations and the timer lock run inside (a kernel: interrupts
     /// masked); see `critical`.
     pub critical_section: Option<CriticalSection>,
+    /// Called after every push to the ready queue; see `PushHook`.
+    pub push_hook: Option<PushHook>,
+}
+
+/// What an executor calls after it queued a task (a spawn, or a wake from any context,
+/// any CPU): `call(argument)`. A kernel with one executor per CPU uses it to wake the
+/// executor's CPU if it is halted. It runs where the push ran (possibly an interrupt
+/// handler or the switch path), so it must not block or allocate.
+#[derive(Clone, Copy)]
+pub struct PushHook {
+    pub call: fn(usize),
+    pub argument: usize,
 }
 
 /// A handle to one executor; clones share it.
@@ -102,17 +123,22 @@ impl Executor {
     /// An executor admitting at most `max_tasks` tasks at once, without tracing or a
     /// critical section (host use).
     pub fn new(max_tasks: usize) -> Self {
-        Self::with_config(Config { max_tasks, trace_sink: None, critical_section: None })
+        Self::with_config(Config { max_tasks, trace_sink: None, critical_section: None, push_hook: None })
     }
 
     /// An executor whose task events go to `sink` while tracing is switched on.
     pub fn with_trace_sink(max_tasks: usize, sink: TraceSink) -> Self {
-        Self::with_config(Config { max_tasks, trace_sink: Some(sink), critical_section: None })
+        Self::with_config(Config {
+            max_tasks,
+            trace_sink: Some(sink),
+            critical_section: None,
+            push_hook: None,
+        })
     }
 
     /// An executor built as `config` says.
     pub fn with_config(config: Config) -> Self {
-        let Config { max_tasks, trace_sink, critical_section } = config;
+        let Config { max_tasks, trace_sink, critical_section, push_hook } = config;
         assert!(max_tasks > 0, "executor: max_tasks must be at least 1");
         let shared = Shared {
             ready: ReadyQueue::with_capacity(max_tasks, critical_section),
@@ -121,6 +147,7 @@ impl Executor {
             slots_in_use: AtomicUsize::new(0),
             next_task_id: AtomicU64::new(1),
             trace_sink,
+            push_hook,
             tracing: AtomicBool::new(false),
             polling: AtomicBool::new(false),
         };
@@ -141,7 +168,7 @@ impl Executor {
         let id = TaskId(self.shared.next_task_id.fetch_add(1, Ordering::Relaxed));
         let task = Arc::new(Task::new_queued(id, name, Box::pin(future), self.shared.clone()));
         self.shared.trace(&task, TaskEvent::Spawn);
-        self.shared.ready.push(task);
+        self.shared.push_ready(task);
         Ok(id)
     }
 

@@ -31,7 +31,7 @@ mod yield_now;
 
 pub use critical::CriticalSection;
 pub use event::{OneShotEvent, Wait};
-pub use executor::{Config, Executor, SpawnError};
+pub use executor::{Config, Executor, PushHook, SpawnError};
 pub use idle::Platform;
 pub use task::TaskId;
 pub use timer::{Sleep, Ticks};

@@ -71,7 +71,7 @@ impl Task {
         let already_queued = task.queued.swap(true, Ordering::AcqRel);
         task.shared.trace(task, TaskEvent::Wake { queued: !already_queued });
         if !already_queued {
-            task.shared.ready.push(task.clone());
+            task.shared.push_ready(task.clone());
         }
     }
 

@@ -322,6 +322,7 @@ fn ready_queue_and_timer_lock_run_inside_the_critical_section() {
         max_tasks: 4,
         trace_sink: None,
         critical_section: Some(counting_section),
+        push_hook: None,
     });
     let clock = executor.clone();
     executor.spawn("sleeps", async move { clock.sleep(1).await }).unwrap();
@@ -331,6 +332,32 @@ fn ready_queue_and_timer_lock_run_inside_the_critical_section() {
     let after_poll = SECTIONS.load(Ordering::SeqCst);
     assert!(after_poll >= after_spawn + 2, "the pop or the timer lock ran outside the critical section");
     executor.tick();
+    executor.run_ready(usize::MAX);
+    assert_eq!(executor.live_tasks(), 0);
+}
+
+static PUSHES_TOLD: AtomicUsize = AtomicUsize::new(0);
+
+fn count_push(argument: usize) {
+    assert_eq!(argument, 7, "the push hook got another executor's argument");
+    PUSHES_TOLD.fetch_add(1, Ordering::SeqCst);
+}
+
+#[test]
+fn the_push_hook_hears_of_every_queued_task_even_when_woken_from_another_thread() {
+    let executor = executor::Executor::with_config(executor::Config {
+        max_tasks: 4,
+        trace_sink: None,
+        critical_section: None,
+        push_hook: Some(executor::PushHook { call: count_push, argument: 7 }),
+    });
+    let event = std::sync::Arc::new(executor::OneShotEvent::<()>::new());
+    let waited = event.clone();
+    executor.spawn("waits", async move { waited.wait().await }).unwrap();
+    assert_eq!(PUSHES_TOLD.load(Ordering::SeqCst), 1, "the spawn's push was not told");
+    executor.run_ready(usize::MAX);
+    std::thread::spawn(move || event.fire(())).join().unwrap();
+    assert_eq!(PUSHES_TOLD.load(Ordering::SeqCst), 2, "the remote wake's push was not told");
     executor.run_ready(usize::MAX);
     assert_eq!(executor.live_tasks(), 0);
 }

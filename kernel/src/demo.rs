@@ -28,7 +28,7 @@ pub fn run(boot_info: &'static BootInfo) {
     println!(
         "executor: demo tasks done at tick {}; {} task(s) still alive (the keyboard and serial input)",
         time::ticks(),
-        tasks::executor().live_tasks()
+        tasks::live_tasks()
     );
     reap_a_thread();
 }

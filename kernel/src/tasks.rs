@@ -1,51 +1,92 @@
-//! The kernel's executor: one per CPU in time, one for the boot CPU today.
+//! The kernel's executors: one per CPU, each polled only by its own CPU.
 //!
-//! The timer interrupt advances its clock (`Executor::tick`, lock-free); the boot CPU's idle
-//! loop (`run_until`) polls it and halts with the lost-wakeup-free protocol of
-//! `executor::Platform`. Spawning is allowed from interrupt context: the kernel heap masks
-//! interrupts while it is held, and the ready queue never allocates.
+//! Tasks are pinned: a task lives on the executor of the CPU that spawned it and is polled
+//! only there, so a task's locks are never taken by two pollers at once and `run_ready`'s
+//! no-re-entry rule is per CPU. Waking is global: a waker fired on any CPU pushes the task
+//! onto its own executor's lock-free ready queue (a remote enqueue), and the executor's
+//! push hook (`sched::cpu::kick`) sends that CPU a reschedule IPI if it is halted. Pinning
+//! rather than stealing keeps a teardown task next to the thread-creation path that made
+//! it, and costs nothing in balance: every CPU polls its executor at each tick, in its idle
+//! loop and at voluntary switches.
+//!
+//! Each CPU's timer interrupt advances its own executor's clock; the boot CPU's clock is
+//! the kernel's (`time::ticks`). Spawning is allowed from interrupt context: the kernel
+//! heap masks interrupts while it is held, and the ready queue never allocates.
 
 use conquer_once::spin::OnceCell;
-use executor::{Executor, SpawnError, TaskId};
+use executor::{Executor, PushHook, SpawnError, TaskId};
 
 use crate::arch::cpu::InterruptControl;
+use crate::sched::cpu::{MAX_CPUS, this_cpu_index};
 
-/// Tasks alive at once, at most; also the ready queue's capacity.
+/// Tasks alive at once on one CPU's executor, at most; also its ready queue's capacity.
 pub const MAX_TASKS: usize = 16 * 1024;
 
 /// Tasks polled per round of the idle loop before timers are checked again.
 pub const POLL_BUDGET: usize = 64;
 
-static EXECUTOR: OnceCell<Executor> = OnceCell::uninit();
+static EXECUTORS: [OnceCell<Executor>; MAX_CPUS] = [const { OnceCell::uninit() }; MAX_CPUS];
 
-/// Creates the executor (it allocates its ready queue).
+/// Creates the boot CPU's executor (it allocates its ready queue).
 pub fn init() {
-    EXECUTOR.init_once(|| {
+    init_cpu(0);
+}
+
+/// Creates the executor of CPU `cpu_index`, before that CPU polls or spawns anything.
+pub fn init_cpu(cpu_index: u32) {
+    EXECUTORS[cpu_index as usize].init_once(|| {
         Executor::with_config(executor::Config {
             max_tasks: MAX_TASKS,
             trace_sink: Some(crate::trace::task_event),
             critical_section: Some(with_interrupts_masked),
+            push_hook: Some(PushHook { call: kick_owner, argument: cpu_index as usize }),
         })
     });
 }
 
-/// The executor's critical section: on one CPU, masking interrupts keeps the timer
-/// interrupt's polling from landing inside a ready-queue operation or the timer lock.
+fn kick_owner(cpu_index: usize) {
+    crate::sched::cpu::kick(cpu_index as u32);
+}
+
+/// The executor's critical section: masking interrupts keeps this CPU's timer interrupt
+/// from landing inside a ready-queue operation or a timer lock it interrupted; other
+/// CPUs are kept out by the queue's atomics and the timer lock itself.
 fn with_interrupts_masked(work: &mut dyn FnMut()) {
     x86_64::instructions::interrupts::without_interrupts(work);
 }
 
-/// The boot CPU's executor. Panics before `init`.
+/// This CPU's executor. Panics before `init`.
 pub fn executor() -> &'static Executor {
-    EXECUTOR.get().expect("tasks: executor used before tasks::init")
+    executor_of(this_cpu_index()).expect("tasks: executor used before tasks::init")
 }
 
-/// The executor, or `None` before `init` (for interrupt handlers that may fire early).
+/// CPU `cpu_index`'s executor, if it has one yet.
+pub fn executor_of(cpu_index: u32) -> Option<&'static Executor> {
+    EXECUTORS.get(cpu_index as usize)?.get()
+}
+
+/// This CPU's executor, or `None` before it exists (for interrupt handlers that may fire
+/// early).
 pub fn try_executor() -> Option<&'static Executor> {
-    EXECUTOR.get()
+    executor_of(this_cpu_index())
 }
 
-/// Spawns a task on the executor.
+/// Every executor made so far.
+pub fn executors() -> impl Iterator<Item = &'static Executor> {
+    EXECUTORS.iter().filter_map(OnceCell::get)
+}
+
+/// Tasks alive on all CPUs.
+pub fn live_tasks() -> usize {
+    executors().map(Executor::live_tasks).sum()
+}
+
+/// The kernel's clock: the boot CPU's executor, whose clock the boot CPU's tick advances.
+pub fn clock() -> &'static Executor {
+    executor_of(0).expect("tasks: clock read before tasks::init")
+}
+
+/// Spawns a task on this CPU's executor.
 pub fn spawn<F>(name: &'static str, future: F) -> Result<TaskId, SpawnError>
 where
     F: core::future::Future<Output = ()> + Send + 'static,
@@ -53,7 +94,7 @@ where
     executor().spawn(name, future)
 }
 
-/// Polls tasks, halting the CPU when none is ready, until `done` returns true.
+/// Polls this CPU's tasks, halting the CPU when none is ready, until `done` returns true.
 pub fn run_until(done: impl FnMut() -> bool) {
     executor().run_until(&InterruptControl, POLL_BUDGET, done);
 }

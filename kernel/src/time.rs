@@ -17,9 +17,9 @@ const CALIBRATION_TICKS: u64 = 3;
 static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
 
-/// Timer ticks since the executor started.
+/// Timer ticks since the boot CPU's executor started.
 pub fn ticks() -> u64 {
-    crate::tasks::executor().now()
+    crate::tasks::clock().now()
 }
 
 /// Measures the TSC rate over a few ticks. Needs interrupts on.

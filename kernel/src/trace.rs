@@ -100,7 +100,7 @@ pub fn set_thread_tracing(on: bool) {
     THREAD_TRACING.store(on, core::sync::atomic::Ordering::Relaxed);
 }
 
-/// Switches task tracing on or off.
+/// Switches task tracing on or off, on every CPU's executor.
 pub fn set_task_tracing(on: bool) {
-    crate::tasks::executor().set_tracing(on);
+    crate::tasks::executors().for_each(|executor| executor.set_tracing(on));
 }

@@ -71,15 +71,21 @@ impl executor::Platform for InterruptControl {
     }
 
     fn enable_interrupts_and_halt(&self) {
-        // With threads waiting for the CPU, give it to them instead of halting.
-        if crate::sched::cpu::try_this_cpu().is_some_and(|cpu| cpu.has_runnable()) {
+        let Some(cpu) = crate::sched::cpu::try_this_cpu() else {
+            interrupts::enable_and_hlt();
+            return;
+        };
+        // With threads waiting for a CPU, give this one to them instead of halting.
+        if cpu.has_runnable() {
             crate::sched::yield_now();
             interrupts::enable();
             return;
         }
         // `sti` takes effect after the next instruction, so no interrupt fits between the
-        // two: one that is pending is taken during `hlt` and ends it.
-        interrupts::enable_and_hlt();
+        // two: one that is pending (a reschedule IPI sent after the CPU said it halts) is
+        // taken during `hlt` and ends it.
+        cpu.halt_unless_work(interrupts::enable_and_hlt);
+        interrupts::enable();
     }
 
     fn around_poll<R>(&self, poll: impl FnOnce() -> R) -> R {

@@ -4,6 +4,7 @@
 //! unsafe block carries a `// SAFETY:` comment.
 #![allow(unsafe_code)]
 
+pub mod apic;
 pub mod context;
 pub mod cpu;
 pub mod exceptions;

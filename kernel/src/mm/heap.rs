@@ -19,6 +19,8 @@ use core::ptr::{NonNull, null_mut};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use linked_list_allocator::Heap;
+
+use crate::sched::cpu::MAX_CPUS;
 use x86_64::VirtAddr;
 use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::structures::paging::{FrameAllocator, Mapper, Page, PageTableFlags, Size4KiB};
@@ -30,22 +32,27 @@ pub const HEAP_SIZE: usize = 8 * 1024 * 1024;
 
 struct KernelHeap(spin::Mutex<Heap>);
 
-/// Whether code that must not touch the heap is running (one CPU runs kernel code today).
-static FORBIDDEN: AtomicBool = AtomicBool::new(false);
-/// Allocations and frees made while `FORBIDDEN` was set, since boot.
+/// Whether code that must not touch the heap is running, per CPU.
+static FORBIDDEN: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+/// Allocations and frees made while `FORBIDDEN` was set on their CPU, since boot.
 static FORBIDDEN_CALLS: AtomicU64 = AtomicU64::new(0);
 
+fn forbidden_here() -> &'static AtomicBool {
+    &FORBIDDEN[crate::sched::cpu::this_cpu_index() as usize]
+}
+
 fn note_call() {
-    if FORBIDDEN.load(Ordering::Relaxed) {
+    if forbidden_here().load(Ordering::Relaxed) {
         FORBIDDEN_CALLS.fetch_add(1, Ordering::Relaxed);
     }
 }
 
-/// Runs `work`, counting every allocation or free it makes as a broken rule.
+/// Runs `work` on this CPU, counting every allocation or free it makes as a broken rule.
 pub fn forbidding_heap<R>(work: impl FnOnce() -> R) -> R {
-    let outer = FORBIDDEN.swap(true, Ordering::Relaxed);
+    let forbidden = forbidden_here();
+    let outer = forbidden.swap(true, Ordering::Relaxed);
     let result = work();
-    FORBIDDEN.store(outer, Ordering::Relaxed);
+    forbidden.store(outer, Ordering::Relaxed);
     result
 }
 

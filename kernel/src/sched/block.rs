@@ -2,10 +2,11 @@
 //! thread, blocking the thread (not spinning) while the future is pending.
 //!
 //! The waker makes the thread runnable again. A wake that comes between the poll and the
-//! decision to block is not lost: the waker sets `wakeup_pending` before it looks at the
-//! thread's state, and the thread checks that flag, with interrupts off, before blocking.
-//! (One CPU runs threads today; SMP must also wait for a blocking thread to be off its CPU
-//! before another CPU resumes it.)
+//! decision to block is not lost, on any CPU (`block_current_unless_woken`): the waker
+//! stores `wakeup_pending` and then tries Blocked → Runnable; the thread stores Blocked and
+//! then takes `wakeup_pending` — all SeqCst, so at least one of them sees the other's
+//! store. A CPU that resumes the woken thread waits until its own CPU has switched away
+//! from it (`on_cpu`, in `switch`).
 
 use alloc::sync::Arc;
 use alloc::task::Wake;
@@ -15,7 +16,7 @@ use core::task::{Context, Poll, Waker};
 
 use x86_64::instructions::interrupts;
 
-use super::cpu::this_cpu;
+use super::cpu::{make_runnable, this_cpu};
 use super::switch::{poll_tasks_at_voluntary_switch, schedule, without_preemption};
 use super::thread::{Thread, ThreadState};
 use crate::mm::pool::PoolArc;
@@ -30,12 +31,7 @@ impl Wake for ThreadWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.thread.wakeup_pending.store(true, Ordering::Release);
-        interrupts::without_interrupts(|| {
-            if self.thread.change_state(ThreadState::Blocked, ThreadState::Runnable) {
-                this_cpu().make_runnable(self.thread.clone());
-            }
-        });
+        interrupt(&self.thread);
     }
 }
 
@@ -63,21 +59,29 @@ pub fn block_on_unless<F: Future>(future: F, give_up: impl Fn() -> bool) -> Opti
             return None;
         }
         poll_tasks_at_voluntary_switch();
-        interrupts::without_interrupts(|| {
-            if !me.wakeup_pending.swap(false, Ordering::AcqRel) {
-                me.set_state(ThreadState::Blocked);
-                schedule();
-            }
-        });
+        interrupts::without_interrupts(|| block_current_unless_woken(&me));
+    }
+}
+
+/// Blocks the calling thread `me` unless a wake-up came since it last cleared
+/// `wakeup_pending`. Interrupts must be off.
+pub(super) fn block_current_unless_woken(me: &PoolArc<Thread>) {
+    me.set_state_ordered(ThreadState::Blocked);
+    if !me.wakeup_pending.swap(false, Ordering::SeqCst) {
+        schedule();
+    } else if !me.change_state(ThreadState::Blocked, ThreadState::Running) {
+        // A waker got in between and queued the thread: it is Runnable and on a run queue,
+        // so it must go through the scheduler (which may pick it straight back up).
+        schedule();
     }
 }
 
 /// Wakes `thread` if it is blocked, so that it looks again at why it blocked (a `kill`).
 pub fn interrupt(thread: &PoolArc<Thread>) {
-    thread.wakeup_pending.store(true, Ordering::Release);
+    thread.wakeup_pending.store(true, Ordering::SeqCst);
     interrupts::without_interrupts(|| {
         if thread.change_state(ThreadState::Blocked, ThreadState::Runnable) {
-            this_cpu().make_runnable(thread.clone());
+            make_runnable(thread.clone());
         }
     });
 }

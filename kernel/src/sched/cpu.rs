@@ -1,14 +1,24 @@
-//! Per-CPU scheduler state, reached through GS (`arch::percpu`).
+//! Per-CPU scheduler state, reached through GS (`arch::percpu`), and the CPU registry.
 //!
 //! Each CPU has its current thread, the thread it just switched away from (for the switch
-//! path), a run queue, its idle thread, the boot thread if it booted the kernel, a
-//! preemption-disable count, and its reaper (for the `PerCpuReaper` strategy). Only the owning CPU touches its `Cpu`, always with interrupts
-//! disabled, so the locks below are never contended and never held by an interrupt
-//! handler; the run queue is lock-free so that other CPUs can add to it later (SMP).
+//! path), a run queue, its idle thread, its boot thread (the context it came up in), a
+//! preemption-disable count, and its reaper (for the `PerCpuReaper` strategy). `current`
+//! and `previous` are touched only by the owning CPU with interrupts disabled, so their
+//! locks are never contended and never held by an interrupt handler. The run queue is a
+//! lock-free bounded MPMC queue: any CPU pushes to it (placement, wake-ups) and any CPU pops
+//! from it (its owner, or a thief).
+//!
+//! Placement (`make_runnable`): a thread goes to the CPU it last ran on if that CPU is
+//! idle, else to any idle CPU, else back to its last CPU. A CPU whose queue is empty steals
+//! from the others (`next_runnable`). A CPU that gets work while halted is sent a reschedule
+//! IPI (`kick`); the idle loop announces it is about to halt (`halted`, SeqCst) before its
+//! last look at its queues, and pushers look at `halted` (SeqCst) after their push, so
+//! either the idle CPU sees the work or the pusher sees the flag and sends the IPI.
 
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
+use conquer_once::spin::OnceCell;
 use crossbeam_queue::ArrayQueue;
 use x86_64::instructions::interrupts::without_interrupts;
 
@@ -26,10 +36,20 @@ pub struct Cpu {
     current: spin::Mutex<Option<PoolArc<Thread>>>,
     /// The thread switched away from, until the switch path has dealt with it.
     previous: spin::Mutex<Option<PoolArc<Thread>>>,
+    /// Whether the switch path must queue `previous` again: it was preempted or yielded
+    /// (not blocked, not dead).
+    requeue_previous: AtomicBool,
     run_queue: ArrayQueue<PoolArc<Thread>>,
     idle: spin::Once<PoolArc<Thread>>,
     boot: spin::Once<PoolArc<Thread>>,
     preempt_disabled: AtomicU32,
+    /// The page-table root loaded here, published before it is loaded (`mm::spaces`).
+    loaded_root: AtomicU64,
+    /// Whether the CPU runs its idle thread (a placement hint).
+    running_idle: AtomicBool,
+    /// Set by the idle loop just before its last look for work and its halt; cleared by the
+    /// next `schedule`. Pushers that see it send a reschedule IPI.
+    halted: AtomicBool,
     /// Context switches made on this CPU since boot (for benchmarks).
     switches: AtomicU64,
     /// TSC when the running thread's stint on this CPU began (`cpu_time`).
@@ -45,13 +65,17 @@ impl Cpu {
             id,
             current: spin::Mutex::new(None),
             previous: spin::Mutex::new(None),
+            requeue_previous: AtomicBool::new(false),
             run_queue: ArrayQueue::new(MAX_THREADS),
             idle: spin::Once::new(),
             boot: spin::Once::new(),
             preempt_disabled: AtomicU32::new(0),
+            loaded_root: AtomicU64::new(0),
+            running_idle: AtomicBool::new(false),
+            halted: AtomicBool::new(false),
             switches: AtomicU64::new(0),
             stint_start: AtomicU64::new(0),
-            reaper: Reaper::new("reaper-0", Strategy::PerCpuReaper),
+            reaper: Reaper::new(REAPER_NAMES[id as usize], Strategy::PerCpuReaper),
         }
     }
 
@@ -85,13 +109,40 @@ impl Cpu {
         *self.current.lock() = Some(thread);
     }
 
-    pub(super) fn set_previous(&self, thread: PoolArc<Thread>) {
+    /// Leaves `thread` for the switch path; `requeue` if it must run again.
+    pub(super) fn set_previous(&self, thread: PoolArc<Thread>, requeue: bool) {
         let replaced = self.previous.lock().replace(thread);
         assert!(replaced.is_none(), "sched: switch path skipped a thread");
+        self.requeue_previous.store(requeue, Ordering::Relaxed);
     }
 
-    pub(super) fn take_previous(&self) -> Option<PoolArc<Thread>> {
-        self.previous.lock().take()
+    /// The thread the switch path must deal with, and whether to queue it again.
+    pub(super) fn take_previous(&self) -> Option<(PoolArc<Thread>, bool)> {
+        let previous = self.previous.lock().take()?;
+        Some((previous, self.requeue_previous.load(Ordering::Relaxed)))
+    }
+
+    /// The page-table root this CPU has (or is about to have) loaded.
+    pub fn loaded_root(&self) -> u64 {
+        self.loaded_root.load(Ordering::SeqCst)
+    }
+
+    /// Announces that this CPU is loading `root`; see `mm::spaces::load_root`.
+    pub fn publish_loaded_root(&self, root: u64) {
+        self.loaded_root.store(root, Ordering::SeqCst);
+    }
+
+    /// Records whether the thread now running here is the idle thread, and that the CPU is
+    /// not halted. Called by `schedule` with interrupts off.
+    pub(super) fn note_running(&self, idle: bool) {
+        self.running_idle.store(idle, Ordering::Relaxed);
+        self.halted.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether the CPU runs its idle thread and has nothing queued: a good place for a
+    /// thread that just became runnable.
+    fn looks_idle(&self) -> bool {
+        self.running_idle.load(Ordering::Relaxed) && self.run_queue.is_empty()
     }
 
     pub(super) fn idle(&self) -> &PoolArc<Thread> {
@@ -107,7 +158,7 @@ impl Cpu {
 
     /// Queues a thread to run on this CPU. With interrupts masked: the timer interrupt pops
     /// this queue, and a pop spins while a push it overtook completes.
-    pub(super) fn make_runnable(&self, thread: PoolArc<Thread>) {
+    fn enqueue(&self, thread: PoolArc<Thread>) {
         without_interrupts(|| {
             thread.set_state(ThreadState::Runnable);
             if self.run_queue.push(thread).is_err() {
@@ -116,13 +167,43 @@ impl Cpu {
         });
     }
 
-    pub(super) fn pop_runnable(&self) -> Option<PoolArc<Thread>> {
+    /// Queues the thread the switch path found preempted back on this CPU, which it just
+    /// left; no IPI is needed, this CPU is awake.
+    pub(super) fn requeue(&self, thread: PoolArc<Thread>) {
+        self.enqueue(thread);
+    }
+
+    fn pop_runnable(&self) -> Option<PoolArc<Thread>> {
         without_interrupts(|| self.run_queue.pop())
     }
 
-    /// Whether a thread other than the running one waits for the CPU.
+    /// The next thread for this CPU: its own queue's first, else one stolen from another
+    /// CPU's queue (the next CPUs in turn, so thieves spread out).
+    pub(super) fn next_runnable(&self) -> Option<PoolArc<Thread>> {
+        self.pop_runnable().or_else(|| {
+            let count = online_count();
+            (1..count).filter_map(|step| cpu((self.id + step) % count)).find_map(Cpu::pop_runnable)
+        })
+    }
+
+    /// Whether a thread other than the running one waits for a CPU: on this CPU's queue or
+    /// on one this CPU may steal from.
     pub fn has_runnable(&self) -> bool {
-        !self.run_queue.is_empty()
+        online().any(|cpu| !cpu.run_queue.is_empty())
+    }
+
+    /// The idle loop's halt: announces it, looks for work once more (tasks of this CPU's
+    /// executor, runnable threads), and halts with `halt` (which must enable interrupts
+    /// and halt in one step) only if there is none. Interrupts must be off.
+    pub fn halt_unless_work(&self, halt: impl FnOnce()) {
+        self.halted.store(true, Ordering::SeqCst);
+        let tasks_ready = crate::tasks::try_executor().is_some_and(|executor| executor.queued_tasks() > 0);
+        if tasks_ready || self.has_runnable() {
+            self.halted.store(false, Ordering::Relaxed);
+            return;
+        }
+        halt();
+        self.halted.store(false, Ordering::Relaxed);
     }
 
     pub fn preempt_disabled(&self) -> bool {
@@ -141,6 +222,88 @@ impl Cpu {
 
 const _: () =
     assert!(core::mem::offset_of!(Cpu, entry) == 0, "the system-call entry reads the entry area at GS:0");
+
+/// CPUs the registry can hold.
+pub const MAX_CPUS: usize = 16;
+
+/// Names of the per-CPU reaper threads.
+const REAPER_NAMES: [&str; MAX_CPUS] = [
+    "reaper-0",
+    "reaper-1",
+    "reaper-2",
+    "reaper-3",
+    "reaper-4",
+    "reaper-5",
+    "reaper-6",
+    "reaper-7",
+    "reaper-8",
+    "reaper-9",
+    "reaper-10",
+    "reaper-11",
+    "reaper-12",
+    "reaper-13",
+    "reaper-14",
+    "reaper-15",
+];
+
+/// Names of the idle threads.
+const IDLE_NAMES: [&str; MAX_CPUS] = [
+    "idle-0", "idle-1", "idle-2", "idle-3", "idle-4", "idle-5", "idle-6", "idle-7", "idle-8", "idle-9",
+    "idle-10", "idle-11", "idle-12", "idle-13", "idle-14", "idle-15",
+];
+
+/// Every CPU that has started scheduling, by index; written once per CPU as it comes up.
+static CPUS: [OnceCell<&'static Cpu>; MAX_CPUS] = [const { OnceCell::uninit() }; MAX_CPUS];
+
+/// CPUs registered so far (they come up in index order).
+static ONLINE: AtomicU32 = AtomicU32::new(0);
+
+/// CPU `index`, if it is online.
+pub fn cpu(index: u32) -> Option<&'static Cpu> {
+    CPUS.get(index as usize)?.get().copied()
+}
+
+/// How many CPUs schedule threads.
+pub fn online_count() -> u32 {
+    ONLINE.load(Ordering::Acquire)
+}
+
+/// Every CPU that schedules threads.
+pub fn online() -> impl Iterator<Item = &'static Cpu> {
+    (0..online_count()).filter_map(cpu)
+}
+
+fn register(cpu: &'static Cpu) {
+    CPUS[cpu.id as usize].init_once(|| cpu);
+    ONLINE.fetch_max(cpu.id + 1, Ordering::AcqRel);
+}
+
+/// Makes `thread` runnable on the CPU placement picks (see the module doc), waking that
+/// CPU if it is halted. From any context.
+pub fn make_runnable(thread: PoolArc<Thread>) {
+    let last = cpu(thread.last_cpu.load(Ordering::Relaxed)).unwrap_or_else(this_cpu);
+    let target = if last.looks_idle() { last } else { online().find(|cpu| cpu.looks_idle()).unwrap_or(last) };
+    target.enqueue(thread);
+    kick(target.id);
+}
+
+/// Tells CPU `index` that it has new work (a thread on its queue, a task on its
+/// executor): sends it a reschedule IPI if it is halted. The calling CPU needs no IPI.
+pub fn kick(index: u32) {
+    if index == this_cpu_index() {
+        return;
+    }
+    if let Some(target) = cpu(index)
+        && target.halted.load(Ordering::SeqCst)
+    {
+        crate::arch::apic::send_ipi(index, crate::arch::apic::RESCHEDULE_VECTOR);
+    }
+}
+
+/// This CPU's index (0 before `sched::init`).
+pub fn this_cpu_index() -> u32 {
+    try_this_cpu().map_or(0, Cpu::id)
+}
 
 /// This CPU's scheduler state. Panics before `sched::init`.
 pub fn this_cpu() -> &'static Cpu {
@@ -165,9 +328,32 @@ fn idle_loop() {
 pub(super) fn init_boot_cpu() {
     let cpu: &'static Cpu = Box::leak(Box::new(Cpu::new(0)));
     crate::arch::percpu::install(cpu);
-    let boot = thread::new_boot();
+    let boot = thread::new_boot("boot", 0);
     cpu.boot.call_once(|| boot.clone());
     cpu.set_current(boot);
-    cpu.idle.call_once(|| thread::new_permanent("idle-0", Box::new(idle_loop)));
+    cpu.idle.call_once(|| thread::new_permanent(IDLE_NAMES[0], Box::new(idle_loop)));
+    register(cpu);
     cpu.reaper.start();
+}
+
+/// An application processor's way into the scheduler, called by `arch::smp` on the AP's
+/// first stack with interrupts off: its `Cpu` and executor, the bring-up context as its
+/// boot thread *and* idle thread (it has nothing else to do), its reaper, its tick; then
+/// it serves tasks and threads for good.
+pub fn run_application_cpu(index: u32) -> ! {
+    assert!((index as usize) < MAX_CPUS, "sched: CPU {index} is beyond MAX_CPUS");
+    crate::tasks::init_cpu(index);
+    let cpu: &'static Cpu = Box::leak(Box::new(Cpu::new(index)));
+    crate::arch::percpu::install(cpu);
+    let idle = thread::new_boot(IDLE_NAMES[index as usize], index);
+    cpu.boot.call_once(|| idle.clone());
+    cpu.idle.call_once(|| idle.clone());
+    cpu.set_current(idle);
+    cpu.note_running(true);
+    register(cpu);
+    cpu.reaper.start();
+    crate::arch::apic::start_timer();
+    crate::arch::cpu::enable_interrupts();
+    idle_loop();
+    unreachable!("sched: the idle loop returned")
 }

@@ -20,7 +20,7 @@ use crossbeam_queue::ArrayQueue;
 use x86_64::instructions::interrupts::without_interrupts;
 
 use super::slots::MAX_THREADS;
-use super::thread::{self, Thread, ThreadState};
+use super::thread::{self, Thread};
 use super::{block, cpu, switch, teardown};
 use crate::mm::pool::PoolArc;
 
@@ -94,7 +94,7 @@ impl Reaper {
     pub(super) fn start(&'static self) {
         let reaper = thread::new_permanent(self.name, Box::new(move || self.run()));
         self.thread.call_once(|| reaper.clone());
-        cpu::this_cpu().make_runnable(reaper);
+        cpu::make_runnable(reaper);
     }
 
     /// The switch path's side: hands over its reference to a dead thread and wakes the
@@ -118,9 +118,8 @@ impl Reaper {
                 count_reaped(self.strategy);
             }
             without_interrupts(|| {
-                if self.dead.is_empty() && !me.wakeup_pending.swap(false, Ordering::AcqRel) {
-                    me.set_state(ThreadState::Blocked);
-                    switch::schedule();
+                if self.dead.is_empty() {
+                    block::block_current_unless_woken(&me);
                 }
             });
         }

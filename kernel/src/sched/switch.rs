@@ -12,6 +12,15 @@
 //! Threads made with an FPU area get their x87/SSE registers saved before the switch and
 //! restored in the switch path.
 //!
+//! Across CPUs: a thread is resumed only once its `on_cpu` flag is clear. `schedule` sets
+//! the flag of the thread it switches to; the switch path of the context switched to next
+//! clears it (Release) — after `switch_stacks` has stored the thread's stack pointer and
+//! every register it pushed — and only then queues a preempted thread again. A CPU that
+//! pops a thread whose flag is still set (a blocked thread woken by another CPU while its
+//! own CPU is still switching away from it) spins (Acquire) for the few instructions until
+//! it clears. So no CPU ever runs on a stack another CPU is still using (the live-thread
+//! twin of R1).
+//!
 //! Called from: `schedule` with interrupts disabled and preemption enabled — from thread
 //! context (yield, block, exit) or from the timer interrupt (preemption).
 
@@ -40,7 +49,13 @@ pub(super) fn schedule() {
     assert!(!cpu.preempt_disabled(), "sched: schedule called with preemption disabled");
     let previous = cpu.take_current();
     let previous_state = previous.state();
-    let next = match cpu.pop_runnable() {
+    let next = match cpu.next_runnable() {
+        // Woken before it got away: it runs on (its queue entry is the one just popped).
+        Some(next) if PoolArc::ptr_eq(&next, &previous) => {
+            previous.set_state(ThreadState::Running);
+            cpu.set_current(previous);
+            return;
+        }
         Some(next) => next,
         None if previous_state == ThreadState::Running => {
             cpu.set_current(previous);
@@ -48,9 +63,16 @@ pub(super) fn schedule() {
         }
         None => cpu.idle().clone(),
     };
-    if previous_state == ThreadState::Running && !PoolArc::ptr_eq(&previous, cpu.idle()) {
-        cpu.make_runnable(previous.clone());
+    let requeue = previous_state == ThreadState::Running && !PoolArc::ptr_eq(&previous, cpu.idle());
+    if requeue {
+        previous.set_state(ThreadState::Runnable);
     }
+    while next.on_cpu.load(Ordering::Acquire) {
+        core::hint::spin_loop();
+    }
+    next.on_cpu.store(true, Ordering::Relaxed);
+    next.last_cpu.store(cpu.id(), Ordering::Relaxed);
+    cpu.note_running(PoolArc::ptr_eq(&next, cpu.idle()));
     next.set_state(ThreadState::Running);
     if let Some(fpu) = &previous.fpu {
         crate::arch::fpu::save(&mut fpu.lock());
@@ -71,13 +93,13 @@ pub(super) fn schedule() {
     cpu.count_switch();
     super::cpu_time::close_stint(cpu, &previous);
     cpu.set_current(next);
-    cpu.set_previous(previous);
+    cpu.set_previous(previous, requeue);
     // Interrupts are off (asserted above). `save_to` points into the previous thread's
     // control block, kept alive by `cpu.previous` until the switch path runs. `resume_at`
-    // was saved by the context switch when `next` left its CPU, or made by
-    // `prepare_first_run` for a new thread; its stack is alive (a thread's stack is freed
-    // only after it is dead and off-CPU, and `next` is runnable), and nothing runs on it (a
-    // thread is current on one CPU at a time).
+    // was saved by the context switch when `next` left its CPU — complete, since its
+    // `on_cpu` was seen clear (Acquire) above — or made by `prepare_first_run` for a new
+    // thread; its stack is alive (a thread's stack is freed only after it is dead and
+    // off-CPU, and `next` is runnable), and nothing runs on it (`on_cpu` was clear).
     // SAFETY: `switch_stacks`'s contract holds, as said just above.
     unsafe { crate::arch::context::switch_stacks(save_to, resume_at) };
     finish_switch();
@@ -91,16 +113,26 @@ pub(super) fn finish_switch() {
     if let Some(fpu) = &cpu.current().fpu {
         crate::arch::fpu::restore(&fpu.lock());
     }
-    let Some(previous) = cpu.take_previous() else { return };
-    if previous.state() != ThreadState::Dead {
-        // Still queued or blocked: its run queue entry or waker holds another reference.
+    let Some((previous, requeue)) = cpu.take_previous() else { return };
+    // Everything about the thread is read before its `on_cpu` is cleared: after that,
+    // another CPU may run it, and it may die there (Linux's finish_task_switch lesson).
+    if previous.state() == ThreadState::Dead {
+        previous.on_cpu.store(false, Ordering::Release);
+        crate::mm::heap::forbidding_heap(|| hand_over_dead(previous));
+        return;
+    }
+    if !requeue {
+        // Blocked, or already woken and queued: a waker or a run queue entry holds another
+        // reference, and while `on_cpu` is set the thread cannot run, so cannot end.
         assert!(
             PoolArc::reference_count(&previous) > 1,
             "sched: switch path holds the last reference to a live thread"
         );
-        return;
     }
-    crate::mm::heap::forbidding_heap(|| hand_over_dead(previous));
+    previous.on_cpu.store(false, Ordering::Release);
+    if requeue {
+        cpu.requeue(previous);
+    }
 }
 
 /// Gives the switch path's reference to a dead thread, now off its CPU, to whatever tears

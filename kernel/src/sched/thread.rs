@@ -8,7 +8,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use executor::OneShotEvent;
 use mm::kernel_stacks::KernelStack;
@@ -92,6 +92,12 @@ pub struct Thread {
     /// The saved stack pointer while the thread is off its CPU; written by the context
     /// switch.
     pub(super) saved_rsp: AtomicU64,
+    /// True from the moment a CPU switches to the thread until the switch path of the
+    /// context that CPU switches to next has run (Release): only then are `saved_rsp` and
+    /// the thread's registers complete, and another CPU may resume it (Acquire).
+    pub(super) on_cpu: AtomicBool,
+    /// The CPU the thread last ran on, where a wake-up prefers to queue it.
+    pub(super) last_cpu: AtomicU32,
     /// The thread's stack; `None` for the boot thread (which runs on the bootloader's) and
     /// after teardown freed it. Taken only in thread or task context.
     pub(super) stack: spin::Mutex<Option<KernelStack>>,
@@ -161,9 +167,15 @@ impl Thread {
         self.state.store(state as u8, Ordering::Release);
     }
 
+    /// Stores `state` in the single total order of SeqCst operations, for the blocking
+    /// handshake with `wakeup_pending` (`block`).
+    pub(super) fn set_state_ordered(&self, state: ThreadState) {
+        self.state.store(state as u8, Ordering::SeqCst);
+    }
+
     /// Moves `from` → `to` if the thread is in `from`; returns whether it did.
     pub(super) fn change_state(&self, from: ThreadState, to: ThreadState) -> bool {
-        self.state.compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire).is_ok()
+        self.state.compare_exchange(from as u8, to as u8, Ordering::SeqCst, Ordering::SeqCst).is_ok()
     }
 }
 
@@ -231,6 +243,8 @@ fn new_thread(
         slot,
         state: AtomicU8::new(ThreadState::Runnable as u8),
         saved_rsp: AtomicU64::new(first_rsp),
+        on_cpu: AtomicBool::new(false),
+        last_cpu: AtomicU32::new(cpu::this_cpu_index()),
         stack: spin::Mutex::new(None),
         start: spin::Mutex::new(Some(start)),
         wakeup_pending: AtomicBool::new(false),
@@ -256,7 +270,8 @@ fn new_thread(
     }
 }
 
-/// Makes a kernel thread named `name` that runs `entry`, and queues it on this CPU.
+/// Makes a kernel thread named `name` that runs `entry`, and queues it on a CPU
+/// (`cpu::make_runnable` chooses which).
 pub fn spawn(name: &'static str, entry: impl FnOnce() + Send + 'static) -> Result<JoinHandle, SpawnError> {
     spawn_thread(name, Start::Kernel(Box::new(entry)), ThreadContext::KERNEL)
 }
@@ -350,7 +365,7 @@ fn spawn_thread(name: &'static str, start: Start, context: ThreadContext) -> Res
         process.add_thread(thread.clone());
     }
     crate::trace::thread_event(&thread, "spawn");
-    cpu::this_cpu().make_runnable(thread.clone());
+    cpu::make_runnable(thread.clone());
     Ok(JoinHandle { thread })
 }
 
@@ -363,16 +378,18 @@ pub(super) fn new_permanent(name: &'static str, entry: Box<dyn FnOnce() + Send>)
         .unwrap_or_else(|_| panic!("sched: out of memory at boot"))
 }
 
-/// Makes the boot thread: the context the kernel booted in, already running on the
-/// bootloader's stack. It never exits.
-pub(super) fn new_boot() -> PoolArc<Thread> {
+/// Makes a boot thread: the context a CPU came up in, already running on its first stack
+/// (the bootloader's, or the one an application processor was started on). It never exits.
+pub(super) fn new_boot(name: &'static str, cpu_index: u32) -> PoolArc<Thread> {
     let slot = slots::claim().expect("sched: no thread slot at boot");
     let thread = Thread {
         id: ThreadId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
-        name: "boot",
+        name,
         slot,
         state: AtomicU8::new(ThreadState::Running as u8),
         saved_rsp: AtomicU64::new(0),
+        on_cpu: AtomicBool::new(true),
+        last_cpu: AtomicU32::new(cpu_index),
         stack: spin::Mutex::new(None),
         start: spin::Mutex::new(None),
         wakeup_pending: AtomicBool::new(false),

@@ -1,18 +1,20 @@
 //! Wait queues: threads sleep until a condition holds, and whoever makes it hold wakes them.
 //!
-//! `wait_until` checks the condition and, if it does not hold, queues the thread and blocks
-//! it, all with interrupts off; `wake_all` makes every queued thread runnable again, and each
-//! re-checks its condition. With one CPU running threads, nothing can make the condition
-//! true between the check and the block. (SMP will need the queue lock held across both.)
+//! `wait_until` checks the condition and, if it does not hold, marks the thread Blocked and
+//! queues it, all under the queue's lock; `wake_all` takes the same lock, so a waker that
+//! made the condition true either ran before the check (which then sees it) or finds the
+//! thread queued and makes it runnable — on any CPU. Each woken thread re-checks.
 //!
-//! Lock rule: the queue's lock is taken with interrupts off; `wake_all` may be called from
-//! interrupt handlers and tasks.
+//! Lock rules: the queue's lock is taken with interrupts off; it is taken *before* any lock
+//! the condition takes, so `wake_all` must not be called with such a lock held (callers
+//! change the state, drop their locks, then wake). `wake_all` may be called from interrupt
+//! handlers and tasks.
 
 use alloc::collections::VecDeque;
 
 use x86_64::instructions::interrupts::without_interrupts;
 
-use super::cpu::this_cpu;
+use super::cpu::{make_runnable, this_cpu};
 use super::switch::schedule;
 use super::thread::{Thread, ThreadState};
 use crate::mm::pool::PoolArc;
@@ -33,12 +35,12 @@ impl WaitQueue {
         loop {
             super::switch::poll_tasks_at_voluntary_switch();
             let satisfied = without_interrupts(|| {
+                let mut waiters = self.waiters.lock();
                 if condition() {
                     return true;
                 }
                 let me = this_cpu().current();
-                me.set_state(ThreadState::Blocked);
-                let mut waiters = self.waiters.lock();
+                me.set_state_ordered(ThreadState::Blocked);
                 // A thread woken by something else comes back here still queued.
                 if !waiters.iter().any(|waiting| PoolArc::ptr_eq(waiting, &me)) {
                     waiters.push_back(me);
@@ -60,7 +62,7 @@ impl WaitQueue {
             let woken = waiters.len();
             for thread in waiters {
                 if thread.change_state(ThreadState::Blocked, ThreadState::Runnable) {
-                    this_cpu().make_runnable(thread);
+                    make_runnable(thread);
                 }
             }
             woken

@@ -209,3 +209,13 @@ fn r8_a_fork_bomb_stops_at_the_process_limit_and_every_counter_comes_back() {
     let expected = alloc::format!("{} zombies, then EAGAIN", process::MAX_PROCESSES - 1);
     run_leaving_nothing("forkbomb-musl", &expected);
 }
+
+#[test_case]
+fn a_page_unmapped_on_one_cpu_faults_for_a_thread_reading_it_on_another() {
+    let (status, output) = run_and_capture("tlbshootdown-musl");
+    assert_eq!(status, WaitStatus::exited(0), "{output}");
+    assert!(output.contains("the reader faulted after munmap"), "{output}");
+    if kernel::sched::cpu::online_count() > 1 {
+        assert!(output.contains("side by side"), "with several CPUs the threads should run apart: {output}");
+    }
+}

@@ -114,15 +114,21 @@ mod signal {
 
 /// A fault in ring 3 ends only that process, with `signal` as its wait status; the kernel
 /// goes on. The GS swap of the way in is not undone: the thread never returns to ring 3.
-fn kill_user_process(name: &str, frame: &InterruptStackFrame, signal: i32) -> ! {
+/// `touching` is the address a page fault failed on.
+fn kill_user_process(name: &str, frame: &InterruptStackFrame, signal: i32, touching: Option<u64>) -> ! {
     let _kernel_gs = super::user::UserGsGuard::enter(frame);
     core::mem::forget(_kernel_gs);
     if let Some(process) = crate::process::current() {
-        log::info!(
-            "process {}: {name} at {:#x}, killed by signal {signal}",
-            process.pid().0,
-            frame.instruction_pointer.as_u64()
-        );
+        let at = frame.instruction_pointer.as_u64();
+        let pid = process.pid().0;
+        match touching {
+            Some(address) => {
+                log::info!(
+                    "process {pid}: {name} at {at:#x} touching {address:#x}, killed by signal {signal}"
+                )
+            }
+            None => log::info!("process {pid}: {name} at {at:#x}, killed by signal {signal}"),
+        }
     }
     x86_64::instructions::interrupts::enable();
     crate::process::kill_current(signal)
@@ -132,7 +138,7 @@ macro_rules! exception {
     ($handler:ident, $name:literal, $vector:literal, $signal:expr) => {
         pub(super) extern "x86-interrupt" fn $handler(frame: InterruptStackFrame) {
             if super::user::from_user(&frame) {
-                kill_user_process($name, &frame, $signal);
+                kill_user_process($name, &frame, $signal, None);
             }
             report($name, $vector, None, &frame);
             fatal();
@@ -144,7 +150,7 @@ macro_rules! exception_with_code {
     ($handler:ident, $name:literal, $vector:literal, $signal:expr) => {
         pub(super) extern "x86-interrupt" fn $handler(frame: InterruptStackFrame, error_code: u64) {
             if super::user::from_user(&frame) {
-                kill_user_process($name, &frame, $signal);
+                kill_user_process($name, &frame, $signal, None);
             }
             report($name, $vector, Some(error_code), &frame);
             fatal();
@@ -174,7 +180,7 @@ exception_with_code!(security, "security exception", 30, signal::SIGSEGV);
 
 pub(super) extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
     if super::user::from_user(&frame) {
-        kill_user_process("breakpoint", &frame, signal::SIGTRAP);
+        kill_user_process("breakpoint", &frame, signal::SIGTRAP, None);
     }
     BREAKPOINTS.fetch_add(1, Ordering::SeqCst);
     report("breakpoint", 3, None, &frame);
@@ -186,7 +192,8 @@ pub(super) extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
 
 pub(super) extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, error_code: PageFaultErrorCode) {
     if super::user::from_user(&frame) {
-        kill_user_process("page fault", &frame, signal::SIGSEGV);
+        let touching = Cr2::read().ok().map(|address| address.as_u64());
+        kill_user_process("page fault", &frame, signal::SIGSEGV, touching);
     }
     report("page fault", 14, Some(error_code.bits()), &frame);
     match Cr2::read() {

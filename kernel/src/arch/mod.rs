@@ -15,6 +15,7 @@ pub mod irq;
 pub mod percpu;
 pub mod protection;
 pub mod syscall;
+pub mod tlb;
 pub mod user;
 
 /// Loads the GDT and TSS, the IDT, and programs the interrupt controller and timer.

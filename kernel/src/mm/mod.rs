@@ -14,6 +14,7 @@ pub mod heap;
 pub mod meminfo;
 pub mod paging;
 pub mod pool;
+pub mod shootdown;
 pub mod spaces;
 pub mod stacks;
 pub mod window;

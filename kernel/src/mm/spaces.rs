@@ -31,9 +31,23 @@ pub fn destroy(space: AddressSpace) {
 pub unsafe fn load_root(root: u64) {
     let (current, _) = x86_64::registers::control::Cr3::read();
     if current.start_address().as_u64() != root {
-        // SAFETY: the caller's contract; the kernel lives in the shared upper half.
-        unsafe { crate::arch::cpu::load_page_table_root(root) };
+        // SAFETY: the caller's contract.
+        unsafe { load_and_publish(root) };
     }
+}
+
+/// Publishes `root` as this CPU's (for TLB shootdowns, `shootdown::CpuSet`) and then loads
+/// it; returns the previous root. The order matters: a CPU changing the space's tables
+/// after reading the published root targets this one, or this one loads fresh tables.
+///
+/// # Safety
+/// As `arch::cpu::load_page_table_root`.
+unsafe fn load_and_publish(root: u64) -> u64 {
+    if let Some(cpu) = crate::sched::cpu::try_this_cpu() {
+        cpu.publish_loaded_root(root);
+    }
+    // SAFETY: the caller's contract; the kernel lives in the shared upper half.
+    unsafe { crate::arch::cpu::load_page_table_root(root) }
 }
 
 /// Loads `space` on this CPU for good (execve's new image); checks, as `run_loaded` does,
@@ -45,7 +59,7 @@ pub fn activate(space: &AddressSpace) {
     );
     // SAFETY: its upper half is the kernel root's (checked), where the kernel lives; the
     // caller keeps `space` alive while it is loaded (it becomes the process's).
-    unsafe { crate::arch::cpu::load_page_table_root(space.root()) };
+    unsafe { load_and_publish(space.root()) };
 }
 
 fn shares_kernel_half(space: &AddressSpace) -> bool {
@@ -63,9 +77,9 @@ pub fn run_loaded<R>(space: &AddressSpace, work: impl FnOnce() -> R) -> R {
     );
     // SAFETY: the space's upper half is the kernel root's (checked above), and the kernel
     // lives entirely in the upper half, so everything it uses stays mapped.
-    let previous = unsafe { crate::arch::cpu::load_page_table_root(space.root()) };
+    let previous = unsafe { load_and_publish(space.root()) };
     let result = work();
     // SAFETY: `previous` was the root in use a moment ago.
-    unsafe { crate::arch::cpu::load_page_table_root(previous) };
+    unsafe { load_and_publish(previous) };
     result
 }

@@ -3,12 +3,18 @@
 //! The region sits in the upper half (root entry 508), which every address space shares,
 //! and its page tables are made at boot, so all CPUs and address spaces see every stack.
 //! Lock order: `stacks` → `frames`; both are taken with interrupts masked.
+//!
+//! A freed stack's pages are flushed from every CPU's TLB (they are global mappings, and
+//! any CPU may have run the thread or touched the stack) before the `stacks` lock is let
+//! go, so its slot — its virtual addresses — cannot be handed out again while some CPU
+//! still translates them to the old frames. Whoever spins for that lock answers
+//! shootdowns meanwhile (`shootdown::serve_pending`), so the holder's wait always ends.
 
 use conquer_once::spin::OnceCell;
 use mm::kernel_stacks::{KernelStack, KernelStacks, StackError, StackLayout};
 use x86_64::instructions::interrupts::without_interrupts;
-use x86_64::instructions::tlb;
 
+use super::shootdown::{self, CpuSet};
 use super::{frames, kernel_root, window::window};
 
 /// The stack region: 4,096 slots of 16 KiB stacks, each under a guard page.
@@ -28,7 +34,16 @@ pub(super) fn init() -> u64 {
 
 fn with_stacks<R>(work: impl FnOnce(&mut KernelStacks) -> R) -> R {
     let stacks = STACKS.get().expect("mm: kernel stacks used before mm::init");
-    without_interrupts(|| work(&mut stacks.lock()))
+    without_interrupts(|| {
+        let mut locked = loop {
+            if let Some(locked) = stacks.try_lock() {
+                break locked;
+            }
+            shootdown::serve_pending();
+            core::hint::spin_loop();
+        };
+        work(&mut locked)
+    })
 }
 
 /// A fresh guarded stack, named `owner` in fault reports.
@@ -38,14 +53,14 @@ pub fn allocate(owner: &'static str) -> Result<KernelStack, StackError> {
     })
 }
 
-/// Poisons, unmaps and frees `stack`. Its pages are flushed from this CPU's TLB; with one
-/// CPU running that is every TLB that may hold them.
+/// Poisons, unmaps and frees `stack`, and flushes its pages from every CPU's TLB before
+/// its slot can be reused (see the module doc).
 pub fn free(stack: KernelStack) {
-    let bottom = stack.bottom();
-    with_stacks(|stacks| frames::with_frames(|frames| stacks.free(window(), frames, kernel_root(), stack)));
-    for page in 0..LAYOUT.stack_pages {
-        tlb::flush(x86_64::VirtAddr::new(bottom + page * mm::PAGE_SIZE));
-    }
+    let pages = stack.bottom()..stack.top();
+    with_stacks(|stacks| {
+        frames::with_frames(|frames| stacks.free(window(), frames, kernel_root(), stack));
+        shootdown::flush(pages, CpuSet::all_others());
+    });
 }
 
 /// Moves this CPU onto `stack` for good and runs `entry` there. The stack is never freed.

@@ -16,6 +16,7 @@ use super::limits::{Limit, LimitError, Limits};
 use super::memory::Layout;
 use super::usage::Usage;
 use crate::files::FdTable;
+use crate::mm::shootdown::CpuSet;
 use crate::mm::spaces;
 use crate::sched::cpu_time::{self, CpuTime};
 use crate::sched::{self, WaitQueue, cpu::this_cpu};
@@ -513,7 +514,13 @@ impl Process {
         let files = self.with_files(FdTable::remove_all);
         drop(files);
         let purged = self.with_space(|space| {
-            crate::mm::frames::with_frames(|frames| space.purge(crate::mm::window::window(), frames))
+            let stats =
+                crate::mm::frames::with_frames(|frames| space.purge(crate::mm::window::window(), frames));
+            // CPUs still finishing the switch away from this process's other, dead threads
+            // may hold its translations: no user page of it stays in any TLB.
+            let everywhere = CpuSet::others_with_root(space.root());
+            crate::mm::shootdown::flush(0..mm::address_space::USER_END, everywhere);
+            stats
         });
         debug_assert!(purged.is_some(), "process: finished twice");
         self.hand_children_to_init();

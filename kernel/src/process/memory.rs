@@ -8,12 +8,17 @@
 //! under them — instead of walking down the address space forever (a million threads
 //! made and joined ran physical memory out in page tables). Holes above the lowest
 //! mapping are not reused yet. Pages are mapped zeroed at once
-//! (no demand paging yet). Changes to the loaded address space flush the affected pages
-//! from this CPU's TLB (one CPU runs user code).
+//! (no demand paging yet). Changes flush the affected pages from the TLB of every CPU
+//! that has the space loaded (`mm::shootdown`), before the call returns. The frames of
+//! unmapped pages go back to the allocator just before that flush, so for those few
+//! microseconds another thread of the same process, racing with the unmap on another
+//! CPU, could still reach a freed frame through a stale entry; flushing before freeing
+//! needs `mm`'s unmap to hand the frames back instead of freeing them (not done yet).
 
 use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, MapError, PageAccess, USER_END};
 
+use crate::mm::shootdown::{self, CpuSet};
 use crate::mm::{frames::with_frames, window::window};
 
 /// Mappings are placed below this address (and above the break).
@@ -78,10 +83,8 @@ fn page_range(address: u64, length: u64) -> Result<core::ops::Range<u64>, Memory
     Ok(address..end)
 }
 
-fn flush(range: core::ops::Range<u64>) {
-    for page in range.step_by(PAGE_SIZE as usize) {
-        x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(page));
-    }
+fn flush(space: &AddressSpace, range: core::ops::Range<u64>) {
+    shootdown::flush(range, CpuSet::others_with_root(space.root()));
 }
 
 fn unmap_range(space: &mut AddressSpace, range: core::ops::Range<u64>) {
@@ -90,7 +93,7 @@ fn unmap_range(space: &mut AddressSpace, range: core::ops::Range<u64>) {
             let _ = space.unmap(window(), frames, page);
         }
     });
-    flush(range);
+    flush(space, range);
 }
 
 fn map_range(
@@ -220,7 +223,7 @@ pub fn protect(
                     map_range(space, page..page + PAGE_SIZE, access, Sharing::Private)?;
                 }
             }
-            flush(range);
+            flush(space, range);
         }
         // PROT_NONE on mapped pages: give them up (their contents are lost, which Linux
         // would keep; no program here relies on restoring access later).

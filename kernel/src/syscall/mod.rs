@@ -52,6 +52,7 @@ const EXIT_GROUP: u64 = 231;
 const DUP3: u64 = 292;
 const PIPE2: u64 = 293;
 const PRLIMIT64: u64 = 302;
+const GETCPU: u64 = 309;
 /// Lethe's own call, above Linux's numbers: `lethe_reaping(strategy)` makes `strategy`
 /// (0 future, 1 reaper, 2 percpu-reaper) the reaping strategy of threads made from now on
 /// and returns the previous one; `lethe_reaping(-1)` only returns the current one.
@@ -91,6 +92,7 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
         NANOSLEEP => nanosleep(frame.rdi),
         CLOCK_GETTIME => clock_gettime(frame.rdi, frame.rsi),
         CLOCK_GETRES => clock_getres(frame.rdi, frame.rsi),
+        GETCPU => getcpu(frame.rdi, frame.rsi),
         GETPID => Ok(u64::from(current_process().pid().0)),
         GETPPID => Ok(u64::from(current_process().parent_pid().0)),
         SCHED_YIELD => {
@@ -310,6 +312,27 @@ fn known_clock(clock: u64) -> Result<(), Errno> {
 }
 
 /// Writes `nanos` as a `struct timespec` at `address`.
+/// `getcpu(cpu, node, _)`: the CPU the caller runs on (it may have moved by the time it
+/// looks), and NUMA node 0. Either pointer may be null.
+fn getcpu(cpu_address: u64, node_address: u64) -> Result<u64, Errno> {
+    let cpu = crate::sched::cpu::this_cpu_index();
+    for (address, value) in [(cpu_address, cpu), (node_address, 0)] {
+        if address != 0
+            && !matches!(
+                current_process().with_space(|space| usercopy::copy_to_user(
+                    space,
+                    address,
+                    &value.to_le_bytes()
+                )),
+                Some(Ok(()))
+            )
+        {
+            return Err(Errno::EFAULT);
+        }
+    }
+    Ok(0)
+}
+
 fn write_timespec(address: u64, nanos: u64) -> Result<u64, Errno> {
     let mut timespec = [0u8; 16];
     timespec[..8].copy_from_slice(&(nanos / 1_000_000_000).to_le_bytes());

@@ -1,0 +1,82 @@
+//! Wake-ups across CPUs: a task on one CPU's executor, woken by threads that run on every
+//! CPU, loses no wake-up — each wake is a remote enqueue onto the task's executor, plus a
+//! reschedule IPI when that CPU is halted.
+#![no_std]
+#![no_main]
+#![feature(custom_test_frameworks)]
+#![test_runner(kernel::testing::run_tests)]
+#![reexport_test_harness_main = "test_main"]
+
+extern crate alloc;
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::future::poll_fn;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::task::Poll;
+
+use futures_util::task::AtomicWaker;
+use kernel::sched::{self, block_on, cpu};
+use kernel::tasks;
+
+kernel::qemu_test_main!();
+
+/// Wakes each waker thread makes.
+const WAKES_PER_THREAD: u64 = 10_000;
+
+struct Mailbox {
+    /// Wakes sent so far; the task waits until it has seen every one.
+    sent: AtomicU64,
+    waker: AtomicWaker,
+    done: AtomicBool,
+}
+
+#[test_case]
+fn a_task_woken_ten_thousand_times_from_every_cpu_loses_no_wake_up() {
+    let wakers = cpu::online_count().max(2) as u64;
+    let total = wakers * WAKES_PER_THREAD;
+    let mailbox = Arc::new(Mailbox {
+        sent: AtomicU64::new(0),
+        waker: AtomicWaker::new(),
+        done: AtomicBool::new(false),
+    });
+    let watched = mailbox.clone();
+    tasks::spawn("woken", async move {
+        let mut polls = 0u64;
+        poll_fn(|context| {
+            polls += 1;
+            watched.waker.register(context.waker());
+            if watched.sent.load(Ordering::Acquire) == total { Poll::Ready(()) } else { Poll::Pending }
+        })
+        .await;
+        assert!(polls <= total + 1, "more polls than wakes");
+        watched.done.store(true, Ordering::Release);
+    })
+    .expect("spawn failed");
+    let cpus_used = Arc::new(AtomicU64::new(0));
+    let handles: Vec<_> = (0..wakers)
+        .map(|_| {
+            let mailbox = mailbox.clone();
+            let cpus_used = cpus_used.clone();
+            sched::spawn("waker", move || {
+                for _ in 0..WAKES_PER_THREAD {
+                    cpus_used.fetch_or(1 << cpu::this_cpu_index(), Ordering::Relaxed);
+                    mailbox.sent.fetch_add(1, Ordering::AcqRel);
+                    mailbox.waker.wake();
+                }
+            })
+            .expect("spawn failed")
+        })
+        .collect();
+    for handle in handles {
+        block_on(handle.torn_down());
+    }
+    // A lost wake-up leaves the task asleep with every wake sent: this never ends, and the
+    // test runner's timeout fails the test.
+    tasks::run_until(|| mailbox.done.load(Ordering::Acquire));
+    let used = cpus_used.load(Ordering::Relaxed).count_ones();
+    kernel::println!("remote wake: {total} wakes from {wakers} threads on {used} CPU(s)");
+    if cpu::online_count() > 1 {
+        assert!(used > 1, "the waker threads all ran on one CPU");
+    }
+}

@@ -16,10 +16,14 @@ pub mod protection;
 pub mod syscall;
 pub mod user;
 
-/// Loads the GDT and TSS, the IDT, and programs the interrupt controller and timer.
-/// Interrupts stay disabled until `cpu::enable_interrupts`.
+/// The most CPUs the kernel runs on.
+pub const MAX_CPUS: usize = 16;
+
+/// Sets up the boot CPU: its index (0), its GDT and TSS, the IDT, and programs the
+/// interrupt controller and timer. Interrupts stay disabled until `cpu::enable_interrupts`.
 pub fn init() {
-    gdt::init();
+    cpu::set_index(0);
+    gdt::init(0);
     idt::init();
     fpu::init();
     protection::init();

@@ -33,14 +33,16 @@ pub mod trace;
 
 use bootloader::BootInfo;
 
-/// Brings the machine up: console, logger, CPU tables, interrupt controller, memory and
-/// heap, executor, scheduler (the boot context becomes the boot thread), then interrupts
-/// on and the TSC calibrated against the tick.
+/// Brings the machine up: console, logger, CPU tables, memory and heap, the interrupt
+/// controllers and the tick (they need the heap for the MADT and `mm` to map their
+/// registers), executor, scheduler (the boot context becomes the boot thread), then
+/// interrupts on and the TSC calibrated against the tick.
 pub fn init(boot_info: &'static BootInfo) {
     console::init(boot_info.physical_memory_offset);
     logger::init();
     arch::init();
     mm::init(boot_info);
+    arch::init_interrupt_controllers(boot_info.physical_memory_offset);
     tasks::init();
     sched::init();
     input::init();

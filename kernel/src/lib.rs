@@ -36,7 +36,8 @@ use bootloader::BootInfo;
 /// Brings the machine up: console, logger, CPU tables, memory and heap, the interrupt
 /// controllers and the tick (they need the heap for the MADT and `mm` to map their
 /// registers), executor, scheduler (the boot context becomes the boot thread), then
-/// interrupts on and the TSC calibrated against the tick.
+/// interrupts on, the TSC calibrated against the tick, and last the other CPUs started
+/// (their bring-up times itself with the TSC) and parked.
 pub fn init(boot_info: &'static BootInfo) {
     console::init(boot_info.physical_memory_offset);
     logger::init();
@@ -49,6 +50,7 @@ pub fn init(boot_info: &'static BootInfo) {
     initrd::init();
     arch::cpu::enable_interrupts();
     time::calibrate();
+    arch::smp::start_application_processors(arch::smp::park);
 }
 
 #[cfg(test)]

@@ -216,6 +216,28 @@ pub fn send_ipi(cpu_index: u32, vector: u8) {
     });
 }
 
+/// Sends INIT to the CPU with local APIC id `apic_id`: it resets and waits for a start-up
+/// IPI.
+pub(super) fn send_init(apic_id: u32) {
+    with_local_apic(|apic| {
+        wait_for_delivery(apic);
+        // SAFETY: INIT resets only the CPU named, which the kernel does not run on yet (or
+        // gave up on).
+        unsafe { apic.send_init_ipi(destination(apic_id)) };
+    });
+}
+
+/// Sends a start-up IPI to the CPU with local APIC id `apic_id`: it starts in real mode at
+/// physical page `page_number`.
+pub(super) fn send_startup(apic_id: u32, page_number: u8) {
+    with_local_apic(|apic| {
+        wait_for_delivery(apic);
+        // SAFETY: the CPU named was sent INIT and waits for this; the caller put start-up
+        // code in the page.
+        unsafe { apic.send_sipi(page_number, destination(apic_id)) };
+    });
+}
+
 /// This CPU's local APIC error status, for the error interrupt's report.
 pub(super) fn error_status() -> u8 {
     // SAFETY: reading the error status register has no side effects the kernel relies on.

@@ -1,12 +1,13 @@
 //! x86_64 specifics: descriptor tables, exceptions, the interrupt controllers (local APIC,
-//! I/O APIC), CPU control.
+//! I/O APIC), CPU control, and starting the other CPUs.
 //!
 //! One of the two places in the kernel crate where `unsafe` is allowed (with `mm`); every
 //! unsafe block carries a `// SAFETY:` comment.
 //!
 //! Boot order: `init` (CPU tables, the 8259s masked) before the heap exists;
 //! `init_interrupt_controllers` once the heap and frame allocator are up (the MADT is read
-//! into heap memory, the APIC registers are mapped through `mm`).
+//! into heap memory, the APIC registers are mapped through `mm`); `smp` after interrupts
+//! are on and the TSC is calibrated.
 #![allow(unsafe_code)]
 
 pub mod acpi;
@@ -21,6 +22,7 @@ pub mod ioapic;
 pub mod irq;
 pub mod percpu;
 pub mod protection;
+pub mod smp;
 pub mod syscall;
 pub mod user;
 

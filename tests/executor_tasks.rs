@@ -44,7 +44,7 @@ fn sleeps_end_at_their_deadline_in_deadline_order() {
         let finished = finished.clone();
         tasks::spawn("sleeper", async move {
             let start = kernel::time::ticks();
-            tasks::executor().sleep(delay).await;
+            tasks::sleep(delay).await;
             let slept = kernel::time::ticks() - start;
             assert!(slept >= delay, "woke after {slept} ticks, asked for {delay}");
             order.lock().push(delay);

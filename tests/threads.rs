@@ -154,7 +154,7 @@ fn teardown_is_not_starved_by_threads_that_never_yield() {
 fn preemption_shares_the_cpu_among_spinning_threads() {
     static COUNTERS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
     let spinners = spawn_spinners(&COUNTERS);
-    block_on(tasks::executor().sleep(50));
+    block_on(tasks::sleep(50));
     STOP_SPINNING.store(true, Ordering::SeqCst);
     join_all(spinners);
     let counts: Vec<u64> = COUNTERS.iter().map(|c| c.load(Ordering::Relaxed)).collect();
@@ -174,12 +174,12 @@ fn a_thread_blocks_on_a_future_without_spinning() {
     WOKE_AT.store(0, Ordering::SeqCst);
     let start = time::ticks();
     let sleeper = sched::spawn("sleeper", || {
-        block_on(tasks::executor().sleep(5));
+        block_on(tasks::sleep(5));
         WOKE_AT.store(time::ticks(), Ordering::SeqCst);
     })
     .expect("spawn failed");
     // While it sleeps, the sleeper must be off the run queue, blocked.
-    block_on(tasks::executor().sleep(2));
+    block_on(tasks::sleep(2));
     assert_eq!(sleeper.thread().state(), sched::thread::ThreadState::Blocked, "the sleeper is not blocked");
     block_on(sleeper.torn_down());
     assert!(WOKE_AT.load(Ordering::SeqCst) >= start + 5);
@@ -250,7 +250,7 @@ fn threads_sleep_on_a_wait_queue_until_woken() {
         })
         .collect();
     // Let them all reach the queue; none may pass before the condition holds.
-    block_on(tasks::executor().sleep(3));
+    block_on(tasks::sleep(3));
     assert_eq!(PASSED.load(Ordering::SeqCst), 0, "a waiter passed before it was woken");
     READY.store(true, Ordering::SeqCst);
     assert_eq!(QUEUE.wake_all(), 3, "not every waiter was asleep on the queue");

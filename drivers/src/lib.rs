@@ -1,6 +1,6 @@
 //! Lethe's device drivers: small, each in its own file, with register access kept here.
 //!
-//! The logic of each driver (screen scrolling, the scancode queue, the PIT divisor) builds
+//! The logic of each driver (screen scrolling, the scancode queue, the PIT count) builds
 //! and tests on the host; the port and memory-mapped accesses are x86-only and marked
 //! `unsafe` at the one place each happens.
 #![cfg_attr(not(test), no_std)]

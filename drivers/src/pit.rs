@@ -1,40 +1,57 @@
-//! The 8253/8254 programmable interval timer, channel 0: the periodic tick.
+//! The 8253/8254 programmable interval timer, channel 2 as a one-shot busy wait: the fixed
+//! reference (1.193182 MHz) the local APIC timer is measured against at boot. The tick
+//! itself comes from the local APIC timer; channel 0 and the PIT's interrupt are unused.
 //!
-//! Its input clock is 1.193182 MHz; a 16-bit divisor sets the interrupt rate.
+//! Called from: boot code and tests, on one CPU at a time (the channel is not locked).
 
 /// The PIT's input frequency in Hz.
 pub const INPUT_HZ: u32 = 1_193_182;
 
-/// The divisor giving the rate closest to `hz`, clamped to what 16 bits can express
-/// (a divisor of 0 means 65536 to the chip, about 18.2 Hz).
-pub fn divisor_for(hz: u32) -> u16 {
-    let hz = hz.max(1);
-    let divisor = (INPUT_HZ + hz / 2) / hz;
-    match divisor {
-        0 | 1 => 2,
-        2..=65535 => divisor as u16,
-        _ => 0,
-    }
+/// The longest one-shot count (16 bits), about 54.9 ms.
+pub const MAX_COUNT: u16 = u16::MAX;
+
+/// The count of input clocks nearest to `micros` microseconds, clamped to `1..=MAX_COUNT`.
+pub fn count_for_micros(micros: u32) -> u16 {
+    let count = (u64::from(micros) * u64::from(INPUT_HZ) + 500_000) / 1_000_000;
+    count.clamp(1, u64::from(MAX_COUNT)) as u16
 }
 
-/// Programs channel 0 as a rate generator (mode 2) at about `hz` interrupts per second.
+/// Microseconds that `count` input clocks take.
+pub fn micros_for_count(count: u16) -> u64 {
+    u64::from(count) * 1_000_000 / u64::from(INPUT_HZ)
+}
+
+/// Spins until `count` input clocks have passed: channel 2 counts down once (mode 0) with
+/// its gate on and the speaker off, and its output, read at port 0x61, rises at zero.
 #[cfg(target_arch = "x86_64")]
-pub fn start_periodic(hz: u32) {
+pub fn spin_for(count: u16) {
     use x86_64::instructions::port::Port;
 
-    const CHANNEL0_DATA: u16 = 0x40;
+    const CHANNEL2_DATA: u16 = 0x42;
     const COMMAND: u16 = 0x43;
-    const CHANNEL0_LOBYTE_HIBYTE_RATE_GENERATOR: u8 = 0b0011_0100;
+    const CHANNEL2_LOBYTE_HIBYTE_ONE_SHOT: u8 = 0b1011_0000;
+    const SYSTEM_CONTROL: u16 = 0x61;
+    const GATE2: u8 = 1 << 0;
+    const SPEAKER: u8 = 1 << 1;
+    const OUT2: u8 = 1 << 5;
 
-    let [low, high] = divisor_for(hz).to_le_bytes();
+    let [low, high] = count.to_le_bytes();
+    let mut control = Port::<u8>::new(SYSTEM_CONTROL);
     let mut command = Port::<u8>::new(COMMAND);
-    let mut data = Port::<u8>::new(CHANNEL0_DATA);
-    // SAFETY: ports 0x40 and 0x43 belong to the PIT, which only this driver programs; the
-    // sequence is the documented command byte followed by the divisor's low and high bytes.
+    let mut data = Port::<u8>::new(CHANNEL2_DATA);
+    // SAFETY: ports 0x42, 0x43 and 0x61 belong to the PIT's channel 2 and its gate, which
+    // only this driver programs; the sequence is the documented one: gate on and speaker
+    // off, the command byte, then the count's low and high bytes, which start the count.
     unsafe {
-        command.write(CHANNEL0_LOBYTE_HIBYTE_RATE_GENERATOR);
+        let system_control = control.read();
+        control.write((system_control & !SPEAKER) | GATE2);
+        command.write(CHANNEL2_LOBYTE_HIBYTE_ONE_SHOT);
         data.write(low);
         data.write(high);
+    }
+    // SAFETY: reading port 0x61 has no side effects.
+    while unsafe { control.read() } & OUT2 == 0 {
+        core::hint::spin_loop();
     }
 }
 
@@ -43,14 +60,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn common_rates_get_the_nearest_divisor() {
-        assert_eq!(divisor_for(100), 11932);
-        assert_eq!(divisor_for(1000), 1193);
+    fn durations_become_the_nearest_count() {
+        assert_eq!(count_for_micros(10_000), 11932);
+        assert_eq!(count_for_micros(50_000), 59659);
+        assert_eq!(micros_for_count(59659), 49_999);
     }
 
     #[test]
-    fn rates_beyond_16_bits_are_clamped() {
-        assert_eq!(divisor_for(1), 0, "slowest rate: 65536");
-        assert_eq!(divisor_for(INPUT_HZ), 2, "divisor 1 is not allowed in mode 2");
+    fn counts_beyond_16_bits_are_clamped() {
+        assert_eq!(count_for_micros(0), 1, "a count of 0 would mean 65536 to the chip");
+        assert_eq!(count_for_micros(1_000_000), MAX_COUNT);
     }
 }

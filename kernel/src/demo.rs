@@ -72,14 +72,14 @@ fn spawn_demo(name: &'static str, body: impl Future<Output = ()> + Send + 'stati
 
 async fn heartbeat() {
     for beat in 1..=3 {
-        tasks::executor().sleep(10).await;
+        tasks::sleep(10).await;
         println!("tick: heartbeat {beat} at tick {}", time::ticks());
     }
 }
 
 async fn sleeper(ticks: u64) {
     let start = time::ticks();
-    tasks::executor().sleep(ticks).await;
+    tasks::sleep(ticks).await;
     println!("sleeper: asked for {ticks} ticks, woke after {}", time::ticks() - start);
 }
 

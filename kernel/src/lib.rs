@@ -33,20 +33,25 @@ pub mod trace;
 
 use bootloader::BootInfo;
 
-/// Brings the machine up: console, logger, CPU tables, interrupt controller, memory and
-/// heap, executor, scheduler (the boot context becomes the boot thread), then interrupts
-/// on and the TSC calibrated against the tick.
+/// Brings the machine up: console, logger, CPU tables, memory and heap, the interrupt
+/// controllers and the tick (they need the heap for the MADT and `mm` to map their
+/// registers), executor, scheduler (the boot context becomes the boot thread), then
+/// interrupts on, the TSC calibrated against the tick, and last the other CPUs started
+/// (their bring-up times itself with the TSC), each entering the scheduler with its own
+/// idle thread and executor.
 pub fn init(boot_info: &'static BootInfo) {
     console::init(boot_info.physical_memory_offset);
     logger::init();
     arch::init();
     mm::init(boot_info);
+    arch::init_interrupt_controllers(boot_info.physical_memory_offset);
     tasks::init();
     sched::init();
     input::init();
     initrd::init();
     arch::cpu::enable_interrupts();
     time::calibrate();
+    arch::smp::start_application_processors(sched::cpu::run_application_cpu);
 }
 
 #[cfg(test)]

@@ -9,8 +9,10 @@
 //! it, and costs nothing in balance: every CPU polls its executor at each tick, in its idle
 //! loop and at voluntary switches.
 //!
-//! Each CPU's timer interrupt advances its own executor's clock; the boot CPU's clock is
-//! the kernel's (`time::ticks`). Spawning is allowed from interrupt context: the kernel
+//! One clock: the boot CPU's tick advances its executor's timers, which are the kernel's
+//! (`time::ticks`, `sleep`); the other executors' clocks stay at 0, so every sleep goes
+//! through `sleep`, whatever CPU its task or thread runs on (ticks of separate CPUs drift
+//! apart under an emulator that does not run every vCPU all the time). Spawning is allowed from interrupt context: the kernel
 //! heap masks interrupts while it is held, and the ready queue never allocates.
 
 use conquer_once::spin::OnceCell;
@@ -84,6 +86,12 @@ pub fn live_tasks() -> usize {
 /// The kernel's clock: the boot CPU's executor, whose clock the boot CPU's tick advances.
 pub fn clock() -> &'static Executor {
     executor_of(0).expect("tasks: clock read before tasks::init")
+}
+
+/// A future that completes `ticks` ticks of the kernel's clock from now. Its waker may
+/// belong to any CPU's task or thread.
+pub fn sleep(ticks: executor::Ticks) -> executor::Sleep {
+    clock().sleep(ticks)
 }
 
 /// Spawns a task on this CPU's executor.

@@ -131,7 +131,7 @@ impl Ledger {
 /// burst, ending it before the dying thread has even run. Leak checks call this first, and
 /// still fail if a process is never freed.
 pub fn settle_processes() {
-    let sleep_a_tick = || crate::sched::block_on(crate::tasks::executor().sleep(1));
+    let sleep_a_tick = || crate::sched::block_on(crate::tasks::sleep(1));
     for _ in 0..10 * u64::from(crate::time::TICK_HZ) {
         if crate::process::process_count() == 0 {
             break;

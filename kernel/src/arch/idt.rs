@@ -1,4 +1,6 @@
-//! The interrupt descriptor table: every CPU exception, plus the hardware interrupts.
+//! The interrupt descriptor table: every CPU exception, plus the hardware interrupts and
+//! IPIs (`irq`). One table, shared by every CPU; each loads it with `init` during its
+//! bring-up.
 
 use spin::LazyLock;
 use x86_64::structures::idt::InterruptDescriptorTable;

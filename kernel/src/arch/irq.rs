@@ -1,28 +1,52 @@
-//! Hardware interrupts through the two 8259 PICs: the PIT tick (IRQ 0), the PS/2 keyboard
-//! (IRQ 1) and COM1's receiver (IRQ 4); every other line stays masked.
+//! Hardware interrupts and inter-processor interrupts: the local APIC timer's tick, the
+//! PS/2 keyboard and COM1's receiver (routed by the I/O APIC to the boot CPU), the
+//! reschedule and TLB-shootdown IPIs, and the local APIC's error and spurious vectors.
 //!
-//! Every other line stays masked, so IRQ 7 and IRQ 15 can only be the PICs' spurious
-//! interrupts: they are ignored (IRQ 15's is acknowledged to the master alone, as the
-//! cascade requires).
+//! | vector | source |
+//! |---|---|
+//! | 32 `TIMER_VECTOR` | local APIC timer, every CPU that called `apic::start_timer` |
+//! | 33 `KEYBOARD_VECTOR`, 36 `SERIAL_VECTOR` | I/O APIC, ISA IRQ 1 and 4, boot CPU |
+//! | 39, 47 | the 8259 PICs' spurious interrupts |
+//! | 0xf0 `RESCHEDULE_VECTOR`, 0xf1 `TLB_SHOOTDOWN_VECTOR` | IPIs (`apic::send_ipi`) |
+//! | 0xfe `APIC_ERROR_VECTOR`, 0xff `APIC_SPURIOUS_VECTOR` | the local APIC itself |
+//!
+//! The 8259 PICs are remapped to 32..48 (clear of the exceptions) and fully masked; a
+//! masked PIC can still raise a spurious IRQ 7 or 15, whose handlers ignore it (IRQ 15's is
+//! acknowledged to the master alone, as the cascade requires).
 //!
 //! Each handler starts with a `UserGsGuard`: an interrupt taken in ring 3 runs with the
-//! kernel's GS, and gives the user's back on the way out.
+//! kernel's GS, and gives the user's back on the way out. Every handler but the spurious
+//! ones acknowledges at the local APIC (`apic::end_of_interrupt`).
 //!
 //! Handlers do the least they can — advance the executor's clock, queue a scancode or a
-//! received byte — and acknowledge the interrupt; the work happens in tasks. Locks they
-//! take: the PICs' (only handlers and `init`, interrupts off, take it) and, in the serial
-//! handler, the port's (every holder masks interrupts).
+//! received byte, count an IPI — and acknowledge the interrupt; the work happens in tasks.
+//! Locks they take: the PICs' (only `init` and the spurious handler, interrupts off) and,
+//! in the serial handler, the port's (every holder masks interrupts).
+//!
+//! Called from: the CPU, in interrupt context; `init` once on the boot CPU.
+
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use pic8259::ChainedPics;
 use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame};
 
-/// Vector of IRQ 0; IRQs 0-15 use the 16 vectors from here.
-pub const PIC_1_OFFSET: u8 = 32;
-pub const PIC_2_OFFSET: u8 = PIC_1_OFFSET + 8;
+use super::MAX_CPUS;
+use super::apic::end_of_interrupt;
 
-const TIMER_IRQ: u8 = 0;
-const KEYBOARD_IRQ: u8 = 1;
-const SERIAL_IRQ: u8 = 4;
+/// Vector of the 8259s' IRQ 0; their IRQs 0-15 use the 16 vectors from here.
+const PIC_1_OFFSET: u8 = 32;
+const PIC_2_OFFSET: u8 = PIC_1_OFFSET + 8;
+
+pub const TIMER_VECTOR: u8 = 32;
+pub const KEYBOARD_VECTOR: u8 = 33;
+pub const SERIAL_VECTOR: u8 = 36;
+/// Asks the receiving CPU to reschedule.
+pub const RESCHEDULE_VECTOR: u8 = 0xf0;
+/// Asks the receiving CPU to flush TLB entries.
+pub const TLB_SHOOTDOWN_VECTOR: u8 = 0xf1;
+pub const APIC_ERROR_VECTOR: u8 = 0xfe;
+pub const APIC_SPURIOUS_VECTOR: u8 = 0xff;
+
 const CASCADE_IRQ: u8 = 2;
 const MASTER_SPURIOUS_IRQ: u8 = 7;
 const SLAVE_SPURIOUS_IRQ: u8 = 15;
@@ -32,29 +56,34 @@ static PICS: spin::Mutex<ChainedPics> = spin::Mutex::new(
     unsafe { ChainedPics::new(PIC_1_OFFSET, PIC_2_OFFSET) },
 );
 
+/// Per-CPU counts of IPIs received, by CPU index.
+static RESCHEDULE_IPIS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static TLB_SHOOTDOWN_IPIS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+/// Local APIC error interrupts, all CPUs.
+static APIC_ERRORS: AtomicU64 = AtomicU64::new(0);
+
 pub(super) fn install(idt: &mut InterruptDescriptorTable) {
-    idt[PIC_1_OFFSET + TIMER_IRQ].set_handler_fn(timer);
-    idt[PIC_1_OFFSET + KEYBOARD_IRQ].set_handler_fn(keyboard);
-    idt[PIC_1_OFFSET + SERIAL_IRQ].set_handler_fn(serial);
+    idt[TIMER_VECTOR].set_handler_fn(timer);
+    idt[KEYBOARD_VECTOR].set_handler_fn(keyboard);
+    idt[SERIAL_VECTOR].set_handler_fn(serial);
     idt[PIC_1_OFFSET + MASTER_SPURIOUS_IRQ].set_handler_fn(master_spurious);
     idt[PIC_1_OFFSET + SLAVE_SPURIOUS_IRQ].set_handler_fn(slave_spurious);
+    idt[RESCHEDULE_VECTOR].set_handler_fn(reschedule);
+    idt[TLB_SHOOTDOWN_VECTOR].set_handler_fn(tlb_shootdown);
+    idt[APIC_ERROR_VECTOR].set_handler_fn(apic_error);
+    idt[APIC_SPURIOUS_VECTOR].set_handler_fn(apic_spurious);
 }
 
-/// Remaps the PICs, unmasks the timer, keyboard and serial lines, and starts the tick.
-pub(super) fn init() {
+/// Remaps the 8259 PICs clear of the exceptions and masks every line: the APICs deliver
+/// all interrupts. Interrupts must be off.
+pub(super) fn mask_legacy_pics() {
     let mut pics = PICS.lock();
-    // The IDT has handlers for the three lines unmasked here and for the spurious vectors.
-    // SAFETY: interrupts are off, and the PICs are remapped before any line is unmasked.
+    // SAFETY: interrupts are off; the PICs are remapped to vectors 32..48 and then masked
+    // entirely, so they deliver nothing but possibly spurious IRQs, which have handlers.
     unsafe {
         pics.initialize();
-        pics.write_masks(!((1 << TIMER_IRQ) | (1 << KEYBOARD_IRQ) | (1 << SERIAL_IRQ)), 0xff);
+        pics.write_masks(0xff, 0xff);
     }
-    drivers::pit::start_periodic(crate::time::TICK_HZ);
-}
-
-fn end_of_interrupt(irq: u8) {
-    // SAFETY: called once, at the end of the handler of the interrupt being acknowledged.
-    unsafe { PICS.lock().notify_end_of_interrupt(PIC_1_OFFSET + irq) };
 }
 
 /// Tasks the timer interrupt polls before it preempts the running thread.
@@ -62,10 +91,13 @@ const TICK_TASK_BUDGET: usize = 8;
 
 extern "x86-interrupt" fn timer(frame: InterruptStackFrame) {
     let _kernel_gs = super::user::UserGsGuard::enter(&frame);
-    if let Some(executor) = crate::tasks::try_executor() {
+    // The boot CPU's tick is the kernel's clock; other CPUs' ticks only preempt.
+    if super::cpu::id() == 0
+        && let Some(executor) = crate::tasks::try_executor()
+    {
         executor.tick();
     }
-    end_of_interrupt(TIMER_IRQ);
+    end_of_interrupt();
     crate::sched::switch::on_timer_tick(TICK_TASK_BUDGET);
     // A process killed while it computes dies here, before it runs another instruction.
     if super::user::from_user(&frame) {
@@ -76,13 +108,70 @@ extern "x86-interrupt" fn timer(frame: InterruptStackFrame) {
 extern "x86-interrupt" fn keyboard(frame: InterruptStackFrame) {
     let _kernel_gs = super::user::UserGsGuard::enter(&frame);
     drivers::keyboard::handle_interrupt();
-    end_of_interrupt(KEYBOARD_IRQ);
+    end_of_interrupt();
 }
 
 extern "x86-interrupt" fn serial(frame: InterruptStackFrame) {
     let _kernel_gs = super::user::UserGsGuard::enter(&frame);
     drivers::serial::handle_interrupt();
-    end_of_interrupt(SERIAL_IRQ);
+    end_of_interrupt();
+}
+
+extern "x86-interrupt" fn reschedule(frame: InterruptStackFrame) {
+    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
+    end_of_interrupt();
+    reschedule_requested(&frame);
+}
+
+/// The scheduler's point for a reschedule IPI, run after its end-of-interrupt with
+/// interrupts off: counts it, then does what a tick does — poll a few ready tasks of this
+/// CPU's executor, switch to a runnable thread, end a killed process's thread.
+fn reschedule_requested(frame: &InterruptStackFrame) {
+    RESCHEDULE_IPIS[super::cpu::id() as usize].fetch_add(1, Ordering::Relaxed);
+    crate::sched::switch::on_timer_tick(TICK_TASK_BUDGET);
+    if super::user::from_user(frame) {
+        crate::process::die_if_killed();
+    }
+}
+
+/// Reschedule IPIs CPU `cpu_index` has received since boot.
+pub fn reschedule_ipis_received(cpu_index: u32) -> u64 {
+    RESCHEDULE_IPIS[cpu_index as usize].load(Ordering::Relaxed)
+}
+
+/// Counts the IPI and makes the flush a shootdown owes this CPU, if any
+/// (`mm::shootdown`).
+extern "x86-interrupt" fn tlb_shootdown(frame: InterruptStackFrame) {
+    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
+    TLB_SHOOTDOWN_IPIS[super::cpu::id() as usize].fetch_add(1, Ordering::Relaxed);
+    crate::mm::shootdown::serve_pending();
+    end_of_interrupt();
+}
+
+/// TLB-shootdown IPIs CPU `cpu_index` has received since boot.
+pub fn tlb_shootdown_ipis_received(cpu_index: u32) -> u64 {
+    TLB_SHOOTDOWN_IPIS[cpu_index as usize].load(Ordering::Relaxed)
+}
+
+extern "x86-interrupt" fn apic_error(frame: InterruptStackFrame) {
+    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
+    APIC_ERRORS.fetch_add(1, Ordering::Relaxed);
+    log::warn!(
+        "apic: error interrupt on CPU {}: status {:#x}",
+        super::cpu::id(),
+        super::apic::error_status()
+    );
+    end_of_interrupt();
+}
+
+/// Local APIC error interrupts since boot, all CPUs.
+pub fn apic_errors() -> u64 {
+    APIC_ERRORS.load(Ordering::Relaxed)
+}
+
+extern "x86-interrupt" fn apic_spurious(frame: InterruptStackFrame) {
+    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
+    // A spurious local APIC interrupt is not in service: no end-of-interrupt.
 }
 
 extern "x86-interrupt" fn master_spurious(frame: InterruptStackFrame) {
@@ -93,5 +182,6 @@ extern "x86-interrupt" fn master_spurious(frame: InterruptStackFrame) {
 extern "x86-interrupt" fn slave_spurious(frame: InterruptStackFrame) {
     let _kernel_gs = super::user::UserGsGuard::enter(&frame);
     // The master did see the cascade line: acknowledge it there only.
-    end_of_interrupt(CASCADE_IRQ);
+    // SAFETY: the master's cascade line is in service for this spurious slave interrupt.
+    unsafe { PICS.lock().notify_end_of_interrupt(PIC_1_OFFSET + CASCADE_IRQ) };
 }

@@ -1,9 +1,16 @@
-//! x86_64 specifics: descriptor tables, exceptions, the interrupt controller, CPU control.
+//! x86_64 specifics: descriptor tables, exceptions, the interrupt controllers (local APIC,
+//! I/O APIC), CPU control, and starting the other CPUs.
 //!
 //! One of the two places in the kernel crate where `unsafe` is allowed (with `mm`); every
 //! unsafe block carries a `// SAFETY:` comment.
+//!
+//! Boot order: `init` (CPU tables, the 8259s masked) before the heap exists;
+//! `init_interrupt_controllers` once the heap and frame allocator are up (the MADT is read
+//! into heap memory, the APIC registers are mapped through `mm`); `smp` after interrupts
+//! are on and the TSC is calibrated.
 #![allow(unsafe_code)]
 
+pub mod acpi;
 pub mod apic;
 pub mod context;
 pub mod cpu;
@@ -11,20 +18,45 @@ pub mod exceptions;
 pub mod fpu;
 pub mod gdt;
 pub mod idt;
+pub mod ioapic;
 pub mod irq;
 pub mod percpu;
 pub mod protection;
+pub mod smp;
 pub mod syscall;
 pub mod tlb;
 pub mod user;
 
-/// Loads the GDT and TSS, the IDT, and programs the interrupt controller and timer.
-/// Interrupts stay disabled until `cpu::enable_interrupts`.
+/// The most CPUs the kernel runs on; the MADT's further processors stay off.
+pub const MAX_CPUS: usize = 16;
+
+/// Sets up the boot CPU: its index (0), its GDT and TSS, the IDT, FPU/SSE, SMEP/SMAP, the
+/// `syscall` MSRs; remaps and masks the 8259 PICs. Interrupts stay disabled until
+/// `cpu::enable_interrupts`.
 pub fn init() {
-    gdt::init();
+    cpu::set_index(0);
+    gdt::init(0);
     idt::init();
     fpu::init();
     protection::init();
     syscall::init();
-    irq::init();
+    irq::mask_legacy_pics();
+}
+
+/// Reads the MADT, enables the boot CPU's local APIC and starts its timer (the tick),
+/// and routes the keyboard and serial interrupts through the I/O APIC. After `mm::init`,
+/// with interrupts still off.
+pub fn init_interrupt_controllers(physical_memory_offset: u64) {
+    let topology = acpi::discover(physical_memory_offset);
+    log::info!(
+        "acpi: {} CPUs (APIC ids {:?}), local APIC at {:#x}, I/O APIC at {:#x} (GSI base {}), {} ISA overrides",
+        topology.cpu_count(),
+        topology.apic_ids,
+        topology.local_apic_address,
+        topology.io_apic.address,
+        topology.io_apic.gsi_base,
+        topology.isa_overrides.len()
+    );
+    apic::init_boot_cpu(topology);
+    ioapic::init(topology);
 }

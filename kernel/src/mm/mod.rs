@@ -1,7 +1,8 @@
 //! The kernel's memory glue: the physical window, boot-time page tables and heap, then the
 //! frame allocator, kernel stacks and the `meminfo` snapshot, all over the `mm` crate.
 //!
-//! Boot order (`init`): the heap is mapped with frames from `mm::boot_frames`; the frame
+//! Boot order (`init`): the start-up page for application processors is taken out of usable
+//! RAM (`low_memory`); the heap is mapped with frames from `mm::boot_frames`; the frame
 //! allocator then takes over every frame the boot source did not hand out (those stay the
 //! heap's and the boot page tables' for good, counted as `boot_frames`); last, the kernel
 //! stack region's page tables are made.
@@ -9,8 +10,10 @@
 //! One of the two places in the kernel crate where `unsafe` is allowed (with `arch`).
 #![allow(unsafe_code)]
 
+pub mod device_memory;
 pub mod frames;
 pub mod heap;
+pub mod low_memory;
 pub mod meminfo;
 pub mod paging;
 pub mod pool;
@@ -41,7 +44,7 @@ pub fn boot_frames() -> u64 {
 }
 
 /// Usable RAM as the bootloader reports it.
-pub fn usable_ranges(boot_info: &'static BootInfo) -> impl Iterator<Item = PhysRange> + 'static {
+pub fn usable_ranges(boot_info: &'static BootInfo) -> impl Iterator<Item = PhysRange> + Clone + 'static {
     boot_info
         .memory_map
         .iter()
@@ -58,9 +61,11 @@ pub fn init(boot_info: &'static BootInfo) {
     unsafe { window::init(boot_info.physical_memory_offset) };
     // SAFETY: as above, and this is the only page-table handle created.
     let mut mapper = unsafe { paging::kernel_page_table(boot_info.physical_memory_offset) };
-    // SAFETY: the ranges are what the bootloader reports as usable RAM, and nothing else
-    // allocates from them until the frame allocator takes over what is left below.
-    let mut boot = unsafe { paging::BootFrameAllocator::new(usable_ranges(boot_info)) };
+    let usable = low_memory::reserve_start_up_page(usable_ranges(boot_info));
+    // SAFETY: the ranges are what the bootloader reports as usable RAM (less the start-up
+    // page), and nothing else allocates from them until the frame allocator takes over
+    // what is left below.
+    let mut boot = unsafe { paging::BootFrameAllocator::new(usable) };
     // SAFETY: `mapper` is the active page table and `boot` hands out unused RAM; the heap
     // range is mapped nowhere else.
     unsafe { heap::init(&mut mapper, &mut boot) };

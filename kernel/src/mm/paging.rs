@@ -1,9 +1,16 @@
-//! Page tables: the active level-4 table reached through the physical-memory window, and a
-//! frame allocator for them backed by `mm::boot_frames`.
+//! Page tables: the active level-4 table reached through the physical-memory window, a
+//! frame allocator for them backed by `mm::boot_frames`, and `edit_kernel_root` for the few
+//! mappings the kernel adds to its root after boot (device registers, the AP start-up page).
+//!
+//! Lock order: the kernel-root edit lock → `frames`; both are taken with interrupts masked.
 
 use mm::boot_frames::{BootFrames, PhysRange};
+use mm::frame_allocator::FrameOwner;
+use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::structures::paging::{FrameAllocator, OffsetPageTable, PageTable, PhysFrame, Size4KiB};
 use x86_64::{PhysAddr, VirtAddr};
+
+use super::{frames, kernel_root, window::window};
 
 /// The active page table, seen through the window at `physical_memory_offset`.
 ///
@@ -49,4 +56,40 @@ unsafe impl<I: Iterator<Item = PhysRange>> FrameAllocator<Size4KiB> for BootFram
     fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
         self.frames.allocate().map(|address| PhysFrame::containing_address(PhysAddr::new(address)))
     }
+}
+
+/// Frames for new page tables from the frame allocator (owner `PageTable`), for mappings
+/// made through `edit_kernel_root`; such tables are never freed.
+pub struct TableFrames<'a>(&'a mut mm::frame_allocator::FrameAllocator);
+
+// SAFETY: the frame allocator hands out each free frame once, and a frame given to a page
+// table stays allocated (owner `PageTable`) for good.
+unsafe impl FrameAllocator<Size4KiB> for TableFrames<'_> {
+    fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
+        let address = self.0.allocate(FrameOwner::PageTable).ok()?;
+        Some(PhysFrame::containing_address(PhysAddr::new(address)))
+    }
+}
+
+/// Serializes edits of the kernel root's tables after boot.
+static KERNEL_ROOT_EDITS: spin::Mutex<()> = spin::Mutex::new(());
+
+/// Runs `work` on the kernel root's tables, with frames for new tables, interrupts masked,
+/// the edit lock and the frame allocator held. For mappings below existing root entries
+/// only: `work` must not add or change a root entry, since address spaces copied the kernel
+/// root's upper half when they were made, and must not touch the heap's or the stack
+/// region's mappings.
+pub fn edit_kernel_root<R>(work: impl FnOnce(&mut OffsetPageTable<'_>, &mut TableFrames<'_>) -> R) -> R {
+    without_interrupts(|| {
+        let _edit = KERNEL_ROOT_EDITS.lock();
+        frames::with_frames(|allocator| {
+            let root = window().virtual_address(kernel_root()) as *mut PageTable;
+            // SAFETY: the window maps the kernel root for the kernel's lifetime. The edit lock
+            // makes this the only handle that writes through it; the only other code that
+            // reaches these tables (address-space creation reading the upper-half root entries,
+            // the stack region writing its own tables) touches nothing `work` may change.
+            let mut tables = unsafe { OffsetPageTable::new(&mut *root, VirtAddr::new(window().offset())) };
+            work(&mut tables, &mut TableFrames(allocator))
+        })
+    })
 }

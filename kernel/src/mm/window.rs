@@ -19,6 +19,18 @@ pub(super) unsafe fn init(offset: u64) {
     WINDOW.init_once(|| OffsetWindow { offset });
 }
 
+impl OffsetWindow {
+    /// Where physical address 0 appears.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Where `physical` (any physical address, not only a frame's start) appears.
+    pub fn virtual_address(&self, physical: u64) -> u64 {
+        self.offset + physical
+    }
+}
+
 /// The window. Panics before `mm::init`.
 pub fn window() -> &'static OffsetWindow {
     WINDOW.get().expect("mm: physical window used before mm::init")

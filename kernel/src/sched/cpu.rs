@@ -223,8 +223,7 @@ impl Cpu {
 const _: () =
     assert!(core::mem::offset_of!(Cpu, entry) == 0, "the system-call entry reads the entry area at GS:0");
 
-/// CPUs the registry can hold.
-pub const MAX_CPUS: usize = 16;
+pub use crate::arch::MAX_CPUS;
 
 /// Names of the per-CPU reaper threads.
 const REAPER_NAMES: [&str; MAX_CPUS] = [
@@ -296,7 +295,7 @@ pub fn kick(index: u32) {
     if let Some(target) = cpu(index)
         && target.halted.load(Ordering::SeqCst)
     {
-        crate::arch::apic::send_ipi(index, crate::arch::apic::RESCHEDULE_VECTOR);
+        crate::arch::apic::send_ipi(index, crate::arch::irq::RESCHEDULE_VECTOR);
     }
 }
 

@@ -267,8 +267,7 @@ fn nanosleep(request: u64) -> Result<u64, Errno> {
         }
         // The current tick is partly over already: one more makes the sleep long enough.
         let ticks = (deadline - now).div_ceil(tick_ns) + 1;
-        let slept =
-            crate::sched::block_on_unless(crate::tasks::executor().sleep(ticks), || process.exiting());
+        let slept = crate::sched::block_on_unless(crate::tasks::sleep(ticks), || process.exiting());
         if slept.is_none() {
             return Err(Errno::EINTR);
         }

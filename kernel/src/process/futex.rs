@@ -74,7 +74,7 @@ pub fn wait(
         waiters.entry(key(process, address)).or_default().push_back(waiter.clone());
         Ok(())
     })?;
-    let sleep = timeout_ticks.map(|ticks| crate::tasks::sleep(ticks));
+    let sleep = timeout_ticks.map(crate::tasks::sleep);
     let outcome = sched::block_on_unless(Woken { waiter: waiter.clone(), sleep }, || process.exiting());
     // Still queued unless a wake took it: take it out, from wherever a requeue moved it.
     // A wake that took it after the timeout or the kill ended the sleep still counts (as

@@ -39,9 +39,9 @@ pub fn spin_for(count: u16) {
     let mut control = Port::<u8>::new(SYSTEM_CONTROL);
     let mut command = Port::<u8>::new(COMMAND);
     let mut data = Port::<u8>::new(CHANNEL2_DATA);
-    // SAFETY: ports 0x42, 0x43 and 0x61 belong to the PIT's channel 2 and its gate, which
-    // only this driver programs; the sequence is the documented one: gate on and speaker
-    // off, the command byte, then the count's low and high bytes, which start the count.
+    // The documented sequence: gate on and speaker off, the command, the count's low and
+    // high bytes (the high byte starts the count).
+    // SAFETY: ports 0x42, 0x43 and 0x61 are channel 2 and its gate, only this driver's.
     unsafe {
         let system_control = control.read();
         control.write((system_control & !SPEAKER) | GATE2);

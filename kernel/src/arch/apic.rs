@@ -64,9 +64,8 @@ static APICS: [ApicSlot; MAX_CPUS] = [const { ApicSlot(UnsafeCell::new(None)) };
 fn with_local_apic<R>(work: impl FnOnce(&mut LocalApic) -> R) -> R {
     without_interrupts(|| {
         let slot = &APICS[super::cpu::id() as usize];
-        // SAFETY: only this CPU uses its slot, interrupts are off so no handler on this CPU
-        // runs until `work` is done, and `work` does not re-enter: this is the only
-        // reference to the slot.
+        // SAFETY: only this CPU uses its slot; with interrupts off and `work` not re-entering,
+        // this is the only reference to it until `work` is done.
         let apic = unsafe { &mut *slot.0.get() };
         work(apic.as_mut().expect("apic: local APIC used before enable_this_cpu"))
     })

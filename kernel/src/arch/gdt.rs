@@ -126,9 +126,8 @@ pub fn init(cpu_index: u32) {
     let (gdt, selectors) = TABLES[cpu_index as usize].gdt();
     assert_eq!(selectors, self::selectors(), "gdt: CPU {cpu_index}'s selectors differ from the boot CPU's");
     gdt.load();
-    // SAFETY: the selectors index descriptors of the GDT just loaded, which lives for the
-    // kernel's lifetime; the code and data segments are the flat 64-bit kernel segments,
-    // and the TSS is this CPU's alone.
+    // SAFETY: the selectors index the GDT just loaded (it lives for good): flat 64-bit kernel
+    // code and data segments, and this CPU's own TSS.
     unsafe {
         CS::set_reg(selectors.kernel_code);
         SS::set_reg(selectors.kernel_data);

@@ -135,9 +135,9 @@ unsafe extern "C" fn leave_to_user() {
 /// the scheduler must have set this thread's kernel stack in the TSS and the entry area.
 pub unsafe fn return_to_user(frame: &SyscallFrame) -> ! {
     let on_stack = core::mem::size_of::<SyscallFrame>();
-    // SAFETY: copies the frame to the top of this thread's kernel stack region below rsp
-    // and jumps into the common exit path, which pops it; interrupts are masked from here
-    // to `sysretq`. The caller's contract makes the user state valid to return to.
+    // Copies the frame below rsp and jumps into the common exit path, which pops it.
+    // SAFETY: interrupts are masked from here to `sysretq`, the copy stays on this thread's
+    // kernel stack, and the caller's contract makes the user state valid to return to.
     unsafe {
         core::arch::asm!(
             "cli",

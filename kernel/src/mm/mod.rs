@@ -62,9 +62,8 @@ pub fn init(boot_info: &'static BootInfo) {
     // SAFETY: as above, and this is the only page-table handle created.
     let mut mapper = unsafe { paging::kernel_page_table(boot_info.physical_memory_offset) };
     let usable = low_memory::reserve_start_up_page(usable_ranges(boot_info));
-    // SAFETY: the ranges are what the bootloader reports as usable RAM (less the start-up
-    // page), and nothing else allocates from them until the frame allocator takes over
-    // what is left below.
+    // SAFETY: the ranges are usable RAM as the bootloader reports it (less the start-up page);
+    // nothing else allocates from them until the frame allocator takes the rest, below.
     let mut boot = unsafe { paging::BootFrameAllocator::new(usable) };
     // SAFETY: `mapper` is the active page table and `boot` hands out unused RAM; the heap
     // range is mapped nowhere else.

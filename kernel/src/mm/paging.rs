@@ -84,10 +84,10 @@ pub fn edit_kernel_root<R>(work: impl FnOnce(&mut OffsetPageTable<'_>, &mut Tabl
         let _edit = KERNEL_ROOT_EDITS.lock();
         frames::with_frames(|allocator| {
             let root = window().virtual_address(kernel_root()) as *mut PageTable;
-            // SAFETY: the window maps the kernel root for the kernel's lifetime. The edit lock
-            // makes this the only handle that writes through it; the only other code that
-            // reaches these tables (address-space creation reading the upper-half root entries,
-            // the stack region writing its own tables) touches nothing `work` may change.
+            // Address-space creation reads the upper-half root entries; the stack region writes
+            // its own tables.
+            // SAFETY: the window maps the kernel root for good; the edit lock makes this the
+            // only handle that writes through it, and the readers above touch nothing it may.
             let mut tables = unsafe { OffsetPageTable::new(&mut *root, VirtAddr::new(window().offset())) };
             work(&mut tables, &mut TableFrames(allocator))
         })

@@ -162,9 +162,9 @@ impl StartUpPage {
 
     fn write<T: Copy>(&self, offset: usize, value: T) {
         assert!(offset + size_of::<T>() <= field::END, "trampoline: write beyond the data");
-        // SAFETY: the start-up page belongs to `smp` alone (no allocator hands it out) and is
-        // mapped through the window; the offset is inside it (checked). Unaligned, because
-        // the far pointers are packed.
+        // Unaligned, because the far pointers are packed.
+        // SAFETY: the start-up page is `smp`'s alone (no allocator hands it out), mapped
+        // through the window, and the offset is inside it (checked).
         unsafe { self.base.add(offset).cast::<T>().write_unaligned(value) };
     }
 
@@ -182,9 +182,8 @@ pub(super) fn install(physical: u64, registers: &ControlRegisters, entry: extern
     let page = StartUpPage::new(physical);
     let code_length = offset_of(&raw const ap_trampoline_end);
     assert!(code_length <= DATA, "trampoline: {code_length} bytes of code overrun the data at {DATA:#x}");
-    // SAFETY: the code is `code_length` bytes of the kernel image from `ap_trampoline_start`;
-    // the page is the start-up page, which only `smp` uses, mapped through the window, and
-    // the code ends before the data (checked).
+    // SAFETY: `code_length` bytes of the kernel image from `ap_trampoline_start` go to the
+    // start-up page (only `smp`'s, mapped through the window), before its data (checked).
     unsafe { core::ptr::copy_nonoverlapping(&raw const ap_trampoline_start, page.base, code_length) };
     for (index, descriptor) in GDT.iter().enumerate() {
         page.write(field::GDT + index * 8, *descriptor);

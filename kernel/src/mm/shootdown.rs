@@ -53,9 +53,6 @@ static START: AtomicU64 = AtomicU64::new(0);
 static END: AtomicU64 = AtomicU64::new(0);
 /// CPUs that still owe a flush of `START..END`.
 static OWED: AtomicU64 = AtomicU64::new(0);
-/// Shootdowns sent since boot, and flushes CPUs made for them (for tests).
-static REQUESTS: AtomicU64 = AtomicU64::new(0);
-static REMOTE_FLUSHES: AtomicU64 = AtomicU64::new(0);
 
 /// Flushes the pages of `range` from this CPU's TLB and from those of `targets`, and
 /// returns once all have.
@@ -73,7 +70,6 @@ pub fn flush(range: Range<u64>, targets: CpuSet) {
     START.store(range.start, Ordering::Relaxed);
     END.store(range.end, Ordering::Relaxed);
     OWED.store(targets.0, Ordering::Release);
-    REQUESTS.fetch_add(1, Ordering::Relaxed);
     for index in (0..64).filter(|index| targets.0 & (1 << index) != 0) {
         crate::arch::apic::send_ipi(index, crate::arch::irq::TLB_SHOOTDOWN_VECTOR);
     }
@@ -92,16 +88,5 @@ pub fn serve_pending() {
         return;
     }
     tlb::flush_pages(START.load(Ordering::Relaxed)..END.load(Ordering::Relaxed));
-    REMOTE_FLUSHES.fetch_add(1, Ordering::Relaxed);
     OWED.fetch_and(!bit, Ordering::AcqRel);
-}
-
-/// Shootdown requests sent since boot.
-pub fn requests() -> u64 {
-    REQUESTS.load(Ordering::Relaxed)
-}
-
-/// Flushes made by CPUs for other CPUs' requests since boot.
-pub fn remote_flushes() -> u64 {
-    REMOTE_FLUSHES.load(Ordering::Relaxed)
 }

@@ -156,21 +156,16 @@ impl Cpu {
         same(self.idle.get()) || same(self.boot.get())
     }
 
-    /// Queues a thread to run on this CPU. With interrupts masked: the timer interrupt pops
-    /// this queue, and a pop spins while a push it overtook completes.
-    fn enqueue(&self, thread: PoolArc<Thread>) {
+    /// Queues a thread to run on this CPU (without waking it: callers that may target a
+    /// halted CPU go through `make_runnable`). With interrupts masked: the timer interrupt
+    /// pops this queue, and a pop spins while a push it overtook completes.
+    pub(super) fn enqueue(&self, thread: PoolArc<Thread>) {
         without_interrupts(|| {
             thread.set_state(ThreadState::Runnable);
             if self.run_queue.push(thread).is_err() {
                 panic!("sched: run queue overflow: a thread was queued twice");
             }
         });
-    }
-
-    /// Queues the thread the switch path found preempted back on this CPU, which it just
-    /// left; no IPI is needed, this CPU is awake.
-    pub(super) fn requeue(&self, thread: PoolArc<Thread>) {
-        self.enqueue(thread);
     }
 
     fn pop_runnable(&self) -> Option<PoolArc<Thread>> {
@@ -299,9 +294,10 @@ pub fn kick(index: u32) {
     }
 }
 
-/// This CPU's index (0 before `sched::init`).
+/// This CPU's index: `arch::cpu::id` (one instruction, set before the heap exists and on
+/// an application processor before its `Cpu` is installed), which `Cpu::id` repeats.
 pub fn this_cpu_index() -> u32 {
-    try_this_cpu().map_or(0, Cpu::id)
+    crate::arch::cpu::id()
 }
 
 /// This CPU's scheduler state. Panics before `sched::init`.

@@ -131,7 +131,8 @@ pub(super) fn finish_switch() {
     }
     previous.on_cpu.store(false, Ordering::Release);
     if requeue {
-        cpu.requeue(previous);
+        // Back on the CPU it just left, which is awake: no IPI.
+        cpu.enqueue(previous);
     }
 }
 

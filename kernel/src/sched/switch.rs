@@ -182,11 +182,17 @@ const VOLUNTARY_SWITCH_TASK_BUDGET: usize = 8;
 /// inside a poll (preemption disabled), where tasks are being run already, and when no task
 /// is ready (timers are the tick's to fire), which keeps a plain switch cheap.
 pub(super) fn poll_tasks_at_voluntary_switch() {
-    let executor = crate::tasks::executor();
-    if preemption_disabled() || executor.queued_tasks() == 0 {
+    if preemption_disabled() {
         return;
     }
-    without_preemption(|| executor.run_ready(VOLUNTARY_SWITCH_TASK_BUDGET));
+    // The executor is looked up with preemption off: a thread may move to another CPU at
+    // any preemption point, and only a CPU's own executor may be polled there.
+    without_preemption(|| {
+        let executor = crate::tasks::executor();
+        if executor.queued_tasks() > 0 {
+            executor.run_ready(VOLUNTARY_SWITCH_TASK_BUDGET);
+        }
+    });
 }
 
 /// Whether the current context may not be preempted.
@@ -195,11 +201,21 @@ pub fn preemption_disabled() -> bool {
 }
 
 /// Runs `work` with preemption disabled on this CPU (a no-op before `sched::init`).
+///
+/// The CPU is found and its count raised with interrupts off: between the two, a tick
+/// could move the thread to another CPU, which would then run `work` preemptible while
+/// the first CPU's count stayed raised (found at -smp 4: "schedule called with preemption
+/// disabled" on a CPU whose thread had left). Once raised, the thread stays put.
 pub fn without_preemption<R>(work: impl FnOnce() -> R) -> R {
-    let Some(cpu) = cpu::try_this_cpu() else { return work() };
-    cpu.disable_preemption();
+    let cpu = x86_64::instructions::interrupts::without_interrupts(|| {
+        let cpu = cpu::try_this_cpu()?;
+        cpu.disable_preemption();
+        Some(cpu)
+    });
     let result = work();
-    cpu.enable_preemption();
+    if let Some(cpu) = cpu {
+        cpu.enable_preemption();
+    }
     result
 }
 

@@ -90,3 +90,28 @@ fn the_boot_cpu_timer_ticks_at_tick_hz() {
 fn no_local_apic_reported_an_error() {
     assert_eq!(irq::apic_errors(), 0);
 }
+
+/// Every CPU's TSC reads the same clock: a reading taken on CPU k after the boot CPU's
+/// first reading and before its second lies between them. The kernel's monotonic clock and
+/// CPU-time accounting read the TSC of whatever CPU a thread is on, so a thread that moved
+/// between CPUs whose TSCs disagreed would see time jump.
+#[test_case]
+fn every_cpu_reads_the_same_tsc() {
+    use core::sync::atomic::{AtomicU64, Ordering};
+    static READING: AtomicU64 = AtomicU64::new(0);
+    for index in 0..kernel::sched::cpu::online_count() {
+        READING.store(0, Ordering::SeqCst);
+        let before = cpu::read_tsc();
+        let executor = kernel::tasks::executor_of(index).expect("an online CPU has no executor");
+        executor
+            .spawn("read-tsc", async { READING.store(cpu::read_tsc(), Ordering::SeqCst) })
+            .expect("spawning on another CPU's executor");
+        assert!(within_a_second(|| READING.load(Ordering::SeqCst) != 0), "CPU {index} did not run the task");
+        let after = cpu::read_tsc();
+        let reading = READING.load(Ordering::SeqCst);
+        assert!(
+            (before..=after).contains(&reading),
+            "CPU {index}'s TSC read {reading}, outside the boot CPU's {before}..={after}"
+        );
+    }
+}

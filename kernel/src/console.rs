@@ -14,7 +14,7 @@ pub fn init(physical_memory_offset: u64) {
 }
 
 /// A copy of everything user programs write, while a test captures it.
-static CAPTURED: spin::Mutex<Option<alloc::vec::Vec<u8>>> = spin::Mutex::new(None);
+static CAPTURED: crate::sync::SpinLock<Option<alloc::vec::Vec<u8>>> = crate::sync::SpinLock::new(None);
 
 /// Shows what a user program wrote to standard output or error, and keeps a copy while a
 /// capture is on.

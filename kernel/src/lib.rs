@@ -25,6 +25,7 @@ pub mod logger;
 pub mod mm;
 pub mod process;
 pub mod sched;
+pub mod sync;
 pub mod syscall;
 pub mod tasks;
 pub mod testing;

@@ -30,6 +30,27 @@ pub fn write(fd: usize, bytes: &[u8]) -> isize {
     syscall3(WRITE, fd, bytes.as_ptr() as usize, bytes.len())
 }
 
+pub const READ: usize = 0;
+pub const CLOSE: usize = 3;
+pub const PIPE: usize = 22;
+
+pub fn read(fd: usize, bytes: &mut [u8]) -> isize {
+    syscall3(READ, fd, bytes.as_mut_ptr() as usize, bytes.len())
+}
+
+pub fn close(fd: usize) -> isize {
+    syscall3(CLOSE, fd, 0, 0)
+}
+
+/// `pipe(fds)`: returns the read and write ends, or -errno.
+pub fn pipe() -> Result<(usize, usize), isize> {
+    let mut fds = [0i32; 2];
+    match syscall3(PIPE, fds.as_mut_ptr() as usize, 0, 0) {
+        0 => Ok((fds[0] as usize, fds[1] as usize)),
+        error => Err(error),
+    }
+}
+
 pub fn getpid() -> isize {
     syscall3(GETPID, 0, 0, 0)
 }

@@ -14,6 +14,7 @@
 //! emergency writer, which breaks the port lock if the faulting code held it, so a fault in
 //! the middle of a print still gets reported instead of spinning on the lock.
 
+use crate::sync::SpinLock;
 use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use drivers::qemu_exit::{ExitCode, exit_qemu};
@@ -36,7 +37,7 @@ pub enum ExpectedFault {
     GuardPage = 2,
 }
 /// Work the next breakpoint runs in interrupt context; a test hook.
-static AT_NEXT_BREAKPOINT: spin::Mutex<Option<fn()>> = spin::Mutex::new(None);
+static AT_NEXT_BREAKPOINT: SpinLock<Option<fn()>> = SpinLock::new(None);
 
 /// Breakpoint exceptions handled since boot.
 pub fn breakpoints_handled() -> usize {

@@ -25,6 +25,7 @@
 //!
 //! Called from: the CPU, in interrupt context; `init` once on the boot CPU.
 
+use crate::sync::SpinLock;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use pic8259::ChainedPics;
@@ -51,7 +52,7 @@ const CASCADE_IRQ: u8 = 2;
 const MASTER_SPURIOUS_IRQ: u8 = 7;
 const SLAVE_SPURIOUS_IRQ: u8 = 15;
 
-static PICS: spin::Mutex<ChainedPics> = spin::Mutex::new(
+static PICS: SpinLock<ChainedPics> = SpinLock::new(
     // SAFETY: the offsets put the PICs' 16 vectors at 32..48, clear of the CPU exceptions.
     unsafe { ChainedPics::new(PIC_1_OFFSET, PIC_2_OFFSET) },
 );

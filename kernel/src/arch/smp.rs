@@ -22,6 +22,7 @@
 
 mod trampoline;
 
+use crate::sync::SpinLock;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -45,7 +46,7 @@ static CHECKED_IN: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; M
 static ENTRY: spin::Once<fn(u32) -> !> = spin::Once::new();
 /// The APs' first stacks, kept for good: an AP runs on its stack forever, and one that never
 /// checked in may still hold its stack.
-static AP_STACKS: spin::Mutex<Vec<KernelStack>> = spin::Mutex::new(Vec::new());
+static AP_STACKS: SpinLock<Vec<KernelStack>> = SpinLock::new(Vec::new());
 /// CPUs online: the boot CPU and every AP that has checked in.
 pub fn cpus_online() -> u32 {
     ONLINE.load(Ordering::Acquire)

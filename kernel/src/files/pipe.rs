@@ -10,6 +10,7 @@
 //! or to user memory; waiting is on the wait queues, never with the lock held. The queue
 //! grows as data arrives (up to `CAPACITY`) and allocates fallibly: a full heap is ENOMEM.
 
+use crate::sync::SpinLock;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -38,7 +39,7 @@ pub enum PipeError {
 }
 
 pub struct Pipe {
-    buffer: spin::Mutex<VecDeque<u8>>,
+    buffer: SpinLock<VecDeque<u8>>,
     readers: AtomicUsize,
     writers: AtomicUsize,
     /// Readers wait here for data or for the last writer to go.
@@ -55,7 +56,7 @@ pub struct WriteEnd(Arc<Pipe>);
 /// A new pipe's two ends.
 pub fn new() -> (ReadEnd, WriteEnd) {
     let pipe = Arc::new(Pipe {
-        buffer: spin::Mutex::new(VecDeque::new()),
+        buffer: SpinLock::new(VecDeque::new()),
         readers: AtomicUsize::new(1),
         writers: AtomicUsize::new(1),
         readable: WaitQueue::new(),

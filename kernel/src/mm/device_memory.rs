@@ -15,6 +15,7 @@
 //!
 //! Called from: boot code, in task context.
 
+use crate::sync::SpinLock;
 use mm::PAGE_SIZE;
 use x86_64::structures::paging::{Mapper, Page, PageTableFlags, PhysFrame, Size4KiB};
 use x86_64::{PhysAddr, VirtAddr};
@@ -29,7 +30,7 @@ const REGION_PAGES: u64 = 16;
 
 /// Pages of the region mapped so far; guarded by the kernel-root edit lock's critical
 /// section (only `map_uncached` touches it, from inside `edit_kernel_root`).
-static PAGES_USED: spin::Mutex<u64> = spin::Mutex::new(0);
+static PAGES_USED: SpinLock<u64> = SpinLock::new(0);
 
 /// Maps the page holding `physical` uncached and returns the virtual address of `physical`
 /// in it.

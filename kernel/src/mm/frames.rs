@@ -3,14 +3,15 @@
 //! Lock rule: taken with interrupts masked, since frees may happen wherever a last
 //! reference drops. Lock order: `stacks` → `frames` (never the other way round).
 
+use crate::sync::SpinLock;
 use conquer_once::spin::OnceCell;
 use mm::frame_allocator::{FrameAllocator, FrameStats};
 use x86_64::instructions::interrupts::without_interrupts;
 
-static FRAMES: OnceCell<spin::Mutex<FrameAllocator>> = OnceCell::uninit();
+static FRAMES: OnceCell<SpinLock<FrameAllocator>> = OnceCell::uninit();
 
 pub(super) fn init(allocator: FrameAllocator) {
-    FRAMES.init_once(|| spin::Mutex::new(allocator));
+    FRAMES.init_once(|| SpinLock::new(allocator));
 }
 
 /// Runs `work` with the frame allocator locked and interrupts masked.

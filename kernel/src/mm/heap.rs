@@ -14,6 +14,7 @@
 //! because the objects Lethe creates and destroys at high rates (threads, teardown tasks,
 //! processes) come from fixed-size pools (`mm::pool`), not from the heap.
 
+use crate::sync::SpinLock;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{NonNull, null_mut};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -30,7 +31,7 @@ pub const HEAP_START: u64 = 0xffff_c000_0000_0000;
 /// Size of the heap.
 pub const HEAP_SIZE: usize = 8 * 1024 * 1024;
 
-struct KernelHeap(spin::Mutex<Heap>);
+struct KernelHeap(SpinLock<Heap>);
 
 /// Whether code that must not touch the heap is running, per CPU.
 static FORBIDDEN: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
@@ -62,7 +63,7 @@ pub fn forbidden_calls() -> u64 {
 }
 
 #[global_allocator]
-static HEAP: KernelHeap = KernelHeap(spin::Mutex::new(Heap::empty()));
+static HEAP: KernelHeap = KernelHeap(SpinLock::new(Heap::empty()));
 
 // SAFETY: allocation and free go through `linked_list_allocator::Heap`, which returns
 // blocks of the requested layout inside its region, under a lock with interrupts masked.

@@ -4,6 +4,7 @@
 //!
 //! Lock order: the kernel-root edit lock → `frames`; both are taken with interrupts masked.
 
+use crate::sync::SpinLock;
 use mm::boot_frames::{BootFrames, PhysRange};
 use mm::frame_allocator::FrameOwner;
 use x86_64::instructions::interrupts::without_interrupts;
@@ -72,7 +73,7 @@ unsafe impl FrameAllocator<Size4KiB> for TableFrames<'_> {
 }
 
 /// Serializes edits of the kernel root's tables after boot.
-static KERNEL_ROOT_EDITS: spin::Mutex<()> = spin::Mutex::new(());
+static KERNEL_ROOT_EDITS: SpinLock<()> = SpinLock::new(());
 
 /// Runs `work` on the kernel root's tables, with frames for new tables, interrupts masked,
 /// the edit lock and the frame allocator held. For mappings below existing root entries

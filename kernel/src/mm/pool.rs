@@ -11,6 +11,7 @@
 //! Lock order: the registry → a pool's lock → `frames`; all taken with interrupts masked,
 //! so a box may be dropped in any context.
 
+use crate::sync::SpinLock;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr::NonNull;
@@ -36,8 +37,7 @@ pub trait PoolCounters: Sync {
     fn stats(&self) -> PoolStats;
 }
 
-static REGISTRY: spin::Mutex<[Option<&'static dyn PoolCounters>; MAX_POOLS]> =
-    spin::Mutex::new([None; MAX_POOLS]);
+static REGISTRY: SpinLock<[Option<&'static dyn PoolCounters>; MAX_POOLS]> = SpinLock::new([None; MAX_POOLS]);
 
 fn register(pool: &'static dyn PoolCounters) {
     let registered = without_interrupts(|| {
@@ -59,7 +59,7 @@ pub fn all_stats() -> [Option<(&'static str, PoolStats)>; MAX_POOLS] {
 /// A pool of `T`s; declare one as a `static`.
 pub struct KernelPool<T> {
     name: &'static str,
-    pool: spin::Once<spin::Mutex<Pool>>,
+    pool: spin::Once<SpinLock<Pool>>,
     registered: AtomicBool,
     _objects: PhantomData<fn() -> T>,
 }
@@ -81,7 +81,7 @@ impl<T> KernelPool<T> {
 
     fn locked<R>(&self, work: impl FnOnce(&mut Pool) -> R) -> R {
         let pool = self.pool.call_once(|| {
-            spin::Mutex::new(Pool::new(self.name, size_of::<T>(), align_of::<T>(), MAX_IDLE_PAGES))
+            SpinLock::new(Pool::new(self.name, size_of::<T>(), align_of::<T>(), MAX_IDLE_PAGES))
         });
         without_interrupts(|| work(&mut pool.lock()))
     }

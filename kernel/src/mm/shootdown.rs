@@ -5,12 +5,13 @@
 //! the set of CPUs that still owe a flush (`OWED`, one bit per CPU), sends each of them
 //! `TLB_SHOOTDOWN_VECTOR`, and spins until `OWED` is empty. A target flushes and clears its
 //! bit in the IPI handler — or earlier, in `serve_pending`, which every spin here (for
-//! `BUSY`, for `OWED`) and every spin for a lock an initiator may hold (`mm::stacks`) calls:
-//! a CPU waiting with interrupts masked still answers, so two initiators, or an initiator
-//! and a CPU spinning on a lock it holds, never wait for each other.
+//! `BUSY`, for `OWED`) and every spin for a kernel lock (`sync::SpinLock`) calls: a CPU
+//! waiting with interrupts masked still answers, so two initiators, or an initiator and a
+//! CPU spinning on a lock it holds, never wait for each other.
 //!
-//! Rules for callers: no spinlock held that another CPU may spin on without serving
-//! shootdowns; the range and `OWED` are read only while the target's bit is set, so a late
+//! Rules for callers: no lock held that another CPU may spin on without serving
+//! shootdowns (every `SpinLock` serves; the drivers' and executor's leaf locks are never
+//! held here); the range and `OWED` are read only while the target's bit is set, so a late
 //! IPI (its bit already served) does nothing. Callable from thread, task or interrupt
 //! context; with one CPU online it only flushes locally and sends nothing.
 

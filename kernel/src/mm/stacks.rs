@@ -8,8 +8,9 @@
 //! any CPU may have run the thread or touched the stack) before the `stacks` lock is let
 //! go, so its slot — its virtual addresses — cannot be handed out again while some CPU
 //! still translates them to the old frames. Whoever spins for that lock answers
-//! shootdowns meanwhile (`shootdown::serve_pending`), so the holder's wait always ends.
+//! shootdowns meanwhile (it is a `SpinLock`), so the holder's wait always ends.
 
+use crate::sync::SpinLock;
 use conquer_once::spin::OnceCell;
 use mm::kernel_stacks::{KernelStack, KernelStacks, StackError, StackLayout};
 use x86_64::instructions::interrupts::without_interrupts;
@@ -21,29 +22,20 @@ use super::{frames, kernel_root, window::window};
 pub const LAYOUT: StackLayout =
     StackLayout { region_start: 0xffff_fe00_0000_0000, slots: 4096, stack_pages: 4 };
 
-static STACKS: OnceCell<spin::Mutex<KernelStacks>> = OnceCell::uninit();
+static STACKS: OnceCell<SpinLock<KernelStacks>> = OnceCell::uninit();
 
 /// Creates the region's page tables. Returns how many frames they took.
 pub(super) fn init() -> u64 {
     let stacks = KernelStacks::new(LAYOUT);
     let created = frames::with_frames(|frames| stacks.prepare_tables(window(), frames, kernel_root()))
         .expect("mm: out of memory for the kernel stack region's page tables");
-    STACKS.init_once(|| spin::Mutex::new(stacks));
+    STACKS.init_once(|| SpinLock::new(stacks));
     created
 }
 
 fn with_stacks<R>(work: impl FnOnce(&mut KernelStacks) -> R) -> R {
     let stacks = STACKS.get().expect("mm: kernel stacks used before mm::init");
-    without_interrupts(|| {
-        let mut locked = loop {
-            if let Some(locked) = stacks.try_lock() {
-                break locked;
-            }
-            shootdown::serve_pending();
-            core::hint::spin_loop();
-        };
-        work(&mut locked)
-    })
+    without_interrupts(|| work(&mut stacks.lock()))
 }
 
 /// A fresh guarded stack, named `owner` in fault reports.

@@ -62,9 +62,12 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
         child.clone(),
         task_charge,
         child_registers,
-        crate::arch::fpu::snapshot(),
-        fs_base,
-        0,
+        sched::UserThread {
+            fpu: crate::arch::fpu::snapshot(),
+            fs_base,
+            clear_child_tid: 0,
+            id: sched::ThreadId::reserve(),
+        },
     );
     if spawned.is_err() {
         child.unreserve_thread();
@@ -153,6 +156,22 @@ pub fn clone_thread(
         me.fs_base.load(core::sync::atomic::Ordering::Relaxed)
     };
     let clear_child_tid = if flags & CLONE_CHILD_CLEARTID != 0 { request.child_tid } else { 0 };
+    // The tid pointers are written before the thread exists: on another CPU it may run at
+    // once, and musl's thread-list lock compares a thread's own tid (found at -smp 4: a new
+    // thread that read tid 0 took the lock its creator held, and the thread list broke).
+    let id = sched::ThreadId::reserve();
+    for (flag, address) in
+        [(CLONE_PARENT_SETTID, request.parent_tid), (CLONE_CHILD_SETTID, request.child_tid)]
+    {
+        if flags & flag != 0 {
+            let written = process.with_space(|space| {
+                super::usercopy::copy_to_user(space, address, &(id.0 as u32).to_le_bytes())
+            });
+            if !matches!(written, Some(Ok(()))) {
+                return Err(CloneError::BadAddress);
+            }
+        }
+    }
     let task_charge =
         TaskCharge::take(process.limits().task_limit()).ok_or(CloneError::Fork(ForkError::TooManyThreads))?;
     process.reserve_thread();
@@ -161,9 +180,7 @@ pub fn clone_thread(
         process.clone(),
         task_charge,
         child_registers,
-        crate::arch::fpu::snapshot(),
-        fs_base,
-        clear_child_tid,
+        sched::UserThread { fpu: crate::arch::fpu::snapshot(), fs_base, clear_child_tid, id },
     );
     let handle = match spawned {
         Ok(handle) => handle,
@@ -175,19 +192,7 @@ pub fn clone_thread(
             }));
         }
     };
-    let tid = handle.thread().id().0;
-    for (flag, address) in
-        [(CLONE_PARENT_SETTID, request.parent_tid), (CLONE_CHILD_SETTID, request.child_tid)]
-    {
-        if flags & flag != 0 {
-            let written = process.with_space(|space| {
-                super::usercopy::copy_to_user(space, address, &(tid as u32).to_le_bytes())
-            });
-            if !matches!(written, Some(Ok(()))) {
-                return Err(CloneError::BadAddress);
-            }
-        }
-    }
+    debug_assert_eq!(handle.thread().id(), id);
     crate::trace::process_event(process.pid().0, "clone");
-    Ok(tid)
+    Ok(id.0)
 }

@@ -10,6 +10,7 @@
 //! queued on (changed only under the lock, by a requeue), so it can take itself out of the
 //! right queue when it stops waiting. The lock is taken with interrupts masked.
 
+use crate::sync::SpinLock;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use core::future::Future;
@@ -25,14 +26,14 @@ use crate::sched;
 
 struct Waiter {
     woken: AtomicBool,
-    waker: spin::Mutex<Option<Waker>>,
+    waker: SpinLock<Option<Waker>>,
     /// The address whose queue holds the waiter; written under the table lock.
     address: AtomicU64,
 }
 
 type Key = (u32, u64);
 
-static WAITERS: spin::Mutex<BTreeMap<Key, VecDeque<Arc<Waiter>>>> = spin::Mutex::new(BTreeMap::new());
+static WAITERS: SpinLock<BTreeMap<Key, VecDeque<Arc<Waiter>>>> = SpinLock::new(BTreeMap::new());
 
 /// Why a wait ended without a wake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +66,7 @@ pub fn wait(
     }
     let waiter = Arc::new(Waiter {
         woken: AtomicBool::new(false),
-        waker: spin::Mutex::new(None),
+        waker: SpinLock::new(None),
         address: AtomicU64::new(address),
     });
     without_interrupts(|| {

@@ -3,6 +3,7 @@
 //! Exit status uses Linux's wait-status encoding (`W_EXITCODE`): an exit code `c` is
 //! `(c & 0xff) << 8`, death by signal `s` is `s`.
 
+use crate::sync::SpinLock;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -61,28 +62,28 @@ pub struct Process {
     /// changes only at execve.
     root: core::sync::atomic::AtomicU64,
     /// The address space; taken (and freed) when the process goes.
-    space: spin::Mutex<Option<AddressSpace>>,
-    status: spin::Mutex<Option<WaitStatus>>,
+    space: SpinLock<Option<AddressSpace>>,
+    status: SpinLock<Option<WaitStatus>>,
     exited: OneShotEvent<Exited>,
     /// The parent; `None` for processes the kernel started, and for orphans when there is
     /// no init to adopt them.
-    parent: spin::Mutex<Option<Weak<Process>>>,
+    parent: SpinLock<Option<Weak<Process>>>,
     /// Children not yet collected by `wait4`, zombies included.
-    children: spin::Mutex<Vec<Arc<Process>>>,
+    children: SpinLock<Vec<Arc<Process>>>,
     /// Where this process's threads wait for a child to end.
     child_ended: WaitQueue,
     /// The program break and where mappings go.
-    layout: spin::Mutex<Layout>,
+    layout: SpinLock<Layout>,
     /// How the whole process is to end, once `exit_group` or a fatal signal says so: every
     /// thread leaves at its next way back to ring 3, and the last one out ends the process
     /// with this status.
-    group_exit: spin::Mutex<Option<WaitStatus>>,
+    group_exit: SpinLock<Option<WaitStatus>>,
     /// Whether `group_exit` is set (a lock-free check for the ways back to ring 3).
     exiting: core::sync::atomic::AtomicBool,
     /// Threads that have not left yet; the last to leave ends the process.
     live_threads: core::sync::atomic::AtomicUsize,
     /// Signal actions as `rt_sigaction` stored them (handler, flags, restorer, mask).
-    signal_actions: spin::Mutex<[[u64; 4]; 64]>,
+    signal_actions: SpinLock<[[u64; 4]; 64]>,
     /// The signal mask `rt_sigprocmask` keeps.
     signal_mask: core::sync::atomic::AtomicU64,
     /// Whether SIGCHLD is ignored (`SIG_IGN` or `SA_NOCLDWAIT`): children are then not kept
@@ -90,14 +91,14 @@ pub struct Process {
     children_detached: core::sync::atomic::AtomicBool,
     /// The process's threads, for `kill` to wake them from blocking calls; emptied when the
     /// process finishes (threads refer to their process, so this list must not outlive it).
-    threads: spin::Mutex<Vec<crate::mm::pool::PoolArc<crate::sched::Thread>>>,
+    threads: SpinLock<Vec<crate::mm::pool::PoolArc<crate::sched::Thread>>>,
     /// Resource limits (`prlimit64`); taken with interrupts off, briefly.
-    limits: spin::Mutex<Limits>,
+    limits: SpinLock<Limits>,
     /// CPU time settled by threads that left, and by collected children.
-    usage: spin::Mutex<Usage>,
+    usage: SpinLock<Usage>,
     /// Open file descriptors; taken with interrupts off, briefly; emptied when the process
     /// ends, before it is a zombie.
-    files: spin::Mutex<FdTable>,
+    files: SpinLock<FdTable>,
     /// The process's place in the process count, given back when the process is dropped.
     _counted: ProcessCount,
 }
@@ -141,8 +142,8 @@ pub fn process_count() -> usize {
 }
 
 /// Every process with a pid, by pid, for `kill`.
-static TABLE: spin::Mutex<alloc::collections::BTreeMap<u32, Weak<Process>>> =
-    spin::Mutex::new(alloc::collections::BTreeMap::new());
+static TABLE: SpinLock<alloc::collections::BTreeMap<u32, Weak<Process>>> =
+    SpinLock::new(alloc::collections::BTreeMap::new());
 
 /// Takes `pid` out of the table: from now on it may be reused. An emptied table also gives
 /// back the node a B-tree keeps for its root, so that the pids of a finished workload
@@ -221,23 +222,23 @@ impl Process {
         let process = Arc::new(Process {
             pid: Pid(NEXT_PID.fetch_add(1, Ordering::Relaxed)),
             root: core::sync::atomic::AtomicU64::new(space.root()),
-            space: spin::Mutex::new(Some(space)),
-            status: spin::Mutex::new(None),
+            space: SpinLock::new(Some(space)),
+            status: SpinLock::new(None),
             exited: OneShotEvent::new(),
-            parent: spin::Mutex::new(parent.map(Arc::downgrade)),
-            children: spin::Mutex::new(Vec::new()),
+            parent: SpinLock::new(parent.map(Arc::downgrade)),
+            children: SpinLock::new(Vec::new()),
             child_ended: WaitQueue::new(),
-            layout: spin::Mutex::new(layout),
-            group_exit: spin::Mutex::new(None),
+            layout: SpinLock::new(layout),
+            group_exit: SpinLock::new(None),
             exiting: core::sync::atomic::AtomicBool::new(false),
             live_threads: core::sync::atomic::AtomicUsize::new(0),
             children_detached: core::sync::atomic::AtomicBool::new(false),
-            signal_actions: spin::Mutex::new([[0; 4]; 64]),
+            signal_actions: SpinLock::new([[0; 4]; 64]),
             signal_mask: core::sync::atomic::AtomicU64::new(0),
-            threads: spin::Mutex::new(Vec::new()),
-            limits: spin::Mutex::new(limits),
-            usage: spin::Mutex::new(Usage::default()),
-            files: spin::Mutex::new(files),
+            threads: SpinLock::new(Vec::new()),
+            limits: SpinLock::new(limits),
+            usage: SpinLock::new(Usage::default()),
+            files: SpinLock::new(files),
             _counted: counted,
         });
         without_interrupts(|| TABLE.lock().insert(process.pid.0, Arc::downgrade(&process)));

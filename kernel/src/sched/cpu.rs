@@ -15,6 +15,7 @@
 //! last look at its queues, and pushers look at `halted` (SeqCst) after their push, so
 //! either the idle CPU sees the work or the pusher sees the flag and sends the IPI.
 
+use crate::sync::SpinLock;
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -33,9 +34,9 @@ pub struct Cpu {
     /// What the system-call entry reaches through GS: must stay the first field.
     pub(super) entry: EntryArea,
     id: u32,
-    current: spin::Mutex<Option<PoolArc<Thread>>>,
+    current: SpinLock<Option<PoolArc<Thread>>>,
     /// The thread switched away from, until the switch path has dealt with it.
-    previous: spin::Mutex<Option<PoolArc<Thread>>>,
+    previous: SpinLock<Option<PoolArc<Thread>>>,
     /// Whether the switch path must queue `previous` again: it was preempted or yielded
     /// (not blocked, not dead).
     requeue_previous: AtomicBool,
@@ -63,8 +64,8 @@ impl Cpu {
         Self {
             entry: EntryArea::default(),
             id,
-            current: spin::Mutex::new(None),
-            previous: spin::Mutex::new(None),
+            current: SpinLock::new(None),
+            previous: SpinLock::new(None),
             requeue_previous: AtomicBool::new(false),
             run_queue: ArrayQueue::new(MAX_THREADS),
             idle: spin::Once::new(),

@@ -34,7 +34,9 @@ pub mod wait_queue;
 pub use block::{block_on, block_on_unless, interrupt};
 pub use switch::{preemption_disabled, without_preemption, yield_now};
 pub use teardown::last_exit_to_teardown_cycles;
-pub use thread::{JoinHandle, SpawnError, Thread, spawn, spawn_forked, spawn_user, spawn_with_fpu};
+pub use thread::{
+    JoinHandle, SpawnError, Thread, ThreadId, UserThread, spawn, spawn_forked, spawn_user, spawn_with_fpu,
+};
 pub use wait_queue::WaitQueue;
 
 /// Sets up the thread-slot table and this CPU's scheduler, turning the running boot

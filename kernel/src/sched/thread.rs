@@ -5,6 +5,7 @@
 //! `Future` reaping strategy) is spawned with it, parked on the off-CPU event. So everything exit needs exists before the thread
 //! first runs (R3), and a spawn that fails half-way gives back what it took.
 
+use crate::sync::SpinLock;
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::fmt;
@@ -24,6 +25,14 @@ use crate::process::{Process, TaskCharge};
 /// A thread's number, unique since boot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThreadId(pub u64);
+
+impl ThreadId {
+    /// A fresh number, for a thread about to be made: `clone` publishes it (its tid
+    /// pointers) before the thread can run.
+    pub fn reserve() -> ThreadId {
+        ThreadId(NEXT_ID.fetch_add(1, Ordering::Relaxed))
+    }
+}
 
 impl fmt::Display for ThreadId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -62,12 +71,20 @@ struct ThreadContext {
     fs_base: u64,
     clear_child_tid: u64,
     task_charge: Option<TaskCharge>,
+    /// The thread's number, if reserved beforehand.
+    id: Option<ThreadId>,
 }
 
 impl ThreadContext {
     /// A kernel thread: no process, no FPU area, not a user's task.
-    const KERNEL: ThreadContext =
-        ThreadContext { process: None, fpu: None, fs_base: 0, clear_child_tid: 0, task_charge: None };
+    const KERNEL: ThreadContext = ThreadContext {
+        process: None,
+        fpu: None,
+        fs_base: 0,
+        clear_child_tid: 0,
+        task_charge: None,
+        id: None,
+    };
 }
 
 /// What a thread does when it first runs.
@@ -100,9 +117,9 @@ pub struct Thread {
     pub(super) last_cpu: AtomicU32,
     /// The thread's stack; `None` for the boot thread (which runs on the bootloader's) and
     /// after teardown freed it. Taken only in thread or task context.
-    pub(super) stack: spin::Mutex<Option<KernelStack>>,
+    pub(super) stack: SpinLock<Option<KernelStack>>,
     /// What the thread runs, taken on its first run.
-    pub(super) start: spin::Mutex<Option<Start>>,
+    pub(super) start: SpinLock<Option<Start>>,
     /// Set by a wake that may race with `block_on` deciding to block.
     pub(super) wakeup_pending: AtomicBool,
     /// TSC at exit, for the exit-to-teardown latency.
@@ -111,7 +128,7 @@ pub struct Thread {
     pub(super) torn_down: OneShotEvent<TornDown>,
     /// x87/SSE registers while off the CPU, for threads that use them (user code); saved
     /// and restored by the context switch on the thread's own CPU with interrupts off.
-    pub(super) fpu: Option<spin::Mutex<FpuState>>,
+    pub(super) fpu: Option<SpinLock<FpuState>>,
     /// Top of the thread's kernel stack (0 for the boot thread), for the TSS and the
     /// system-call entry; read by the switch without taking `stack`'s lock.
     pub(super) kernel_stack_top: u64,
@@ -132,7 +149,7 @@ pub struct Thread {
     pub(super) system_cycles: AtomicU64,
     /// A user thread's place in its user's task count (RLIMIT_NPROC); given back by the
     /// teardown, when the thread's stack is freed (R8).
-    pub(super) task_charge: spin::Mutex<Option<TaskCharge>>,
+    pub(super) task_charge: SpinLock<Option<TaskCharge>>,
 }
 
 impl Thread {
@@ -235,22 +252,22 @@ fn new_thread(
     start: Start,
     context: ThreadContext,
 ) -> Result<PoolArc<Thread>, KernelStack> {
-    let ThreadContext { process, fpu, fs_base, clear_child_tid, task_charge } = context;
+    let ThreadContext { process, fpu, fs_base, clear_child_tid, task_charge, id } = context;
     let first_rsp = stacks::prepare_first_run(&stack, switch::thread_start);
     let thread = Thread {
-        id: ThreadId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
+        id: id.unwrap_or_else(ThreadId::reserve),
         name,
         slot,
         state: AtomicU8::new(ThreadState::Runnable as u8),
         saved_rsp: AtomicU64::new(first_rsp),
         on_cpu: AtomicBool::new(false),
         last_cpu: AtomicU32::new(cpu::this_cpu_index()),
-        stack: spin::Mutex::new(None),
-        start: spin::Mutex::new(Some(start)),
+        stack: SpinLock::new(None),
+        start: SpinLock::new(Some(start)),
         wakeup_pending: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),
-        fpu: fpu.map(spin::Mutex::new),
+        fpu: fpu.map(SpinLock::new),
         kernel_stack_top: stack.top(),
         process,
         fs_base: AtomicU64::new(fs_base),
@@ -259,7 +276,7 @@ fn new_thread(
         teardown_task: AtomicU64::new(0),
         on_cpu_cycles: AtomicU64::new(0),
         system_cycles: AtomicU64::new(0),
-        task_charge: spin::Mutex::new(task_charge),
+        task_charge: SpinLock::new(task_charge),
     };
     match THREADS.allocate_shared(thread) {
         Ok(thread) => {
@@ -311,18 +328,29 @@ pub fn spawn_user(
     )
 }
 
+/// What a forked or cloned thread starts with in user mode, besides its registers.
+pub struct UserThread {
+    /// x87/SSE state.
+    pub fpu: FpuState,
+    /// FS base (the thread pointer).
+    pub fs_base: u64,
+    /// CLONE_CHILD_CLEARTID's address, or 0.
+    pub clear_child_tid: u64,
+    /// The thread's number (`ThreadId::reserve`).
+    pub id: ThreadId,
+}
+
 /// Makes a thread that returns to user mode with `registers` (a forked child's, or a cloned
-/// thread's, with 0 in rax), x87/SSE state `fpu`, FS base `fs_base`, and `clear_child_tid`
-/// (CLONE_CHILD_CLEARTID) set before it can run. It holds `task_charge` until torn down.
+/// thread's, with 0 in rax) and the state of `user`, all set before it can run. It holds
+/// `task_charge` until torn down.
 pub fn spawn_forked(
     name: &'static str,
     process: Arc<Process>,
     task_charge: TaskCharge,
     registers: SyscallFrame,
-    fpu: FpuState,
-    fs_base: u64,
-    clear_child_tid: u64,
+    user: UserThread,
 ) -> Result<JoinHandle, SpawnError> {
+    let UserThread { fpu, fs_base, clear_child_tid, id } = user;
     spawn_thread(
         name,
         Start::Fork(registers),
@@ -332,6 +360,7 @@ pub fn spawn_forked(
             fs_base,
             clear_child_tid,
             task_charge: Some(task_charge),
+            id: Some(id),
         },
     )
 }
@@ -383,15 +412,15 @@ pub(super) fn new_permanent(name: &'static str, entry: Box<dyn FnOnce() + Send>)
 pub(super) fn new_boot(name: &'static str, cpu_index: u32) -> PoolArc<Thread> {
     let slot = slots::claim().expect("sched: no thread slot at boot");
     let thread = Thread {
-        id: ThreadId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
+        id: ThreadId::reserve(),
         name,
         slot,
         state: AtomicU8::new(ThreadState::Running as u8),
         saved_rsp: AtomicU64::new(0),
         on_cpu: AtomicBool::new(true),
         last_cpu: AtomicU32::new(cpu_index),
-        stack: spin::Mutex::new(None),
-        start: spin::Mutex::new(None),
+        stack: SpinLock::new(None),
+        start: SpinLock::new(None),
         wakeup_pending: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),
@@ -404,7 +433,7 @@ pub(super) fn new_boot(name: &'static str, cpu_index: u32) -> PoolArc<Thread> {
         teardown_task: AtomicU64::new(0),
         on_cpu_cycles: AtomicU64::new(0),
         system_cycles: AtomicU64::new(0),
-        task_charge: spin::Mutex::new(None),
+        task_charge: SpinLock::new(None),
     };
     THREADS.allocate_shared(thread).unwrap_or_else(|_| panic!("sched: out of memory at boot"))
 }

@@ -10,6 +10,7 @@
 //! change the state, drop their locks, then wake). `wake_all` may be called from interrupt
 //! handlers and tasks.
 
+use crate::sync::SpinLock;
 use alloc::collections::VecDeque;
 
 use x86_64::instructions::interrupts::without_interrupts;
@@ -22,12 +23,12 @@ use crate::mm::pool::PoolArc;
 /// Threads waiting for something.
 #[derive(Default)]
 pub struct WaitQueue {
-    waiters: spin::Mutex<VecDeque<PoolArc<Thread>>>,
+    waiters: SpinLock<VecDeque<PoolArc<Thread>>>,
 }
 
 impl WaitQueue {
     pub const fn new() -> Self {
-        Self { waiters: spin::Mutex::new(VecDeque::new()) }
+        Self { waiters: SpinLock::new(VecDeque::new()) }
     }
 
     /// Blocks the calling thread until `condition` holds (checked on every wake-up).

@@ -1,5 +1,5 @@
 //! fork/wait4 from ring 3: exit statuses round-trip, WNOHANG returns 0 while the child
-//! lives and its pid once it is a zombie, ECHILD when there are no children, and a child
+//! lives (it waits on a pipe for the parent's go) and its pid once it is a zombie, ECHILD when there are no children, and a child
 //! sees its parent's pid. Exits 0 if all hold, otherwise the number of the failed check.
 #![no_std]
 #![no_main]
@@ -28,14 +28,20 @@ fn run() -> Result<(), i32> {
         check(number + 10, waited == pid)?;
         check(number + 20, status == code << 8)?;
     }
+    // The child lives until the parent has made its WNOHANG check: on another CPU it
+    // would otherwise run in parallel and may be gone before the check.
+    let (read_end, write_end) = syscall::pipe().map_err(|_| 9)?;
     let pid = syscall::fork();
     if pid == 0 {
-        for _ in 0..50 {
-            syscall::sched_yield();
-        }
-        syscall::exit_group(3);
+        syscall::close(write_end);
+        let mut byte = [0u8];
+        let code = if syscall::read(read_end, &mut byte) == 1 { 3 } else { 98 };
+        syscall::exit_group(code);
     }
+    syscall::close(read_end);
     check(5, syscall::wait4(pid, WNOHANG).0 == 0)?;
+    check(9, syscall::write(write_end, b"x") == 1)?;
+    syscall::close(write_end);
     let mut reaped = (0, 0);
     for _ in 0..10_000 {
         reaped = syscall::wait4(pid, WNOHANG);

@@ -14,7 +14,6 @@
 //! emergency writer, which breaks the port lock if the faulting code held it, so a fault in
 //! the middle of a print still gets reported instead of spinning on the lock.
 
-use crate::sync::SpinLock;
 use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use drivers::qemu_exit::{ExitCode, exit_qemu};
@@ -22,6 +21,7 @@ use x86_64::registers::control::Cr2;
 use x86_64::structures::idt::{InterruptStackFrame, PageFaultErrorCode};
 
 use crate::emergency_println as report_println;
+use crate::sync::SpinLock;
 
 static BREAKPOINTS: AtomicUsize = AtomicUsize::new(0);
 static EXPECTED_FAULT: AtomicU8 = AtomicU8::new(ExpectedFault::None as u8);

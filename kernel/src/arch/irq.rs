@@ -25,7 +25,6 @@
 //!
 //! Called from: the CPU, in interrupt context; `init` once on the boot CPU.
 
-use crate::sync::SpinLock;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use pic8259::ChainedPics;
@@ -33,6 +32,7 @@ use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame};
 
 use super::MAX_CPUS;
 use super::apic::end_of_interrupt;
+use crate::sync::SpinLock;
 
 /// Vector of the 8259s' IRQ 0; their IRQs 0-15 use the 16 vectors from here.
 const PIC_1_OFFSET: u8 = 32;

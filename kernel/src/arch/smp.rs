@@ -22,7 +22,6 @@
 
 mod trampoline;
 
-use crate::sync::SpinLock;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -31,6 +30,7 @@ use x86_64::registers::control::{Cr0, Cr3, Cr4};
 use x86_64::registers::model_specific::{Efer, EferFlags};
 
 use super::MAX_CPUS;
+use crate::sync::SpinLock;
 
 /// How long an AP may take to check in.
 const CHECK_IN_TIMEOUT_MICROS: u64 = 1_000_000;

@@ -10,7 +10,6 @@
 //! or to user memory; waiting is on the wait queues, never with the lock held. The queue
 //! grows as data arrives (up to `CAPACITY`) and allocates fallibly: a full heap is ENOMEM.
 
-use crate::sync::SpinLock;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -19,6 +18,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use x86_64::instructions::interrupts::without_interrupts;
 
 use crate::sched::WaitQueue;
+use crate::sync::SpinLock;
 
 /// Bytes a pipe holds (Linux's default: 16 pages).
 pub const CAPACITY: usize = 16 * 4096;

@@ -3,10 +3,11 @@
 //! Lock rule: taken with interrupts masked, since frees may happen wherever a last
 //! reference drops. Lock order: `stacks` → `frames` (never the other way round).
 
-use crate::sync::SpinLock;
 use conquer_once::spin::OnceCell;
 use mm::frame_allocator::{FrameAllocator, FrameStats};
 use x86_64::instructions::interrupts::without_interrupts;
+
+use crate::sync::SpinLock;
 
 static FRAMES: OnceCell<SpinLock<FrameAllocator>> = OnceCell::uninit();
 

@@ -14,7 +14,6 @@
 //! because the objects Lethe creates and destroys at high rates (threads, teardown tasks,
 //! processes) come from fixed-size pools (`mm::pool`), not from the heap.
 
-use crate::sync::SpinLock;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{NonNull, null_mut};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -22,6 +21,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use linked_list_allocator::Heap;
 
 use crate::sched::cpu::MAX_CPUS;
+use crate::sync::SpinLock;
 use x86_64::VirtAddr;
 use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::structures::paging::{FrameAllocator, Mapper, Page, PageTableFlags, Size4KiB};

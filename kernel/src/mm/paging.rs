@@ -4,7 +4,6 @@
 //!
 //! Lock order: the kernel-root edit lock → `frames`; both are taken with interrupts masked.
 
-use crate::sync::SpinLock;
 use mm::boot_frames::{BootFrames, PhysRange};
 use mm::frame_allocator::FrameOwner;
 use x86_64::instructions::interrupts::without_interrupts;
@@ -12,6 +11,7 @@ use x86_64::structures::paging::{FrameAllocator, OffsetPageTable, PageTable, Phy
 use x86_64::{PhysAddr, VirtAddr};
 
 use super::{frames, kernel_root, window::window};
+use crate::sync::SpinLock;
 
 /// The active page table, seen through the window at `physical_memory_offset`.
 ///

@@ -11,7 +11,6 @@
 //! Lock order: the registry → a pool's lock → `frames`; all taken with interrupts masked,
 //! so a box may be dropped in any context.
 
-use crate::sync::SpinLock;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr::NonNull;
@@ -24,6 +23,7 @@ use x86_64::instructions::interrupts::without_interrupts;
 
 use super::frames::with_frames;
 use super::window::window;
+use crate::sync::SpinLock;
 
 /// Empty pages a kernel pool keeps before giving frames back.
 const MAX_IDLE_PAGES: u64 = 1;

@@ -10,13 +10,13 @@
 //! still translates them to the old frames. Whoever spins for that lock answers
 //! shootdowns meanwhile (it is a `SpinLock`), so the holder's wait always ends.
 
-use crate::sync::SpinLock;
 use conquer_once::spin::OnceCell;
 use mm::kernel_stacks::{KernelStack, KernelStacks, StackError, StackLayout};
 use x86_64::instructions::interrupts::without_interrupts;
 
 use super::shootdown::{self, CpuSet};
 use super::{frames, kernel_root, window::window};
+use crate::sync::SpinLock;
 
 /// The stack region: 4,096 slots of 16 KiB stacks, each under a guard page.
 pub const LAYOUT: StackLayout =

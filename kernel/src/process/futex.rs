@@ -10,7 +10,6 @@
 //! queued on (changed only under the lock, by a requeue), so it can take itself out of the
 //! right queue when it stops waiting. The lock is taken with interrupts masked.
 
-use crate::sync::SpinLock;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use core::future::Future;
@@ -23,6 +22,7 @@ use x86_64::instructions::interrupts::without_interrupts;
 use super::lifecycle::Process;
 use super::usercopy;
 use crate::sched;
+use crate::sync::SpinLock;
 
 struct Waiter {
     woken: AtomicBool,

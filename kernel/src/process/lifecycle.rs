@@ -3,7 +3,6 @@
 //! Exit status uses Linux's wait-status encoding (`W_EXITCODE`): an exit code `c` is
 //! `(c & 0xff) << 8`, death by signal `s` is `s`.
 
-use crate::sync::SpinLock;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -21,6 +20,7 @@ use crate::mm::shootdown::CpuSet;
 use crate::mm::spaces;
 use crate::sched::cpu_time::{self, CpuTime};
 use crate::sched::{self, WaitQueue, cpu::this_cpu};
+use crate::sync::SpinLock;
 
 /// A process id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

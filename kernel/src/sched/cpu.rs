@@ -10,12 +10,13 @@
 //!
 //! Placement (`make_runnable`): a thread goes to the CPU it last ran on if that CPU is
 //! idle, else to any idle CPU, else back to its last CPU. A CPU whose queue is empty steals
-//! from the others (`next_runnable`). A CPU that gets work while halted is sent a reschedule
+//! from the others (`next_runnable`). A pinned thread (`Thread::pinned_to`: a CPU's boot
+//! thread, which polls its CPU's executor, and a per-CPU reaper) always goes to its own CPU
+//! and is never stolen: a thief that pops one puts it back (`steal`). A CPU that gets work while halted is sent a reschedule
 //! IPI (`kick`); the idle loop announces it is about to halt (`halted`, SeqCst) before its
 //! last look at its queues, and pushers look at `halted` (SeqCst) after their push, so
 //! either the idle CPU sees the work or the pusher sees the flag and sends the IPI.
 
-use crate::sync::SpinLock;
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -28,6 +29,7 @@ use super::slots::MAX_THREADS;
 use super::thread::{self, Thread, ThreadState};
 use crate::arch::syscall::EntryArea;
 use crate::mm::pool::PoolArc;
+use crate::sync::SpinLock;
 
 #[repr(C)]
 pub struct Cpu {
@@ -178,8 +180,21 @@ impl Cpu {
     pub(super) fn next_runnable(&self) -> Option<PoolArc<Thread>> {
         self.pop_runnable().or_else(|| {
             let count = online_count();
-            (1..count).filter_map(|step| cpu((self.id + step) % count)).find_map(Cpu::pop_runnable)
+            (1..count).filter_map(|step| cpu((self.id + step) % count)).find_map(Cpu::steal)
         })
+    }
+
+    /// Takes the first thread off this CPU's queue for another CPU, unless it is pinned
+    /// here: then it goes back to the end of the queue (its owner is kicked, in case it
+    /// looked at its queue while the thread was out of it, and halted).
+    fn steal(&self) -> Option<PoolArc<Thread>> {
+        let thread = self.pop_runnable()?;
+        if thread.pinned_to.is_none() {
+            return Some(thread);
+        }
+        self.enqueue(thread);
+        kick(self.id);
+        None
     }
 
     /// Whether a thread other than the running one waits for a CPU: on this CPU's queue or
@@ -277,7 +292,11 @@ fn register(cpu: &'static Cpu) {
 /// CPU if it is halted. From any context.
 pub fn make_runnable(thread: PoolArc<Thread>) {
     let last = cpu(thread.last_cpu.load(Ordering::Relaxed)).unwrap_or_else(this_cpu);
-    let target = if last.looks_idle() { last } else { online().find(|cpu| cpu.looks_idle()).unwrap_or(last) };
+    let target = if thread.pinned_to.is_some() || last.looks_idle() {
+        last
+    } else {
+        online().find(|cpu| cpu.looks_idle()).unwrap_or(last)
+    };
     target.enqueue(thread);
     kick(target.id);
 }
@@ -327,7 +346,7 @@ pub(super) fn init_boot_cpu() {
     let boot = thread::new_boot("boot", 0);
     cpu.boot.call_once(|| boot.clone());
     cpu.set_current(boot);
-    cpu.idle.call_once(|| thread::new_permanent(IDLE_NAMES[0], Box::new(idle_loop)));
+    cpu.idle.call_once(|| thread::new_permanent(IDLE_NAMES[0], Box::new(idle_loop), Some(0)));
     register(cpu);
     cpu.reaper.start();
 }

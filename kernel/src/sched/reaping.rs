@@ -90,9 +90,11 @@ impl Reaper {
         Self { name, strategy, dead: ArrayQueue::new(MAX_THREADS), thread: spin::Once::new() }
     }
 
-    /// Makes and starts this reaper's thread. Call once, at boot.
+    /// Makes and starts this reaper's thread. Call once, at boot; a per-CPU reaper on its
+    /// own CPU, which is the only one that runs it.
     pub(super) fn start(&'static self) {
-        let reaper = thread::new_permanent(self.name, Box::new(move || self.run()));
+        let pinned_to = (self.strategy == Strategy::PerCpuReaper).then(cpu::this_cpu_index);
+        let reaper = thread::new_permanent(self.name, Box::new(move || self.run()), pinned_to);
         self.thread.call_once(|| reaper.clone());
         cpu::make_runnable(reaper);
     }

@@ -5,7 +5,6 @@
 //! `Future` reaping strategy) is spawned with it, parked on the off-CPU event. So everything exit needs exists before the thread
 //! first runs (R3), and a spawn that fails half-way gives back what it took.
 
-use crate::sync::SpinLock;
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::fmt;
@@ -21,6 +20,7 @@ use crate::arch::syscall::SyscallFrame;
 use crate::mm::pool::{Counted, KernelPool, PoolArc};
 use crate::mm::stacks;
 use crate::process::{Process, TaskCharge};
+use crate::sync::SpinLock;
 
 /// A thread's number, unique since boot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +73,8 @@ struct ThreadContext {
     task_charge: Option<TaskCharge>,
     /// The thread's number, if reserved beforehand.
     id: Option<ThreadId>,
+    /// The only CPU that may run the thread, if any.
+    pinned_to: Option<u32>,
 }
 
 impl ThreadContext {
@@ -84,6 +86,7 @@ impl ThreadContext {
         clear_child_tid: 0,
         task_charge: None,
         id: None,
+        pinned_to: None,
     };
 }
 
@@ -115,6 +118,9 @@ pub struct Thread {
     pub(super) on_cpu: AtomicBool,
     /// The CPU the thread last ran on, where a wake-up prefers to queue it.
     pub(super) last_cpu: AtomicU32,
+    /// The only CPU the thread may run on (a CPU's boot thread, which polls that CPU's
+    /// executor, and a per-CPU reaper), or `None`: any CPU may run or steal it.
+    pub(super) pinned_to: Option<u32>,
     /// The thread's stack; `None` for the boot thread (which runs on the bootloader's) and
     /// after teardown freed it. Taken only in thread or task context.
     pub(super) stack: SpinLock<Option<KernelStack>>,
@@ -252,7 +258,7 @@ fn new_thread(
     start: Start,
     context: ThreadContext,
 ) -> Result<PoolArc<Thread>, KernelStack> {
-    let ThreadContext { process, fpu, fs_base, clear_child_tid, task_charge, id } = context;
+    let ThreadContext { process, fpu, fs_base, clear_child_tid, task_charge, id, pinned_to } = context;
     let first_rsp = stacks::prepare_first_run(&stack, switch::thread_start);
     let thread = Thread {
         id: id.unwrap_or_else(ThreadId::reserve),
@@ -261,7 +267,8 @@ fn new_thread(
         state: AtomicU8::new(ThreadState::Runnable as u8),
         saved_rsp: AtomicU64::new(first_rsp),
         on_cpu: AtomicBool::new(false),
-        last_cpu: AtomicU32::new(cpu::this_cpu_index()),
+        last_cpu: AtomicU32::new(pinned_to.unwrap_or_else(cpu::this_cpu_index)),
+        pinned_to,
         stack: SpinLock::new(None),
         start: SpinLock::new(Some(start)),
         wakeup_pending: AtomicBool::new(false),
@@ -361,6 +368,7 @@ pub fn spawn_forked(
             clear_child_tid,
             task_charge: Some(task_charge),
             id: Some(id),
+            pinned_to: None,
         },
     )
 }
@@ -399,11 +407,16 @@ fn spawn_thread(name: &'static str, start: Start, context: ThreadContext) -> Res
 }
 
 /// Makes a thread that runs `entry` and never exits, so it has no teardown task: an idle
-/// thread (never queued: the CPU falls back to it) or a reaper.
-pub(super) fn new_permanent(name: &'static str, entry: Box<dyn FnOnce() + Send>) -> PoolArc<Thread> {
+/// thread (never queued: the CPU falls back to it) or a reaper; run only by CPU
+/// `pinned_to`, if given.
+pub(super) fn new_permanent(
+    name: &'static str,
+    entry: Box<dyn FnOnce() + Send>,
+    pinned_to: Option<u32>,
+) -> PoolArc<Thread> {
     let slot = slots::claim().expect("sched: no thread slot at boot");
     let stack = stacks::allocate(name).expect("sched: no stack at boot");
-    new_thread(name, slot, stack, Start::Kernel(entry), ThreadContext::KERNEL)
+    new_thread(name, slot, stack, Start::Kernel(entry), ThreadContext { pinned_to, ..ThreadContext::KERNEL })
         .unwrap_or_else(|_| panic!("sched: out of memory at boot"))
 }
 
@@ -419,6 +432,7 @@ pub(super) fn new_boot(name: &'static str, cpu_index: u32) -> PoolArc<Thread> {
         saved_rsp: AtomicU64::new(0),
         on_cpu: AtomicBool::new(true),
         last_cpu: AtomicU32::new(cpu_index),
+        pinned_to: Some(cpu_index),
         stack: SpinLock::new(None),
         start: SpinLock::new(None),
         wakeup_pending: AtomicBool::new(false),

@@ -10,7 +10,6 @@
 //! change the state, drop their locks, then wake). `wake_all` may be called from interrupt
 //! handlers and tasks.
 
-use crate::sync::SpinLock;
 use alloc::collections::VecDeque;
 
 use x86_64::instructions::interrupts::without_interrupts;
@@ -19,6 +18,7 @@ use super::cpu::{make_runnable, this_cpu};
 use super::switch::schedule;
 use super::thread::{Thread, ThreadState};
 use crate::mm::pool::PoolArc;
+use crate::sync::SpinLock;
 
 /// Threads waiting for something.
 #[derive(Default)]

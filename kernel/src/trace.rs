@@ -86,7 +86,9 @@ impl core::fmt::Display for ReapedBy {
 /// tracing is on.
 pub fn process_event(pid: u32, event: &'static str) {
     if THREAD_TRACING.load(core::sync::atomic::Ordering::Relaxed) {
-        let tid = crate::sched::cpu::try_this_cpu().map_or(0, |cpu| cpu.current().id().0);
+        let tid = x86_64::instructions::interrupts::without_interrupts(|| {
+            crate::sched::cpu::try_this_cpu().map_or(0, |cpu| cpu.current().id().0)
+        });
         crate::serial_println!(
             "trace us={} cpu={} kind=process pid={pid} tid={tid} event={event}",
             crate::time::micros_since_boot(),

@@ -115,6 +115,9 @@ pub struct KernelStacks {
     next_unused: u32,
     /// Who holds each slot (a name for reports), `None` when free.
     owners: Vec<Option<&'static str>>,
+    /// Stacks poisoned and unmapped, whose frames and slots wait to be given back together
+    /// once every CPU's TLB has been flushed (`release_retired`). Capacity reserved up front.
+    retired: Vec<KernelStack>,
 }
 
 impl KernelStacks {
@@ -124,6 +127,7 @@ impl KernelStacks {
             free_slots: Vec::with_capacity(layout.slots as usize),
             next_unused: 0,
             owners: alloc::vec![None; layout.slots as usize],
+            retired: Vec::with_capacity(layout.slots as usize),
         }
     }
 
@@ -131,9 +135,14 @@ impl KernelStacks {
         self.layout
     }
 
-    /// Stacks in use.
+    /// Stacks in use (retired ones are not).
     pub fn in_use(&self) -> u32 {
-        self.next_unused - self.free_slots.len() as u32
+        self.next_unused - self.free_slots.len() as u32 - self.retired.len() as u32
+    }
+
+    /// Stacks retired and not yet given back.
+    pub fn retired(&self) -> usize {
+        self.retired.len()
     }
 
     /// Who holds `slot`, if anyone.
@@ -197,15 +206,10 @@ impl KernelStacks {
         Ok(KernelStack { slot, bottom, top: bottom + self.layout.stack_pages * PAGE_SIZE, first_frame })
     }
 
-    /// Poisons `stack`, unmaps it and gives its frames and slot back. The caller must
-    /// flush `stack.pages()` from the TLB of every CPU that may have used them.
-    pub fn free(
-        &mut self,
-        window: &impl PhysWindow,
-        frames: &mut FrameAllocator,
-        root: u64,
-        stack: KernelStack,
-    ) {
+    /// Poisons `stack` and unmaps it; its frames and slot stay taken until
+    /// `release_retired`. A CPU that still translates its pages (a stale TLB entry) reaches
+    /// only its own poisoned frames, and `release_retired` checks that they are untouched.
+    pub fn retire(&mut self, window: &impl PhysWindow, root: u64, stack: KernelStack) {
         for page in 0..self.layout.stack_pages {
             let address = stack.bottom + page * PAGE_SIZE;
             let leaf_table =
@@ -220,15 +224,31 @@ impl KernelStacks {
             phys::fill(window, entry & ENTRY_FRAME_MASK, POISON);
             phys::write_word(window, leaf_table, index, 0);
         }
-        if let Err(error) = frames.free_contiguous(
-            stack.first_frame,
-            self.layout.stack_pages as usize,
-            FrameOwner::KernelStack,
-        ) {
-            panic!("mm: kernel stack {} freed twice or corrupted ({error}); R4 broken", stack.slot);
-        }
         self.owners[stack.slot as usize] = None;
-        self.free_slots.push(stack.slot);
+        self.retired.push(stack);
+    }
+
+    /// Gives every retired stack's frames and slot back, after checking that its poison is
+    /// intact (a write through a stale translation after the stack was freed breaks R1).
+    /// The caller must first have flushed the region from every CPU's TLB.
+    pub fn release_retired(&mut self, window: &impl PhysWindow, frames: &mut FrameAllocator) {
+        for stack in self.retired.drain(..) {
+            for page in 0..self.layout.stack_pages {
+                let frame = stack.first_frame + page * PAGE_SIZE;
+                let poison = u64::from_ne_bytes([POISON; 8]);
+                let intact =
+                    (0..PAGE_SIZE as usize / 8).all(|word| phys::read_word(window, frame, word) == poison);
+                assert!(intact, "mm: kernel stack {} was written after it was freed; R1 broken", stack.slot);
+            }
+            if let Err(error) = frames.free_contiguous(
+                stack.first_frame,
+                self.layout.stack_pages as usize,
+                FrameOwner::KernelStack,
+            ) {
+                panic!("mm: kernel stack {} freed twice or corrupted ({error}); R4 broken", stack.slot);
+            }
+            self.free_slots.push(stack.slot);
+        }
     }
 }
 
@@ -264,7 +284,8 @@ mod tests {
         assert_eq!(LAYOUT.slot_of_guard(stack.bottom() - 8), Some(stack.slot()));
         assert_eq!(LAYOUT.slot_of_guard(stack.bottom()), None);
         assert_eq!(stacks.owner(stack.slot()), Some("test"));
-        stacks.free(&ram, &mut frames, root, stack);
+        stacks.retire(&ram, root, stack);
+        stacks.release_retired(&ram, &mut frames);
     }
 
     #[test]
@@ -275,11 +296,38 @@ mod tests {
         let first_frame = stack.first_frame;
         let pages: Vec<u64> = stack.pages().collect();
         assert_eq!(frames.stats().owned_by(FrameOwner::KernelStack), 4);
-        stacks.free(&ram, &mut frames, root, stack);
+        stacks.retire(&ram, root, stack);
         assert!(pages.iter().all(|page| !mapped(&ram, root, *page)));
         assert!((0..PAGE_SIZE as usize).all(|i| phys::read_byte(&ram, first_frame, i) == POISON));
-        assert_eq!(frames.stats(), baseline);
         assert_eq!(stacks.in_use(), 0);
+        // Retired: the frames are still the stack's until the flush and release.
+        assert_eq!(frames.stats().owned_by(FrameOwner::KernelStack), 4);
+        stacks.release_retired(&ram, &mut frames);
+        assert_eq!(frames.stats(), baseline);
+        assert_eq!(stacks.retired(), 0);
+    }
+
+    #[test]
+    fn a_retired_stack_keeps_its_slot_until_released() {
+        let (ram, mut frames, root, mut stacks) = machine();
+        let mut held: Vec<KernelStack> =
+            (0..LAYOUT.slots).map(|_| stacks.allocate(&ram, &mut frames, root, "test").unwrap()).collect();
+        let slot = held[3].slot();
+        stacks.retire(&ram, root, held.remove(3));
+        assert_eq!(stacks.allocate(&ram, &mut frames, root, "test"), Err(StackError::NoSlot));
+        stacks.release_retired(&ram, &mut frames);
+        assert_eq!(stacks.allocate(&ram, &mut frames, root, "again").unwrap().slot(), slot);
+    }
+
+    #[test]
+    #[should_panic(expected = "written after it was freed; R1 broken")]
+    fn a_write_to_a_retired_stack_is_caught_at_release() {
+        let (ram, mut frames, root, mut stacks) = machine();
+        let stack = stacks.allocate(&ram, &mut frames, root, "test").unwrap();
+        let frame = stack.first_frame;
+        stacks.retire(&ram, root, stack);
+        phys::write_word(&ram, frame, 7, 0x1234);
+        stacks.release_retired(&ram, &mut frames);
     }
 
     #[test]
@@ -289,7 +337,8 @@ mod tests {
             (0..LAYOUT.slots).map(|_| stacks.allocate(&ram, &mut frames, root, "test").unwrap()).collect();
         assert_eq!(stacks.allocate(&ram, &mut frames, root, "test"), Err(StackError::NoSlot));
         let slot = held[3].slot();
-        stacks.free(&ram, &mut frames, root, held.remove(3));
+        stacks.retire(&ram, root, held.remove(3));
+        stacks.release_retired(&ram, &mut frames);
         assert_eq!(stacks.allocate(&ram, &mut frames, root, "again").unwrap().slot(), slot);
     }
 

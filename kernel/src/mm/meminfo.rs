@@ -53,8 +53,10 @@ impl MemInfo {
     }
 }
 
-/// Takes the snapshot.
+/// Takes the snapshot, retired kernel stacks given back first (`stacks::release_retired`)
+/// so that the counts are exact.
 pub fn snapshot() -> MemInfo {
+    stacks::release_retired();
     MemInfo {
         pools: pool::all_stats(),
         frames: frames::stats(),

@@ -4,10 +4,15 @@
 //! and its page tables are made at boot, so all CPUs and address spaces see every stack.
 //! Lock order: `stacks` → `frames`; both are taken with interrupts masked.
 //!
-//! A freed stack's pages are flushed from every CPU's TLB (they are global mappings, and
-//! any CPU may have run the thread or touched the stack) before the `stacks` lock is let
-//! go, so its slot — its virtual addresses — cannot be handed out again while some CPU
-//! still translates them to the old frames. Whoever spins for that lock answers
+//! A freed stack is poisoned, unmapped and retired: its frames and slot stay taken until
+//! every CPU's TLB has been flushed of it (they are global mappings, and any CPU may have
+//! run the thread or touched the stack), so its virtual addresses and frames cannot be
+//! handed out again while some CPU still translates the one to the other. Retired stacks
+//! are flushed and given back in batches of `RETIRE_BATCH` — one shootdown of the region
+//! per batch, not one per thread (Linux's lazy vmap purge) — and at once when an
+//! allocation finds no slot or frame, or a count must be exact (`release_retired`). A write
+//! through a stale translation lands in the retired stack's own poison, which the release
+//! checks (R1). The flush runs under the `stacks` lock; whoever spins for that lock answers
 //! shootdowns meanwhile (it is a `SpinLock`), so the holder's wait always ends.
 
 use conquer_once::spin::OnceCell;
@@ -38,21 +43,49 @@ fn with_stacks<R>(work: impl FnOnce(&mut KernelStacks) -> R) -> R {
     without_interrupts(|| work(&mut stacks.lock()))
 }
 
+/// Stacks retired before one flush gives them all back.
+const RETIRE_BATCH: usize = 32;
+
 /// A fresh guarded stack, named `owner` in fault reports.
 pub fn allocate(owner: &'static str) -> Result<KernelStack, StackError> {
     with_stacks(|stacks| {
-        frames::with_frames(|frames| stacks.allocate(window(), frames, kernel_root(), owner))
+        let allocate = |stacks: &mut KernelStacks| {
+            frames::with_frames(|frames| stacks.allocate(window(), frames, kernel_root(), owner))
+        };
+        match allocate(stacks) {
+            Err(_) if stacks.retired() > 0 => {
+                release(stacks);
+                allocate(stacks)
+            }
+            result => result,
+        }
     })
 }
 
-/// Poisons, unmaps and frees `stack`, and flushes its pages from every CPU's TLB before
-/// its slot can be reused (see the module doc).
+/// Poisons and unmaps `stack` and retires it; its frames and slot come back with the
+/// batch's flush (see the module doc).
 pub fn free(stack: KernelStack) {
-    let pages = stack.bottom()..stack.top();
     with_stacks(|stacks| {
-        frames::with_frames(|frames| stacks.free(window(), frames, kernel_root(), stack));
-        shootdown::flush(pages, CpuSet::all_others());
+        stacks.retire(window(), kernel_root(), stack);
+        if stacks.retired() >= RETIRE_BATCH {
+            release(stacks);
+        }
     });
+}
+
+/// Flushes every retired stack from every CPU's TLB and gives them back now: for exact
+/// counts (`meminfo::snapshot`).
+pub fn release_retired() {
+    with_stacks(|stacks| {
+        if stacks.retired() > 0 {
+            release(stacks);
+        }
+    });
+}
+
+fn release(stacks: &mut KernelStacks) {
+    shootdown::flush(LAYOUT.region_start..LAYOUT.region_end(), CpuSet::all_others());
+    frames::with_frames(|frames| stacks.release_retired(window(), frames));
 }
 
 /// Moves this CPU onto `stack` for good and runs `entry` there. The stack is never freed.

@@ -118,7 +118,7 @@ pub fn execve(
     };
     process.replace_image(space, Layout::for_program(plan.end));
     process.with_files(crate::files::FdTable::close_on_exec);
-    let me = sched::cpu::this_cpu().current();
+    let me = sched::cpu::current_thread();
     me.fs_base.store(0, core::sync::atomic::Ordering::Relaxed);
     crate::arch::user::set_fs_base(0);
     crate::arch::fpu::restore(&crate::arch::fpu::FpuState::initial());

@@ -54,7 +54,7 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
     child.inherit_signals(parent);
     let mut child_registers = registers.clone();
     child_registers.rax = 0;
-    let me = sched::cpu::this_cpu().current();
+    let me = sched::cpu::current_thread();
     let fs_base = me.fs_base.load(core::sync::atomic::Ordering::Relaxed);
     child.reserve_thread();
     let spawned = sched::spawn_forked(
@@ -149,7 +149,7 @@ pub fn clone_thread(
     if request.stack != 0 {
         child_registers.rsp = request.stack;
     }
-    let me = sched::cpu::this_cpu().current();
+    let me = sched::cpu::current_thread();
     let fs_base = if flags & CLONE_SETTLS != 0 {
         request.tls
     } else {

@@ -19,7 +19,7 @@ use crate::files::FdTable;
 use crate::mm::shootdown::CpuSet;
 use crate::mm::spaces;
 use crate::sched::cpu_time::{self, CpuTime};
-use crate::sched::{self, WaitQueue, cpu::this_cpu};
+use crate::sched::{self, WaitQueue, cpu::current_thread};
 use crate::sync::SpinLock;
 
 /// A process id.
@@ -473,7 +473,7 @@ impl Process {
     /// The calling thread leaves the process; the last thread out ends it with the group
     /// status, or `own` if there is none (a plain `exit` of the last thread).
     fn leave(&self, own: WaitStatus) {
-        let me = this_cpu().current();
+        let me = current_thread();
         // CLONE_CHILD_CLEARTID: tell a joining thread this one is gone.
         let clear_child_tid = me.clear_child_tid.load(Ordering::Relaxed);
         if clear_child_tid != 0 {
@@ -573,7 +573,7 @@ impl Drop for Process {
 
 /// The process of the running thread, if it is a user thread.
 pub fn current() -> Option<Arc<Process>> {
-    this_cpu().current().process().cloned()
+    current_thread().process().cloned()
 }
 
 /// Leaves now if the calling thread's process is ending (`exit_group` by another thread, or

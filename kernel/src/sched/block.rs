@@ -16,7 +16,7 @@ use core::task::{Context, Poll, Waker};
 
 use x86_64::instructions::interrupts;
 
-use super::cpu::{make_runnable, this_cpu};
+use super::cpu::{current_thread, make_runnable};
 use super::switch::{poll_tasks_at_voluntary_switch, schedule, without_preemption};
 use super::thread::{Thread, ThreadState};
 use crate::mm::pool::PoolArc;
@@ -45,7 +45,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// anywhere — when `give_up` returns true after a wake-up (`interrupt` makes one). For
 /// blocking system calls that a `kill` must cut short.
 pub fn block_on_unless<F: Future>(future: F, give_up: impl Fn() -> bool) -> Option<F::Output> {
-    let me = this_cpu().current();
+    let me = current_thread();
     let waker = Waker::from(Arc::new(ThreadWaker { thread: me.clone() }));
     let mut context = Context::from_waker(&waker);
     let mut future = alloc::boxed::Box::pin(future);

@@ -320,6 +320,14 @@ pub fn this_cpu_index() -> u32 {
     crate::arch::cpu::id()
 }
 
+/// The thread running this code. Found with interrupts off: a preemptible thread could
+/// otherwise be moved to another CPU between finding "this CPU" and reading its current
+/// thread, and get the first CPU's new thread (found at -smp 4: a system call of a user
+/// thread found a reaper running and panicked, "a system call from a kernel thread").
+pub fn current_thread() -> PoolArc<Thread> {
+    without_interrupts(|| this_cpu().current())
+}
+
 /// This CPU's scheduler state. Panics before `sched::init`.
 pub fn this_cpu() -> &'static Cpu {
     crate::arch::percpu::this_cpu().expect("sched: used before sched::init")

@@ -9,7 +9,7 @@
 
 use core::sync::atomic::Ordering;
 
-use super::cpu::{Cpu, this_cpu};
+use super::cpu::{Cpu, current_thread, this_cpu};
 use super::thread::Thread;
 
 /// A thread's or process's CPU time, in nanoseconds.
@@ -54,7 +54,7 @@ pub fn of(thread: &Thread) -> CpuTime {
     // With interrupts off: a thread moved to another CPU between reading "this CPU" and
     // its current thread would not find itself running and lose its open stint.
     let total = x86_64::instructions::interrupts::without_interrupts(|| {
-        if core::ptr::eq(&*this_cpu().current(), thread) {
+        if core::ptr::eq(&*current_thread(), thread) {
             current_cycles()
         } else {
             thread.on_cpu_cycles.load(Ordering::Relaxed)
@@ -77,6 +77,6 @@ impl SystemCall {
     /// Charges the call's CPU time to the running thread as system time.
     pub fn leave(self) {
         let spent = current_cycles().saturating_sub(self.started);
-        this_cpu().current().system_cycles.fetch_add(spent, Ordering::Relaxed);
+        current_thread().system_cycles.fetch_add(spent, Ordering::Relaxed);
     }
 }

@@ -112,7 +112,7 @@ impl Reaper {
 
     /// The reaper thread: tear down every dead thread on the list, sleep while it is empty.
     fn run(&self) {
-        let me = cpu::this_cpu().current();
+        let me = cpu::current_thread();
         loop {
             // Popped with interrupts off: the switch path pushes from an interrupt.
             while let Some(dead) = without_interrupts(|| self.dead.pop()) {

@@ -26,7 +26,7 @@
 
 use core::sync::atomic::Ordering;
 
-use super::cpu::{self, this_cpu};
+use super::cpu::{self, current_thread, this_cpu};
 use super::reaping::{self, Strategy};
 use super::slots;
 use super::thread::{Start, Thread, ThreadState};
@@ -156,7 +156,7 @@ fn hand_over_dead(previous: PoolArc<Thread>) {
 /// on, run its kernel closure and exit, or enter user mode.
 pub(super) extern "C" fn thread_start() -> ! {
     finish_switch();
-    let start = this_cpu().current().start.lock().take();
+    let start = current_thread().start.lock().take();
     x86_64::instructions::interrupts::enable();
     match start {
         Some(Start::Kernel(entry)) => entry(),

@@ -14,7 +14,7 @@ use alloc::collections::VecDeque;
 
 use x86_64::instructions::interrupts::without_interrupts;
 
-use super::cpu::{make_runnable, this_cpu};
+use super::cpu::{current_thread, make_runnable};
 use super::switch::schedule;
 use super::thread::{Thread, ThreadState};
 use crate::mm::pool::PoolArc;
@@ -40,7 +40,7 @@ impl WaitQueue {
                 if condition() {
                     return true;
                 }
-                let me = this_cpu().current();
+                let me = current_thread();
                 me.set_state_ordered(ThreadState::Blocked);
                 // A thread woken by something else comes back here still queued.
                 if !waiters.iter().any(|waiting| PoolArc::ptr_eq(waiting, &me)) {

@@ -108,7 +108,7 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
         UNAME => uname(frame.rdi),
         RT_SIGACTION => rt_sigaction(frame.rdi, frame.rsi, frame.rdx, frame.r10),
         RT_SIGPROCMASK => rt_sigprocmask(frame.rdi, frame.rsi, frame.rdx, frame.r10),
-        GETTID => Ok(crate::sched::cpu::this_cpu().current().id().0),
+        GETTID => Ok(crate::sched::cpu::current_thread().id().0),
         EXIT => process::exit_thread(frame.rdi as i32),
         EXIT_GROUP => process::exit_current(frame.rdi as i32),
         GETRLIMIT => resources::getrlimit(frame.rdi, frame.rsi),
@@ -163,7 +163,7 @@ fn wait4(pid: i64, status: u64, options: u64, rusage: u64) -> Result<u64, Errno>
 
 /// `arch_prctl(code, address)`: the FS base (thread pointer); GS is the kernel's own.
 fn arch_prctl(code: u64, address: u64) -> Result<u64, Errno> {
-    let me = crate::sched::cpu::this_cpu().current();
+    let me = crate::sched::cpu::current_thread();
     match code {
         ARCH_SET_FS => {
             if address >= mm::address_space::USER_END {
@@ -189,7 +189,7 @@ fn arch_prctl(code: u64, address: u64) -> Result<u64, Errno> {
 /// `set_tid_address(tidptr)`: remembered (clearing it and waking futex waiters at the
 /// thread's exit comes with `clone` threads); returns the thread id.
 fn set_tid_address(address: u64) -> Result<u64, Errno> {
-    let me = crate::sched::cpu::this_cpu().current();
+    let me = crate::sched::cpu::current_thread();
     me.clear_child_tid.store(address, core::sync::atomic::Ordering::Relaxed);
     Ok(me.id().0)
 }

@@ -13,7 +13,7 @@ pub(super) fn getrusage(who: u64, address: u64) -> Result<u64, Errno> {
     let time = match who as i32 {
         0 => process.usage().own,
         -1 => process.usage().children,
-        1 => crate::sched::cpu_time::of(&crate::sched::cpu::this_cpu().current()),
+        1 => crate::sched::cpu_time::of(&crate::sched::cpu::current_thread()),
         _ => return Err(Errno::EINVAL),
     };
     match process

@@ -8,7 +8,12 @@
  *                         min/p50/p99 ns. Shows whether reaping starves under load.
  *   scale LIVE CYCLES     fork+_exit+waitpid cost per cycle while LIVE other processes
  *                         exist (blocked in read() on a pipe): whether an exit's cost grows
- *                         with the number of processes. */
+ *                         with the number of processes.
+ *   forkworkers W CYCLES  W worker processes at once, each running CYCLES fork+_exit+waitpid
+ *                         cycles: wall time per cycle over all workers (throughput; with
+ *                         several CPUs, whether it scales with W).
+ *   threadworkers W CYCLES  the same with pthread_create+pthread_join cycles. */
+#include <pthread.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,14 +97,53 @@ static void scale(long live, long cycles) {
     printf("RESULT mode=scale live=%ld n=%ld total_ns=%lld per_ns=%lld\n", live, cycles, total, total / cycles);
 }
 
+static void *nothing(void *arg) {
+    return arg;
+}
+
+static void worker(int threads, long cycles) {
+    for (long i = 0; i < cycles; i++) {
+        if (threads) {
+            pthread_t thread;
+            if (pthread_create(&thread, NULL, nothing, NULL) != 0) _exit(3);
+            if (pthread_join(thread, NULL) != 0) _exit(4);
+        } else {
+            pid_t pid = fork();
+            if (pid < 0) _exit(3);
+            if (pid == 0) _exit(0);
+            if (waitpid(pid, NULL, 0) != pid) _exit(4);
+        }
+    }
+    _exit(0);
+}
+
+static void workers(int threads, long count, long cycles) {
+    long long start = now_ns();
+    for (long i = 0; i < count; i++) {
+        pid_t pid = fork();
+        if (pid < 0) die("fork of a worker");
+        if (pid == 0) worker(threads, cycles);
+    }
+    for (long i = 0; i < count; i++) {
+        int status;
+        if (wait(&status) < 0) die("wait for a worker");
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) die(threads ? "a thread worker failed" : "a fork worker failed");
+    }
+    long long total = now_ns() - start;
+    printf("RESULT mode=%s workers=%ld n=%ld total_ns=%lld per_ns=%lld\n", threads ? "threadworkers" : "forkworkers",
+           count, count * cycles, total, total / (count * cycles));
+}
+
 int main(int argc, char **argv) {
     if (argc != 4) {
-        fprintf(stderr, "usage: %s saturated N SAMPLES | scale LIVE CYCLES\n", argv[0]);
+        fprintf(stderr, "usage: %s saturated N SAMPLES | scale LIVE CYCLES | forkworkers W CYCLES | threadworkers W CYCLES\n", argv[0]);
         return 2;
     }
     long a = atol(argv[2]), b = atol(argv[3]);
     if (!strcmp(argv[1], "saturated") && a >= 0 && b > 0) saturated(a, b);
     else if (!strcmp(argv[1], "scale") && a >= 0 && b > 0) scale(a, b);
+    else if (!strcmp(argv[1], "forkworkers") && a > 0 && b > 0) workers(0, a, b);
+    else if (!strcmp(argv[1], "threadworkers") && a > 0 && b > 0) workers(1, a, b);
     else {
         fprintf(stderr, "lethebench: bad arguments\n");
         return 2;

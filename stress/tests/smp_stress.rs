@@ -1,6 +1,6 @@
 //! Run at -smp 4 (`cargo stress --test smp_stress -- -smp 4`): four copies of the lifecycle
-//! stress run at once, 25,000 fork/exit/wait and 25,000 thread create/join cycles each —
-//! 100,000 exits of each kind under each reaping strategy, with threads exiting on every CPU
+//! stress run at once, 12,500 fork/exit/wait and 12,500 thread create/join cycles each —
+//! 100,000 exits (50,000 processes, 50,000 threads) under each reaping strategy, with threads exiting on every CPU
 //! while their teardown (a task pinned to the CPU that made the thread, or a reaper) runs
 //! on others. The R1 checks of the teardown body (off its CPU before its stack is freed)
 //! run on every teardown, freed stacks are poisoned and guarded, and afterwards every frame,
@@ -25,7 +25,7 @@ kernel::qemu_test_main!();
 /// Copies of the stress running at once.
 const WORKERS: usize = 4;
 /// Cycles of each kind per copy (fewer in a debug build, which is several times slower).
-const CYCLES: &str = if cfg!(debug_assertions) { "500" } else { "25000" };
+const CYCLES: &str = if cfg!(debug_assertions) { "500" } else { "12500" };
 
 #[test_case]
 fn r1_r4_r8_a_hundred_thousand_exits_on_every_cpu_with_teardown_on_others_leave_nothing_behind() {

@@ -51,15 +51,13 @@ fn current_cycles() -> u64 {
 
 /// The CPU time of `thread`: the running thread's to now, another's to its last switch.
 pub fn of(thread: &Thread) -> CpuTime {
-    // With interrupts off: a thread moved to another CPU between reading "this CPU" and
-    // its current thread would not find itself running and lose its open stint.
-    let total = x86_64::instructions::interrupts::without_interrupts(|| {
-        if core::ptr::eq(&*current_thread(), thread) {
-            current_cycles()
-        } else {
-            thread.on_cpu_cycles.load(Ordering::Relaxed)
-        }
-    });
+    // `current_thread`, not "this CPU's current": a thread moved between the two would not
+    // find itself running and would lose its open stint.
+    let total = if core::ptr::eq(&*current_thread(), thread) {
+        current_cycles()
+    } else {
+        thread.on_cpu_cycles.load(Ordering::Relaxed)
+    };
     let system = thread.system_cycles.load(Ordering::Relaxed).min(total);
     CpuTime { user_ns: nanos(total - system), system_ns: nanos(system) }
 }

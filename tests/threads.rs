@@ -295,3 +295,45 @@ fn threads_with_an_fpu_area_keep_their_sse_registers_across_switches() {
     join_all(handles);
     assert_eq!(KEPT.load(Ordering::SeqCst), 2, "a thread saw another's xmm0");
 }
+
+/// Pairs of threads hand a turn back and forth: each wakes the other and blocks, over and
+/// over, on every CPU at once — so CPUs keep popping threads that another CPU is still
+/// switching away from. Found by the SMP stress (a hang, session 5): two CPUs each blocked
+/// a thread, each popped the other's, and both waited in `schedule` for the other's switch
+/// to finish. With `schedule` never waiting for such a thread, every hand-off completes.
+#[test_case]
+fn threads_waking_each_other_on_every_cpu_never_deadlock_the_switch() {
+    const PAIRS: usize = 4;
+    const HAND_OFFS: u64 = 60_000;
+    struct Pair {
+        turn: AtomicU64,
+        changed: sched::WaitQueue,
+    }
+    fn play(pair: &Pair, side: u64) {
+        for round in 0..HAND_OFFS / 2 {
+            let mine = round * 2 + side;
+            pair.changed.wait_until(|| pair.turn.load(Ordering::SeqCst) == mine);
+            pair.turn.store(mine + 1, Ordering::SeqCst);
+            pair.changed.wake_all();
+        }
+    }
+    let before = kernel::testing::held();
+    let pairs: Vec<_> = (0..PAIRS)
+        .map(|_| alloc::sync::Arc::new(Pair { turn: AtomicU64::new(0), changed: sched::WaitQueue::new() }))
+        .collect();
+    let handles = pairs
+        .iter()
+        .flat_map(|pair| {
+            (0..2).map(move |side| {
+                let pair = pair.clone();
+                sched::spawn("hand-off", move || play(&pair, side)).expect("spawn failed")
+            })
+        })
+        .collect();
+    join_all(handles);
+    for pair in &pairs {
+        assert_eq!(pair.turn.load(Ordering::SeqCst), HAND_OFFS);
+    }
+    drop(pairs);
+    assert_eq!(kernel::testing::held(), before, "stacks, control blocks or frames were not all freed");
+}

@@ -219,3 +219,8 @@ fn a_page_unmapped_on_one_cpu_faults_for_a_thread_reading_it_on_another() {
         assert!(output.contains("side by side"), "with several CPUs the threads should run apart: {output}");
     }
 }
+
+#[test_case]
+fn execve_in_a_process_of_several_threads_makes_the_others_leave_first() {
+    run_leaving_nothing("execthreads-musl", "from another leaves one thread");
+}

@@ -108,6 +108,22 @@ pub struct Translation {
     pub access: PageAccess,
 }
 
+/// A user page just unmapped whose frame is still held: a CPU may yet reach the frame
+/// through a stale TLB entry, so the caller flushes those TLBs first, then `release`s it.
+#[must_use = "the frame of an unmapped page is held until `release`: dropping this leaks it"]
+#[derive(Debug, PartialEq, Eq)]
+pub struct UnmappedPage {
+    entry: core::num::NonZeroU64,
+}
+
+impl UnmappedPage {
+    /// Frees the frame (or, if shared, drops this mapping's reference to it). Only once no
+    /// TLB can map the page any more.
+    pub fn release(self, frames: &mut FrameAllocator) {
+        release_user_frame(frames, self.entry.get());
+    }
+}
+
 /// What a purge gave back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PurgeStats {
@@ -221,18 +237,14 @@ impl AddressSpace {
         Ok(frame)
     }
 
-    /// Unmaps user page `address` and frees its frame (or, if shared, lets go of it).
-    pub fn unmap(
-        &mut self,
-        window: &impl PhysWindow,
-        frames: &mut FrameAllocator,
-        address: u64,
-    ) -> Result<(), UnmapError> {
+    /// Unmaps user page `address`; its frame stays held until the returned page is
+    /// released, after the caller's TLB flush.
+    pub fn unmap(&mut self, window: &impl PhysWindow, address: u64) -> Result<UnmappedPage, UnmapError> {
         let (leaf_table, index, entry) = self.present_leaf(window, address)?;
         phys::write_word(window, leaf_table, index, 0);
-        release_user_frame(frames, entry);
         self.user_pages -= 1;
-        Ok(())
+        let entry = core::num::NonZeroU64::new(entry).expect("mm: a present entry is not zero");
+        Ok(UnmappedPage { entry })
     }
 
     /// Changes the access of the mapped user page at `address`. The caller flushes the TLB
@@ -452,7 +464,7 @@ mod tests {
     }
 
     #[test]
-    fn mapped_pages_translate_with_their_access_and_unmap_frees_the_frame() {
+    fn mapped_pages_translate_with_their_access_and_an_unmapped_frame_is_freed_on_release() {
         let (ram, mut frames, kernel_root) = machine(64);
         let mut space = AddressSpace::new(&ram, &mut frames, kernel_root).unwrap();
         let frame = space.map_zeroed(&ram, &mut frames, 0x40_0000, PageAccess::READ_EXECUTE).unwrap();
@@ -464,13 +476,16 @@ mod tests {
         assert_eq!(space.translate(&ram, 0x40_1000), None);
 
         let before = frames.stats().owned_by(FrameOwner::UserPage);
-        space.unmap(&ram, &mut frames, 0x40_0000).unwrap();
-        assert_eq!(frames.stats().owned_by(FrameOwner::UserPage), before - 1);
+        let unmapped = space.unmap(&ram, 0x40_0000).unwrap();
         assert_eq!(space.translate(&ram, 0x40_0000), None);
         assert_eq!(
-            space.unmap(&ram, &mut frames, 0x40_0000),
-            Err(UnmapError::NotMapped { address: 0x40_0000 })
+            frames.stats().owned_by(FrameOwner::UserPage),
+            before,
+            "the frame is held until released (a stale TLB entry may still reach it)"
         );
+        unmapped.release(&mut frames);
+        assert_eq!(frames.stats().owned_by(FrameOwner::UserPage), before - 1);
+        assert_eq!(space.unmap(&ram, 0x40_0000), Err(UnmapError::NotMapped { address: 0x40_0000 }));
         space.free(&ram, &mut frames);
     }
 
@@ -596,7 +611,7 @@ mod tests {
             for index in unmapped {
                 if mapped.is_empty() { break; }
                 let address = **index.get(&mapped.iter().collect::<Vec<_>>());
-                space.unmap(&ram, &mut frames, address).unwrap();
+                space.unmap(&ram, address).unwrap().release(&mut frames);
                 mapped.remove(&address);
             }
             prop_assert_eq!(space.user_pages(), mapped.len() as u64);

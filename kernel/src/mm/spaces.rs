@@ -50,6 +50,11 @@ unsafe fn load_and_publish(root: u64) -> u64 {
     unsafe { crate::arch::cpu::load_page_table_root(root) }
 }
 
+/// Whether any online CPU, the caller's included, has the address space `root` loaded.
+pub fn loaded_anywhere(root: u64) -> bool {
+    crate::sched::cpu::online().any(|cpu| cpu.loaded_root() == root)
+}
+
 /// Loads `space` on this CPU for good (execve's new image); checks, as `run_loaded` does,
 /// that its upper half is the kernel's.
 pub fn activate(space: &AddressSpace) {

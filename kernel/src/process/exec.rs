@@ -40,6 +40,9 @@ pub enum ExecError {
     TooManyThreads,
     /// The process limit is reached (EAGAIN).
     TooManyProcesses,
+    /// The process is ending, or another of its threads is in execve: the caller leaves
+    /// on its way back to ring 3 and never sees this.
+    Evicted,
 }
 
 impl fmt::Display for ExecError {
@@ -51,6 +54,7 @@ impl fmt::Display for ExecError {
             ExecError::OutOfMemory => f.write_str("out of memory"),
             ExecError::TooManyThreads => f.write_str("thread limit reached"),
             ExecError::TooManyProcesses => f.write_str("process limit reached"),
+            ExecError::Evicted => f.write_str("the process is ending or exec'ing in another thread"),
         }
     }
 }
@@ -95,9 +99,11 @@ pub fn spawn_program(
     }
 }
 
-/// execve for `process`, whose only thread is the caller: replaces its image with the
-/// ramdisk's `path` and makes `registers` (the system call's frame) start it — every
-/// register zero but rip and rsp. On failure the process is unchanged.
+/// execve for `process`, from its calling thread: replaces its image with the ramdisk's
+/// `path` and makes `registers` (the system call's frame) start it — every register zero
+/// but rip and rsp. Once the new image is loaded, every other thread of the process leaves
+/// first (`Process::evict_other_threads`). On failure the process is unchanged (but for
+/// `Evicted`, after which the caller leaves too).
 pub fn execve(
     process: &Process,
     path: &[u8],
@@ -116,6 +122,11 @@ pub fn execve(
             return Err(error);
         }
     };
+    // The point of no return: any other thread leaves now, or the caller does.
+    if process.evict_other_threads().is_err() {
+        spaces::destroy(space);
+        return Err(ExecError::Evicted);
+    }
     process.replace_image(space, Layout::for_program(plan.end));
     process.with_files(crate::files::FdTable::close_on_exec);
     let me = sched::cpu::current_thread();

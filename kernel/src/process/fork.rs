@@ -47,7 +47,7 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
     let child = Process::new(counted, space, parent.layout(), limits, files, Some(parent));
     // After the child is in the process table: a `kill_all_but` that did not see the child
     // had already marked this parent, or sees the child on its next pass.
-    if parent.exiting() {
+    if parent.must_leave() {
         parent.abandon_child(&child);
         return Err(ForkError::Killed);
     }

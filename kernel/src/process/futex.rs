@@ -76,7 +76,7 @@ pub fn wait(
         Ok(())
     })?;
     let sleep = timeout_ticks.map(crate::tasks::sleep);
-    let outcome = sched::block_on_unless(Woken { waiter: waiter.clone(), sleep }, || process.exiting());
+    let outcome = sched::block_on_unless(Woken { waiter: waiter.clone(), sleep }, || process.must_leave());
     // Still queued unless a wake took it: take it out, from wherever a requeue moved it.
     // A wake that took it after the timeout or the kill ended the sleep still counts (as
     // Linux's unqueue): returning an error would swallow the only wake of a lock's release.

@@ -54,6 +54,10 @@ impl WaitStatus {
 /// Capability to fire a process's exited event: only `finish` makes one.
 pub struct Exited(());
 
+/// `evict_other_threads` did not make the caller the only thread: it must leave instead.
+#[derive(Debug)]
+pub struct Evicted;
+
 /// A process. Lock rule: `parent` and `children` are taken with interrupts off, briefly,
 /// never one inside another's.
 pub struct Process {
@@ -82,6 +86,12 @@ pub struct Process {
     exiting: core::sync::atomic::AtomicBool,
     /// Threads that have not left yet; the last to leave ends the process.
     live_threads: core::sync::atomic::AtomicUsize,
+    /// The tid of the thread whose execve is replacing the process, 0 if none: every other
+    /// thread leaves at its next way back to ring 3, as for `group_exit`, but the process
+    /// lives on in the exec'ing one (`evict_other_threads`).
+    exec_thread: core::sync::atomic::AtomicU64,
+    /// Where an exec'ing thread waits for the others to leave.
+    thread_left: WaitQueue,
     /// Signal actions as `rt_sigaction` stored them (handler, flags, restorer, mask).
     signal_actions: SpinLock<[[u64; 4]; 64]>,
     /// The signal mask `rt_sigprocmask` keeps.
@@ -232,6 +242,8 @@ impl Process {
             group_exit: SpinLock::new(None),
             exiting: core::sync::atomic::AtomicBool::new(false),
             live_threads: core::sync::atomic::AtomicUsize::new(0),
+            exec_thread: core::sync::atomic::AtomicU64::new(0),
+            thread_left: WaitQueue::new(),
             children_detached: core::sync::atomic::AtomicBool::new(false),
             signal_actions: SpinLock::new([[0; 4]; 64]),
             signal_mask: core::sync::atomic::AtomicU64::new(0),
@@ -291,7 +303,7 @@ impl Process {
     pub(super) fn wait_for_child(&self, pid: i64) {
         self.child_ended.wait_until(|| {
             let (matching, zombie) = self.find_child(pid);
-            matching == 0 || zombie.is_some() || self.exiting()
+            matching == 0 || zombie.is_some() || self.must_leave()
         });
     }
 
@@ -315,8 +327,35 @@ impl Process {
             self.space.lock().replace(space)
         });
         if let Some(old) = old {
+            // The threads `evict_other_threads` saw leave may still be switching away on
+            // their CPUs with the old root in CR3: it is freed only once no CPU has it loaded.
+            while spaces::loaded_anywhere(old.root()) {
+                sched::yield_now();
+            }
             spaces::destroy(old);
         }
+    }
+
+    /// execve's first step in a process of several threads (Linux's `de_thread`): makes
+    /// every other thread leave and returns once the caller is the only one. `Err` if the
+    /// process is ending meanwhile, or another thread's execve got there first: the caller
+    /// then leaves too, on its way back to ring 3.
+    pub(super) fn evict_other_threads(&self) -> Result<(), Evicted> {
+        let me = current_thread();
+        if self.exec_thread.compare_exchange(0, me.id().0, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+            return Err(Evicted);
+        }
+        let others = without_interrupts(|| self.threads.lock().clone());
+        for thread in others.iter().filter(|thread| !crate::mm::pool::PoolArc::ptr_eq(thread, &me)) {
+            sched::interrupt(thread);
+        }
+        drop(others);
+        self.thread_left.wait_until(|| self.live_threads.load(Ordering::SeqCst) == 1 || self.exiting());
+        if self.exiting() {
+            return Err(Evicted);
+        }
+        self.exec_thread.store(0, Ordering::SeqCst);
+        Ok(())
     }
 
     /// Runs `work` on the address space, with preemption off (the lock is a spin lock).
@@ -442,8 +481,17 @@ impl Process {
         }
     }
 
-    /// Whether the process is ending (`exit_group` or a fatal signal): its threads leave.
-    pub fn exiting(&self) -> bool {
+    /// Whether the calling thread of this process must leave: the process is ending
+    /// (`exit_group` or a fatal signal), or another of its threads is in execve.
+    pub fn must_leave(&self) -> bool {
+        if self.exiting() {
+            return true;
+        }
+        let exec_thread = self.exec_thread.load(Ordering::SeqCst);
+        exec_thread != 0 && exec_thread != current_thread().id().0
+    }
+
+    fn exiting(&self) -> bool {
         self.exiting.load(Ordering::Acquire)
     }
 
@@ -489,9 +537,13 @@ impl Process {
             let mut usage = self.usage.lock();
             usage.own = usage.own + spent;
         });
-        if self.live_threads.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if self.live_threads.fetch_sub(1, Ordering::SeqCst) == 1 {
             let status = without_interrupts(|| *self.group_exit.lock()).unwrap_or(own);
             self.finish(status);
+        } else if self.exec_thread.load(Ordering::SeqCst) != 0 {
+            // SeqCst on both sides: either this sees the exec'ing thread's mark, or its
+            // check of `live_threads` sees this thread gone.
+            self.thread_left.wake_all();
         }
     }
 
@@ -577,9 +629,9 @@ pub fn current() -> Option<Arc<Process>> {
 }
 
 /// Leaves now if the calling thread's process is ending (`exit_group` by another thread, or
-/// `kill`); for the ways back to ring 3.
+/// `kill`) or another thread's execve replaces it; for the ways back to ring 3.
 pub fn die_if_killed() {
-    if let Some(process) = current().filter(|process| process.exiting()) {
+    if let Some(process) = current().filter(|process| process.must_leave()) {
         leave_current(process, WaitStatus::exited(0))
     }
 }

@@ -9,14 +9,14 @@
 //! made and joined ran physical memory out in page tables). Holes above the lowest
 //! mapping are not reused yet. Pages are mapped zeroed at once
 //! (no demand paging yet). Changes flush the affected pages from the TLB of every CPU
-//! that has the space loaded (`mm::shootdown`), before the call returns. The frames of
-//! unmapped pages go back to the allocator just before that flush, so for those few
-//! microseconds another thread of the same process, racing with the unmap on another
-//! CPU, could still reach a freed frame through a stale entry; flushing before freeing
-//! needs `mm`'s unmap to hand the frames back instead of freeing them (not done yet).
+//! that has the space loaded (`mm::shootdown`), before the call returns. Unmapped pages'
+//! frames go back to the allocator only after that flush (`UNMAP_BATCH` pages at a time):
+//! another thread of the process, racing with the unmap on another CPU, may read the old
+//! page through a stale entry until the flush, but never a frame already given to
+//! someone else.
 
 use mm::PAGE_SIZE;
-use mm::address_space::{AddressSpace, MapError, PageAccess, USER_END};
+use mm::address_space::{AddressSpace, MapError, PageAccess, USER_END, UnmappedPage};
 
 use crate::mm::shootdown::{self, CpuSet};
 use crate::mm::{frames::with_frames, window::window};
@@ -87,13 +87,21 @@ fn flush(space: &AddressSpace, range: core::ops::Range<u64>) {
     shootdown::flush(range, CpuSet::others_with_root(space.root()));
 }
 
+/// Pages unmapped, flushed and freed together (their frames wait on the stack meanwhile).
+const UNMAP_BATCH: usize = 256;
+
 fn unmap_range(space: &mut AddressSpace, range: core::ops::Range<u64>) {
-    with_frames(|frames| {
-        for page in range.clone().step_by(PAGE_SIZE as usize) {
-            let _ = space.unmap(window(), frames, page);
+    let mut start = range.start;
+    while start < range.end {
+        let end = range.end.min(start + UNMAP_BATCH as u64 * PAGE_SIZE);
+        let mut held: [Option<UnmappedPage>; UNMAP_BATCH] = [const { None }; UNMAP_BATCH];
+        for (slot, page) in held.iter_mut().zip((start..end).step_by(PAGE_SIZE as usize)) {
+            *slot = space.unmap(window(), page).ok();
         }
-    });
-    flush(space, range);
+        flush(space, start..end);
+        with_frames(|frames| held.into_iter().flatten().for_each(|page| page.release(frames)));
+        start = end;
+    }
 }
 
 fn map_range(

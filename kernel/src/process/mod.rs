@@ -1,6 +1,7 @@
-//! User processes: an address space, one thread, an exit status, a parent and children.
-//! exec loads a static ELF from the ramdisk into a fresh address space; fork copies the
-//! calling process; wait4 collects ended children.
+//! User processes: an address space, threads, an exit status, a parent and children.
+//! exec loads a static ELF from the ramdisk into a fresh address space, makes the other
+//! threads leave and only then frees the old space; fork copies the calling process;
+//! wait4 collects ended children.
 //!
 //! Exit follows DESIGN.md's order already: in the exiting thread's own context the user
 //! address space is purged (R2), then the exit status is published and the `exited` event

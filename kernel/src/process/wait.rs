@@ -73,7 +73,7 @@ pub fn wait4(
         if options.0 & WaitOptions::WNOHANG != 0 {
             return Ok(Pid(0));
         }
-        if process.exiting() {
+        if process.must_leave() {
             return Err(WaitError::Interrupted);
         }
         process.wait_for_child(pid);

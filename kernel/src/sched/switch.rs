@@ -17,9 +17,11 @@
 //! clears it (Release) — after `switch_stacks` has stored the thread's stack pointer and
 //! every register it pushed — and only then queues a preempted thread again. A CPU that
 //! pops a thread whose flag is still set (a blocked thread woken by another CPU while its
-//! own CPU is still switching away from it) spins (Acquire) for the few instructions until
-//! it clears. So no CPU ever runs on a stack another CPU is still using (the live-thread
-//! twin of R1).
+//! own CPU is still switching away from it) puts it back on its queue and runs something
+//! else — it never waits for the flag, which could deadlock two CPUs each switching away
+//! from the thread the other popped. A thread is switched to only after its flag was seen
+//! clear (Acquire), so no CPU ever runs on a stack another CPU is still using (the
+//! live-thread twin of R1).
 //!
 //! Called from: `schedule` with interrupts disabled and preemption enabled — from thread
 //! context (yield, block, exit) or from the timer interrupt (preemption).
@@ -63,12 +65,24 @@ pub(super) fn schedule() {
         }
         None => cpu.idle().clone(),
     };
+    let next = if next.on_cpu.load(Ordering::Acquire) {
+        // Another CPU is still switching away from `next`. Waiting for it here could be
+        // forever: that CPU may be waiting, just so, for `previous` (found at -smp 4 by the
+        // SMP stress: two CPUs each blocked a thread, each popped the other's, and both
+        // spun in here for good). `next` goes back on this CPU's queue, and this CPU keeps
+        // the previous thread or runs its idle thread, which no other CPU ever runs.
+        cpu.enqueue(next);
+        if previous_state == ThreadState::Running {
+            cpu.set_current(previous);
+            return;
+        }
+        cpu.idle().clone()
+    } else {
+        next
+    };
     let requeue = previous_state == ThreadState::Running && !PoolArc::ptr_eq(&previous, cpu.idle());
     if requeue {
         previous.set_state(ThreadState::Runnable);
-    }
-    while next.on_cpu.load(Ordering::Acquire) {
-        core::hint::spin_loop();
     }
     next.on_cpu.store(true, Ordering::Relaxed);
     next.last_cpu.store(cpu.id(), Ordering::Relaxed);

@@ -53,9 +53,11 @@ pub(super) fn read(fd: u64, buffer: u64, count: u64) -> Result<u64, Errno> {
             if !matches!(writable, Some(Ok(()))) {
                 return Err(Errno::EFAULT);
             }
-            crate::input::read(count, || process.exiting()).ok_or(Errno::EINTR)?
+            crate::input::read(count, || process.must_leave()).ok_or(Errno::EINTR)?
         }
-        Kind::PipeRead(end) => end.read(count, file.nonblocking, || process.exiting()).map_err(pipe_errno)?,
+        Kind::PipeRead(end) => {
+            end.read(count, file.nonblocking, || process.must_leave()).map_err(pipe_errno)?
+        }
         Kind::PipeWrite(_) => return Err(Errno::EBADF),
     };
     match process.with_space(|space| usercopy::copy_to_user(space, buffer, &bytes)) {
@@ -105,7 +107,7 @@ fn write_to(process: &process::Process, file: &File, buffer: u64, count: u64) ->
                 Ok(())
             }
             (Ok(()), Kind::PipeWrite(end)) => {
-                end.write(&piece, file.nonblocking, || process.exiting()).map_err(pipe_errno)
+                end.write(&piece, file.nonblocking, || process.must_leave()).map_err(pipe_errno)
             }
             (Ok(()), Kind::PipeRead(_)) => Err(Errno::EBADF),
         };

@@ -267,7 +267,7 @@ fn nanosleep(request: u64) -> Result<u64, Errno> {
         }
         // The current tick is partly over already: one more makes the sleep long enough.
         let ticks = (deadline - now).div_ceil(tick_ns) + 1;
-        let slept = crate::sched::block_on_unless(crate::tasks::sleep(ticks), || process.exiting());
+        let slept = crate::sched::block_on_unless(crate::tasks::sleep(ticks), || process.must_leave());
         if slept.is_none() {
             return Err(Errno::EINTR);
         }
@@ -441,6 +441,8 @@ fn execve(frame: &mut SyscallFrame) -> Result<u64, Errno> {
         Err(process::ExecError::ArgumentsTooLong) => Err(Errno::E2BIG),
         Err(process::ExecError::OutOfMemory) => Err(Errno::ENOMEM),
         Err(process::ExecError::TooManyThreads | process::ExecError::TooManyProcesses) => Err(Errno::EAGAIN),
+        // Never seen: the thread leaves on its way back (`die_if_killed`).
+        Err(process::ExecError::Evicted) => Err(Errno::EINTR),
     }
 }
 

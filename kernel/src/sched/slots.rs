@@ -10,12 +10,18 @@
 //! Slots are claimed at spawn (lock-free pop; none left → `EAGAIN`, R8) and released by
 //! the teardown task once everything of the thread is freed; a released slot's event is
 //! rearmed for its next thread.
+//!
+//! The free list is pushed and popped with interrupts off. The queue is lock-free but not
+//! wait-free: a pop that has taken a place but not yet marked it done makes pushes to that
+//! place spin. A thread preempted in that window, while every CPU ran a reaper spinning
+//! in such a push with preemption off, hung the SMP stress for good (session 5).
 
 use alloc::boxed::Box;
 
 use conquer_once::spin::OnceCell;
 use crossbeam_queue::ArrayQueue;
 use executor::OneShotEvent;
+use x86_64::instructions::interrupts::without_interrupts;
 
 use super::switch::OffCpu;
 use super::thread::Thread;
@@ -62,7 +68,7 @@ pub fn slot(index: u32) -> &'static ThreadSlot {
 
 /// A free slot, or `None` when `MAX_THREADS` threads exist.
 pub(super) fn claim() -> Option<u32> {
-    table().free.pop()
+    without_interrupts(|| table().free.pop())
 }
 
 /// Gives back the slot of a torn-down thread, rearming its event for the next one.
@@ -75,7 +81,7 @@ pub(super) fn release(index: u32) {
 
 /// Gives back a slot whose thread never ran (spawn failed half-way).
 pub(super) fn release_unused(index: u32) {
-    if table().free.push(index).is_err() {
+    if without_interrupts(|| table().free.push(index)).is_err() {
         panic!("sched: thread slot {index} released twice; R4 broken");
     }
 }

@@ -341,15 +341,12 @@ impl Process {
     /// process is ending meanwhile, or another thread's execve got there first: the caller
     /// then leaves too, on its way back to ring 3.
     pub(super) fn evict_other_threads(&self) -> Result<(), Evicted> {
-        let me = current_thread();
-        if self.exec_thread.compare_exchange(0, me.id().0, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+        let me = current_thread().id().0;
+        if self.exec_thread.compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst).is_err() {
             return Err(Evicted);
         }
-        let others = without_interrupts(|| self.threads.lock().clone());
-        for thread in others.iter().filter(|thread| !crate::mm::pool::PoolArc::ptr_eq(thread, &me)) {
-            sched::interrupt(thread);
-        }
-        drop(others);
+        // The caller is woken too: at worst one blocking call of it looks again.
+        self.interrupt_threads();
         self.thread_left.wait_until(|| self.live_threads.load(Ordering::SeqCst) == 1 || self.exiting());
         if self.exiting() {
             return Err(Evicted);
@@ -506,11 +503,17 @@ impl Process {
             }
         });
         self.exiting.store(true, Ordering::Release);
+        self.interrupt_threads();
+        self.child_ended.wake_all();
+    }
+
+    /// Wakes every thread of the process blocked in the kernel, so that it looks again at
+    /// whether it must leave.
+    fn interrupt_threads(&self) {
         let threads = without_interrupts(|| self.threads.lock().clone());
         for thread in threads {
             sched::interrupt(&thread);
         }
-        self.child_ended.wake_all();
     }
 
     /// Sends a terminating signal (SIGKILL, SIGTERM's default action).

@@ -1,9 +1,11 @@
-/* /init of a benchmark boot (scripts/bench): runs the plan — PLAN and INNER from plan.h,
- * which scripts/bench writes (Lethe has no file system calls to read it at run time) —
- * INNER times, each step with /bin/procbench, or /bin/lethebench for the Lethe-only modes
- * (saturated, scale), under each reaping strategy in turn (lethe_reaping, system call 1000). Before each
- * strategy's runs it prints "LETHE_STRATEGY name", by which scripts/bench splits the
- * serial log into one log per strategy; procbench prints the RESULT lines. */
+/* /init of a benchmark boot (scripts/bench, scripts/profile): runs the plan — PLAN, INNER
+ * and STRATEGIES from plan.h, which bench/make-initrd writes (Lethe has no file system
+ * calls to read it at run time) — INNER times, each step with /bin/procbench, or
+ * /bin/lethebench for the Lethe-only modes, under each of STRATEGIES in turn
+ * (lethe_reaping, system call 1000). Before each strategy's runs it prints
+ * "LETHE_STRATEGY name", by which scripts/bench splits the serial log into one log per
+ * strategy, and around the plan's steps "LETHE_PLAN begin" and "LETHE_PLAN end", between
+ * which scripts/profile samples; procbench prints the RESULT lines. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,8 @@ static int run(char *mode, char *a, char *b) {
 
 int main(void) {
     static const char *strategies[] = {"future", "reaper", "percpu-reaper"};
-    for (int strategy = 0; strategy < 3; strategy++) {
+    for (size_t index = 0; index < sizeof STRATEGIES / sizeof STRATEGIES[0]; index++) {
+        int strategy = STRATEGIES[index];
         if (syscall(LETHE_REAPING, strategy) < 0) {
             printf("ERROR lethe_reaping(%d) failed\n", strategy);
             return 1;
@@ -42,6 +45,8 @@ int main(void) {
         printf("LETHE_STRATEGY %s\n", strategies[strategy]);
         fflush(stdout);
         run("clockres", "100000", NULL);
+        printf("LETHE_PLAN begin\n");
+        fflush(stdout);
         for (int round = 0; round < INNER; round++) {
             for (size_t step = 0; step < sizeof PLAN / sizeof PLAN[0]; step++) {
                 int status = run((char *)PLAN[step][0], (char *)PLAN[step][1], (char *)PLAN[step][2]);
@@ -49,6 +54,8 @@ int main(void) {
                 fflush(stdout);
             }
         }
+        printf("LETHE_PLAN end\n");
+        fflush(stdout);
     }
     printf("BENCH_DONE\n");
     return 0;

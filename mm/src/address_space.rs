@@ -23,7 +23,8 @@ use core::fmt;
 use x86_64::structures::paging::PageTableFlags as Flags;
 
 use crate::PAGE_SIZE;
-use crate::frame_allocator::{FrameAllocator, FrameOwner, OutOfFrames};
+use crate::frame_allocator::{FrameOwner, OutOfFrames};
+use crate::frame_source::FrameSource;
 use crate::page_table::{self, ENTRIES, ENTRY_FRAME_MASK, table_indices};
 use crate::phys::{self, PhysWindow};
 
@@ -119,7 +120,7 @@ pub struct UnmappedPage {
 impl UnmappedPage {
     /// Frees the frame (or, if shared, drops this mapping's reference to it). Only once no
     /// TLB can map the page any more.
-    pub fn release(self, frames: &mut FrameAllocator) {
+    pub fn release(self, frames: &mut impl FrameSource) {
         release_user_frame(frames, self.entry.get());
     }
 }
@@ -151,7 +152,7 @@ fn check_user_page(address: u64) -> Result<(), MapError> {
 }
 
 /// Lets go of the frame of user leaf `entry`: frees it, or, if shared, drops one reference.
-fn release_user_frame(frames: &mut FrameAllocator, entry: u64) {
+fn release_user_frame(frames: &mut impl FrameSource, entry: u64) {
     let frame = entry & ENTRY_FRAME_MASK;
     let released = if entry & SHARED.bits() != 0 {
         frames.drop_reference(frame, FrameOwner::UserPage).map(drop)
@@ -163,7 +164,7 @@ fn release_user_frame(frames: &mut FrameAllocator, entry: u64) {
     }
 }
 
-fn free_or_report(frames: &mut FrameAllocator, frame: u64, owner: FrameOwner) {
+fn free_or_report(frames: &mut impl FrameSource, frame: u64, owner: FrameOwner) {
     if let Err(error) = frames.free(frame, owner) {
         panic!("mm: address space gave back a frame it did not own ({error}); R4 broken");
     }
@@ -173,7 +174,7 @@ impl AddressSpace {
     /// A new address space: an empty user half and the kernel half of `kernel_root`.
     pub fn new(
         window: &impl PhysWindow,
-        frames: &mut FrameAllocator,
+        frames: &mut impl FrameSource,
         kernel_root: u64,
     ) -> Result<Self, OutOfFrames> {
         let root = frames.allocate(FrameOwner::PageTable)?;
@@ -203,7 +204,7 @@ impl AddressSpace {
     pub fn map_zeroed(
         &mut self,
         window: &impl PhysWindow,
-        frames: &mut FrameAllocator,
+        frames: &mut impl FrameSource,
         address: u64,
         access: PageAccess,
     ) -> Result<u64, MapError> {
@@ -225,7 +226,7 @@ impl AddressSpace {
     pub fn map_zeroed_shared(
         &mut self,
         window: &impl PhysWindow,
-        frames: &mut FrameAllocator,
+        frames: &mut impl FrameSource,
         address: u64,
         access: PageAccess,
     ) -> Result<u64, MapError> {
@@ -280,7 +281,7 @@ impl AddressSpace {
     pub fn duplicate(
         &self,
         window: &impl PhysWindow,
-        frames: &mut FrameAllocator,
+        frames: &mut impl FrameSource,
     ) -> Result<Self, OutOfFrames> {
         let mut child = AddressSpace::new(window, frames, self.root)?;
         let mut result = Ok(());
@@ -302,7 +303,7 @@ impl AddressSpace {
     fn map_copy(
         &mut self,
         window: &impl PhysWindow,
-        frames: &mut FrameAllocator,
+        frames: &mut impl FrameSource,
         address: u64,
         parent_entry: u64,
     ) -> Result<(), OutOfFrames> {
@@ -325,7 +326,7 @@ impl AddressSpace {
     }
 
     /// Unmaps every user page and frees every user frame and page table below the root.
-    pub fn purge(&mut self, window: &impl PhysWindow, frames: &mut FrameAllocator) -> PurgeStats {
+    pub fn purge(&mut self, window: &impl PhysWindow, frames: &mut impl FrameSource) -> PurgeStats {
         let mut stats = PurgeStats::default();
         for root_index in 0..KERNEL_ROOT_ENTRIES.start {
             let entry = phys::read_word(window, self.root, root_index);
@@ -342,7 +343,7 @@ impl AddressSpace {
     }
 
     /// Purges what is left and frees the root.
-    pub fn free(mut self, window: &impl PhysWindow, frames: &mut FrameAllocator) {
+    pub fn free(mut self, window: &impl PhysWindow, frames: &mut impl FrameSource) {
         self.purge(window, frames);
         free_or_report(frames, self.root, FrameOwner::PageTable);
     }
@@ -351,7 +352,7 @@ impl AddressSpace {
     fn leaf_table_creating(
         &mut self,
         window: &impl PhysWindow,
-        frames: &mut FrameAllocator,
+        frames: &mut impl FrameSource,
         address: u64,
     ) -> Result<u64, OutOfFrames> {
         let table_flags = Flags::PRESENT | Flags::WRITABLE | Flags::USER_ACCESSIBLE;
@@ -413,7 +414,7 @@ fn visit_table(
 /// then `table` itself.
 fn purge_table(
     window: &impl PhysWindow,
-    frames: &mut FrameAllocator,
+    frames: &mut impl FrameSource,
     table: u64,
     level: u32,
     stats: &mut PurgeStats,
@@ -440,6 +441,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::frame_allocator::FrameAllocator;
     use crate::phys::simulated::SimulatedRam;
 
     const RAM_BASE: u64 = 0x10_0000;

@@ -1,13 +1,14 @@
 //! Walking a 4-level x86_64 page table by physical address: the walk shared by user
 //! address spaces and the kernel's own mappings (kernel stacks).
 //!
-//! Tables are reached through a `PhysWindow` and created on demand with the frame
-//! allocator (owner `PageTable`). Only 4 KiB leaves are supported below the tables walked
+//! Tables are reached through a `PhysWindow` and created on demand from a `FrameSource`
+//! (owner `PageTable`). Only 4 KiB leaves are supported below the tables walked
 //! here; meeting a huge page on the way is a broken rule and panics.
 
 use x86_64::structures::paging::PageTableFlags as Flags;
 
-use crate::frame_allocator::{FrameAllocator, FrameOwner, OutOfFrames};
+use crate::frame_allocator::{FrameOwner, OutOfFrames};
+use crate::frame_source::FrameSource;
 use crate::phys::{self, PhysWindow};
 
 pub(crate) const ENTRIES: usize = 512;
@@ -26,7 +27,7 @@ pub(crate) fn is_present(entry: u64) -> bool {
 /// Returns it and how many tables were created.
 pub(crate) fn leaf_table_creating(
     window: &impl PhysWindow,
-    frames: &mut FrameAllocator,
+    frames: &mut impl FrameSource,
     root: u64,
     address: u64,
     table_flags: Flags,

@@ -21,8 +21,8 @@ static volatile long *report;
 
 static void *reader(void *unused) {
     (void)unused;
-    reader_cpu = sched_getcpu();
     for (;;) {
+        if (reads % 4096 == 0) reader_cpu = sched_getcpu();
         int was_unmapped = unmapped;
         long value = *page;
         if (value != 4242) {
@@ -47,6 +47,9 @@ static void child(void) {
     pthread_t thread;
     if (pthread_create(&thread, NULL, reader, NULL) != 0) _exit(5);
     while (reads < 100000) sched_yield();
+    /* A new thread starts on its creator's CPU; an idle CPU steals one of the two within a
+     * tick or so. Wait for that (a bounded while: with one CPU it never comes). */
+    for (int tries = 0; tries < 200 && reader_cpu == sched_getcpu(); tries++) sched_yield();
     report[1] = reader_cpu;
     report[2] = sched_getcpu();
     munmap((void *)page, 4096);

@@ -4,7 +4,8 @@
 //! reference drops. Lock order: `stacks` → `frames` (never the other way round).
 
 use conquer_once::spin::OnceCell;
-use mm::frame_allocator::{FrameAllocator, FrameStats};
+use mm::frame_allocator::{FrameAllocator, FrameOwner, FrameStats, FreeError, OutOfFrames};
+use mm::frame_source::FrameSource;
 use x86_64::instructions::interrupts::without_interrupts;
 
 use crate::sync::SpinLock;
@@ -24,4 +25,27 @@ pub fn with_frames<R>(work: impl FnOnce(&mut FrameAllocator) -> R) -> R {
 /// Current frame counts.
 pub fn stats() -> FrameStats {
     with_frames(|frames| frames.stats())
+}
+
+/// The allocator as a `FrameSource` locked for each call only: for page-table work that
+/// zeroes or copies frames between allocations (mapping fresh pages, fork's copy), which
+/// then runs with the lock free and interrupts on (`mm::frame_source`).
+pub struct LockedFrames;
+
+impl FrameSource for LockedFrames {
+    fn allocate(&mut self, owner: FrameOwner) -> Result<u64, OutOfFrames> {
+        with_frames(|frames| frames.allocate(owner))
+    }
+
+    fn free(&mut self, address: u64, owner: FrameOwner) -> Result<(), FreeError> {
+        with_frames(|frames| frames.free(address, owner))
+    }
+
+    fn add_reference(&mut self, address: u64, owner: FrameOwner) -> Result<(), FreeError> {
+        with_frames(|frames| frames.add_reference(address, owner))
+    }
+
+    fn drop_reference(&mut self, address: u64, owner: FrameOwner) -> Result<bool, FreeError> {
+        with_frames(|frames| frames.drop_reference(address, owner))
+    }
 }

@@ -15,7 +15,7 @@ use super::lifecycle::{Process, ProcessCount};
 use super::limits::{Limits, RLIM_INFINITY, TaskCharge};
 use super::memory::Layout;
 use super::usercopy::load_into;
-use crate::mm::{frames::with_frames, spaces, window::window};
+use crate::mm::{frames::LockedFrames, spaces, window::window};
 use crate::sched::{self, SpawnError};
 
 /// The top of every process's stack.
@@ -181,15 +181,13 @@ fn map_pages(
     range: core::ops::Range<u64>,
     access: PageAccess,
 ) -> Result<(), ExecError> {
-    with_frames(|frames| {
-        for page in range.step_by(PAGE_SIZE as usize) {
-            match space.map_zeroed(window(), frames, page, access) {
-                Ok(_) | Err(MapError::AlreadyMapped { .. }) => {}
-                Err(MapError::OutOfFrames) => return Err(ExecError::OutOfMemory),
-                Err(error) => panic!("exec: planned page {page:#x} refused: {error}"),
-            }
+    let frames = &mut LockedFrames;
+    range.step_by(PAGE_SIZE as usize).try_for_each(|page| {
+        match space.map_zeroed(window(), frames, page, access) {
+            Ok(_) | Err(MapError::AlreadyMapped { .. }) => Ok(()),
+            Err(MapError::OutOfFrames) => Err(ExecError::OutOfMemory),
+            Err(error) => panic!("exec: planned page {page:#x} refused: {error}"),
         }
-        Ok(())
     })
 }
 

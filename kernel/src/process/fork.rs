@@ -9,7 +9,7 @@ use alloc::sync::Arc;
 use super::lifecycle::{Pid, Process, ProcessCount};
 use super::limits::TaskCharge;
 use crate::arch::syscall::SyscallFrame;
-use crate::mm::{frames::with_frames, window::window};
+use crate::mm::{frames::LockedFrames, window::window};
 use crate::sched::{self, SpawnError};
 
 /// Why fork failed.
@@ -37,7 +37,7 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
         return Err(ForkError::TooManyThreads);
     }
     let copy = parent
-        .with_space(|space| with_frames(|frames| space.duplicate(window(), frames)))
+        .with_space(|space| space.duplicate(window(), &mut LockedFrames))
         .expect("fork: the calling process has no address space");
     let space = copy.map_err(|_| ForkError::OutOfMemory)?;
     let Ok(files) = parent.with_files(|table| table.try_clone()) else {

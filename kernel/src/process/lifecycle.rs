@@ -525,6 +525,7 @@ impl Process {
     /// status, or `own` if there is none (a plain `exit` of the last thread).
     fn leave(&self, own: WaitStatus) {
         let me = current_thread();
+        me.start_leaving();
         // CLONE_CHILD_CLEARTID: tell a joining thread this one is gone.
         let clear_child_tid = me.clear_child_tid.load(Ordering::Relaxed);
         if clear_child_tid != 0 {

@@ -8,7 +8,8 @@
 //! under them — instead of walking down the address space forever (a million threads
 //! made and joined ran physical memory out in page tables). Holes above the lowest
 //! mapping are not reused yet. Pages are mapped zeroed at once
-//! (no demand paging yet). Changes flush the affected pages from the TLB of every CPU
+//! (no demand paging yet), each zeroed with the frame allocator's lock free
+//! (`LockedFrames`). Changes flush the affected pages from the TLB of every CPU
 //! that has the space loaded (`mm::shootdown`), before the call returns. Unmapped pages'
 //! frames go back to the allocator only after that flush (`UNMAP_BATCH` pages at a time):
 //! another thread of the process, racing with the unmap on another CPU, may read the old
@@ -18,8 +19,9 @@
 use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, MapError, PageAccess, USER_END, UnmappedPage};
 
+use crate::mm::frames::{LockedFrames, with_frames};
 use crate::mm::shootdown::{self, CpuSet};
-use crate::mm::{frames::with_frames, window::window};
+use crate::mm::window::window;
 
 /// Mappings are placed below this address (and above the break).
 pub const MMAP_TOP: u64 = 0x0000_7f00_0000_0000;
@@ -110,19 +112,17 @@ fn map_range(
     access: PageAccess,
     sharing: Sharing,
 ) -> Result<(), MemoryError> {
-    let mapped = with_frames(|frames| {
-        for page in range.clone().step_by(PAGE_SIZE as usize) {
-            let mapped = match sharing {
-                Sharing::Private => space.map_zeroed(window(), frames, page, access),
-                Sharing::Shared => space.map_zeroed_shared(window(), frames, page, access),
-            };
-            match mapped {
-                Ok(_) => {}
-                Err(MapError::OutOfFrames) => return Err((page, MemoryError::OutOfMemory)),
-                Err(_) => return Err((page, MemoryError::Invalid)),
-            }
+    let frames = &mut LockedFrames;
+    let mapped = range.clone().step_by(PAGE_SIZE as usize).try_for_each(|page| {
+        let mapped = match sharing {
+            Sharing::Private => space.map_zeroed(window(), frames, page, access),
+            Sharing::Shared => space.map_zeroed_shared(window(), frames, page, access),
+        };
+        match mapped {
+            Ok(_) => Ok(()),
+            Err(MapError::OutOfFrames) => Err((page, MemoryError::OutOfMemory)),
+            Err(_) => Err((page, MemoryError::Invalid)),
         }
-        Ok(())
     });
     mapped.map_err(|(failed_at, error)| {
         unmap_range(space, range.start..failed_at);

@@ -9,7 +9,18 @@
 //! from it (its owner, or a thief).
 //!
 //! Placement (`make_runnable`): a thread goes to the CPU it last ran on if that CPU is
-//! idle, else to any idle CPU, else back to its last CPU. A CPU whose queue is empty steals
+//! idle, else to any idle CPU, else back to its last CPU. Two exceptions keep a hand-off
+//! on one CPU, when the running thread is about to give its CPU up: a user thread made by
+//! fork or clone (`make_runnable_beside_creator`: its creator usually blocks next, in
+//! wait4 or pthread_join), and a thread woken by a thread that is leaving (`Thread::
+//! start_leaving`: the joiner or waiting parent takes over the CPU the child exits on).
+//! Either goes on the running thread's CPU if at most one other thread waits there (say,
+//! the CPU's reaper, which a thread's exit there has just woken) — no reschedule
+//! IPI, no halted CPU woken, the address space loaded on one CPU (a TLB shootdown stays
+//! local). Found at -smp 4: create+join got slower with every worker added, each cycle two
+//! IPIs to halted CPUs. A creator that goes on running instead loses the CPU to the new
+//! thread at its next tick, or an idle CPU steals the thread at its own (`halt`'s
+//! wake-ups look at every queue): at most one tick late. A CPU whose queue is empty steals
 //! from the others (`next_runnable`). A pinned thread (`Thread::pinned_to`: a CPU's boot
 //! thread, which polls its CPU's executor, and a per-CPU reaper) always goes to its own CPU
 //! and is never stolen: a thief that pops one puts it back (`steal`). A CPU that gets work while halted is sent a reschedule
@@ -43,6 +54,10 @@ pub struct Cpu {
     /// (not blocked, not dead).
     requeue_previous: AtomicBool,
     run_queue: ArrayQueue<PoolArc<Thread>>,
+    /// Threads on `run_queue` that other CPUs may steal (not pinned here). Another CPU's
+    /// idle loop looks at this, not at the queue: a pinned thread waiting here (this CPU's
+    /// reaper) would otherwise keep every idle CPU spinning in failed steals.
+    stealable: AtomicU32,
     idle: spin::Once<PoolArc<Thread>>,
     boot: spin::Once<PoolArc<Thread>>,
     preempt_disabled: AtomicU32,
@@ -70,6 +85,7 @@ impl Cpu {
             previous: SpinLock::new(None),
             requeue_previous: AtomicBool::new(false),
             run_queue: ArrayQueue::new(MAX_THREADS),
+            stealable: AtomicU32::new(0),
             idle: spin::Once::new(),
             boot: spin::Once::new(),
             preempt_disabled: AtomicU32::new(0),
@@ -148,6 +164,24 @@ impl Cpu {
         self.running_idle.load(Ordering::Relaxed) && self.run_queue.is_empty()
     }
 
+    /// Queues `thread` here, beside the running thread, if it may run here and at most
+    /// `BESIDE_RUNNING_MAX_WAITING` threads wait here; gives it back otherwise. Interrupts
+    /// must be off (this is the caller's CPU only while they are).
+    fn queue_beside_running(&self, thread: PoolArc<Thread>) -> Result<(), PoolArc<Thread>> {
+        if thread.pinned_to.is_some_and(|pinned| pinned != self.id)
+            || self.run_queue.len() > BESIDE_RUNNING_MAX_WAITING
+        {
+            return Err(thread);
+        }
+        self.enqueue(thread);
+        Ok(())
+    }
+
+    /// Whether the running thread has started to leave (`Thread::start_leaving`).
+    fn running_thread_leaving(&self) -> bool {
+        self.current.lock().as_ref().is_some_and(|running| running.is_leaving())
+    }
+
     pub(super) fn idle(&self) -> &PoolArc<Thread> {
         self.idle.get().expect("sched: no idle thread")
     }
@@ -165,14 +199,24 @@ impl Cpu {
     pub(super) fn enqueue(&self, thread: PoolArc<Thread>) {
         without_interrupts(|| {
             thread.set_state(ThreadState::Runnable);
+            let stealable = thread.pinned_to.is_none();
             if self.run_queue.push(thread).is_err() {
                 panic!("sched: run queue overflow: a thread was queued twice");
+            }
+            if stealable {
+                self.stealable.fetch_add(1, Ordering::SeqCst);
             }
         });
     }
 
     fn pop_runnable(&self) -> Option<PoolArc<Thread>> {
-        without_interrupts(|| self.run_queue.pop())
+        without_interrupts(|| {
+            let thread = self.run_queue.pop()?;
+            if thread.pinned_to.is_none() {
+                self.stealable.fetch_sub(1, Ordering::SeqCst);
+            }
+            Some(thread)
+        })
     }
 
     /// The next thread for this CPU: its own queue's first, else one stolen from another
@@ -197,10 +241,11 @@ impl Cpu {
         None
     }
 
-    /// Whether a thread other than the running one waits for a CPU: on this CPU's queue or
-    /// on one this CPU may steal from.
+    /// Whether a thread other than the running one waits for this CPU: on its own queue,
+    /// or one it may steal on another's.
     pub fn has_runnable(&self) -> bool {
-        online().any(|cpu| !cpu.run_queue.is_empty())
+        !self.run_queue.is_empty()
+            || online().any(|cpu| cpu.id != self.id && cpu.stealable.load(Ordering::SeqCst) > 0)
     }
 
     /// The idle loop's halt: announces it, looks for work once more (tasks of this CPU's
@@ -235,6 +280,11 @@ const _: () =
     assert!(core::mem::offset_of!(Cpu, entry) == 0, "the system-call entry reads the entry area at GS:0");
 
 pub use crate::arch::MAX_CPUS;
+
+/// How many threads may wait on a CPU for a new or woken thread still to go there,
+/// beside the running thread (module doc, "Placement"): one, so that the CPU's reaper,
+/// woken by an exit there, does not send the next thread away.
+const BESIDE_RUNNING_MAX_WAITING: usize = 1;
 
 /// Names of the per-CPU reaper threads.
 const REAPER_NAMES: [&str; MAX_CPUS] = [
@@ -291,6 +341,32 @@ fn register(cpu: &'static Cpu) {
 /// Makes `thread` runnable on the CPU placement picks (see the module doc), waking that
 /// CPU if it is halted. From any context.
 pub fn make_runnable(thread: PoolArc<Thread>) {
+    without_interrupts(|| {
+        let here = this_cpu();
+        let thread = if here.running_thread_leaving() {
+            match here.queue_beside_running(thread) {
+                Ok(()) => return,
+                Err(thread) => thread,
+            }
+        } else {
+            thread
+        };
+        place(thread);
+    });
+}
+
+/// Makes `thread`, a user thread the running thread has just made (fork, clone), runnable:
+/// on this CPU if no other thread waits here, else as `make_runnable` (see the module doc).
+pub fn make_runnable_beside_creator(thread: PoolArc<Thread>) {
+    without_interrupts(|| {
+        if let Err(thread) = this_cpu().queue_beside_running(thread) {
+            place(thread);
+        }
+    });
+}
+
+/// Placement's general rule: the last CPU if idle, else an idle one, else the last.
+fn place(thread: PoolArc<Thread>) {
     let last = cpu(thread.last_cpu.load(Ordering::Relaxed)).unwrap_or_else(this_cpu);
     let target = if thread.pinned_to.is_some() || last.looks_idle() {
         last

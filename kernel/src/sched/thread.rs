@@ -128,6 +128,9 @@ pub struct Thread {
     pub(super) start: SpinLock<Option<Start>>,
     /// Set by a wake that may race with `block_on` deciding to block.
     pub(super) wakeup_pending: AtomicBool,
+    /// Set by the thread itself when it starts to leave (`start_leaving`); read by
+    /// placement on its CPU while it runs there.
+    leaving: AtomicBool,
     /// TSC at exit, for the exit-to-teardown latency.
     pub(super) exit_tsc: AtomicU64,
     /// Fired by the teardown task when everything of the thread but this block is freed.
@@ -174,6 +177,17 @@ impl Thread {
     /// The user process this thread runs, if it is a user thread.
     pub fn process(&self) -> Option<&Arc<Process>> {
         self.process.as_ref()
+    }
+
+    /// Marks the calling thread, `self`, as on its way out (its process's exit path, before
+    /// it wakes a joiner or a waiting parent): threads it wakes from now on are queued on
+    /// its CPU, which it is about to give up (`cpu`'s module doc, "Placement").
+    pub fn start_leaving(&self) {
+        self.leaving.store(true, Ordering::Relaxed);
+    }
+
+    pub(super) fn is_leaving(&self) -> bool {
+        self.leaving.load(Ordering::Relaxed)
     }
 
     /// How the thread is reaped.
@@ -272,6 +286,7 @@ fn new_thread(
         stack: SpinLock::new(None),
         start: SpinLock::new(Some(start)),
         wakeup_pending: AtomicBool::new(false),
+        leaving: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),
         fpu: fpu.map(SpinLock::new),
@@ -297,7 +312,7 @@ fn new_thread(
 /// Makes a kernel thread named `name` that runs `entry`, and queues it on a CPU
 /// (`cpu::make_runnable` chooses which).
 pub fn spawn(name: &'static str, entry: impl FnOnce() + Send + 'static) -> Result<JoinHandle, SpawnError> {
-    spawn_thread(name, Start::Kernel(Box::new(entry)), ThreadContext::KERNEL)
+    spawn_thread(name, Start::Kernel(Box::new(entry)), ThreadContext::KERNEL, cpu::make_runnable)
 }
 
 /// Like `spawn`, for a kernel thread that uses x87/SSE registers: the switch saves and
@@ -310,6 +325,7 @@ pub fn spawn_with_fpu(
         name,
         Start::Kernel(Box::new(entry)),
         ThreadContext { fpu: Some(FpuState::initial()), ..ThreadContext::KERNEL },
+        cpu::make_runnable,
     )
 }
 
@@ -332,6 +348,7 @@ pub fn spawn_user(
             task_charge: Some(task_charge),
             ..ThreadContext::KERNEL
         },
+        cpu::make_runnable,
     )
 }
 
@@ -348,8 +365,9 @@ pub struct UserThread {
 }
 
 /// Makes a thread that returns to user mode with `registers` (a forked child's, or a cloned
-/// thread's, with 0 in rax) and the state of `user`, all set before it can run. It holds
-/// `task_charge` until torn down.
+/// thread's, with 0 in rax) and the state of `user`, all set before it can run, and queues
+/// it beside its creator (`cpu::make_runnable_beside_creator`). It holds `task_charge`
+/// until torn down.
 pub fn spawn_forked(
     name: &'static str,
     process: Arc<Process>,
@@ -370,10 +388,17 @@ pub fn spawn_forked(
             id: Some(id),
             pinned_to: None,
         },
+        cpu::make_runnable_beside_creator,
     )
 }
 
-fn spawn_thread(name: &'static str, start: Start, context: ThreadContext) -> Result<JoinHandle, SpawnError> {
+/// Makes and queues a thread; `make_runnable` is the placement rule (`cpu`'s module doc).
+fn spawn_thread(
+    name: &'static str,
+    start: Start,
+    context: ThreadContext,
+    make_runnable: fn(PoolArc<Thread>),
+) -> Result<JoinHandle, SpawnError> {
     let slot = slots::claim().ok_or(SpawnError::TooManyThreads)?;
     let Ok(stack) = stacks::allocate(name) else {
         slots::release_unused(slot);
@@ -402,7 +427,7 @@ fn spawn_thread(name: &'static str, start: Start, context: ThreadContext) -> Res
         process.add_thread(thread.clone());
     }
     crate::trace::thread_event(&thread, "spawn");
-    cpu::make_runnable(thread.clone());
+    make_runnable(thread.clone());
     Ok(JoinHandle { thread })
 }
 
@@ -436,6 +461,7 @@ pub(super) fn new_boot(name: &'static str, cpu_index: u32) -> PoolArc<Thread> {
         stack: SpinLock::new(None),
         start: SpinLock::new(None),
         wakeup_pending: AtomicBool::new(false),
+        leaving: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),
         fpu: None,

@@ -343,20 +343,17 @@ fn register(cpu: &'static Cpu) {
 pub fn make_runnable(thread: PoolArc<Thread>) {
     without_interrupts(|| {
         let here = this_cpu();
-        let thread = if here.running_thread_leaving() {
-            match here.queue_beside_running(thread) {
-                Ok(()) => return,
-                Err(thread) => thread,
-            }
-        } else {
-            thread
-        };
-        place(thread);
+        let queued =
+            if here.running_thread_leaving() { here.queue_beside_running(thread) } else { Err(thread) };
+        if let Err(thread) = queued {
+            place(thread);
+        }
     });
 }
 
 /// Makes `thread`, a user thread the running thread has just made (fork, clone), runnable:
-/// on this CPU if no other thread waits here, else as `make_runnable` (see the module doc).
+/// on this CPU unless more than `BESIDE_RUNNING_MAX_WAITING` threads wait here, else as
+/// `make_runnable` (see the module doc).
 pub fn make_runnable_beside_creator(thread: PoolArc<Thread>) {
     without_interrupts(|| {
         if let Err(thread) = this_cpu().queue_beside_running(thread) {

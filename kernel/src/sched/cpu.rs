@@ -29,7 +29,7 @@
 //! either the idle CPU sees the work or the pusher sees the flag and sends the IPI.
 
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 use conquer_once::spin::OnceCell;
 use crossbeam_queue::ArrayQueue;
@@ -56,8 +56,10 @@ pub struct Cpu {
     run_queue: ArrayQueue<PoolArc<Thread>>,
     /// Threads on `run_queue` that other CPUs may steal (not pinned here). Another CPU's
     /// idle loop looks at this, not at the queue: a pinned thread waiting here (this CPU's
-    /// reaper) would otherwise keep every idle CPU spinning in failed steals.
-    stealable: AtomicU32,
+    /// reaper) would otherwise keep every idle CPU spinning in failed steals. Signed: a pop
+    /// may take a thread before its pusher has counted it, so the count dips below zero
+    /// for a moment.
+    stealable: AtomicI32,
     idle: spin::Once<PoolArc<Thread>>,
     boot: spin::Once<PoolArc<Thread>>,
     preempt_disabled: AtomicU32,
@@ -85,7 +87,7 @@ impl Cpu {
             previous: SpinLock::new(None),
             requeue_previous: AtomicBool::new(false),
             run_queue: ArrayQueue::new(MAX_THREADS),
-            stealable: AtomicU32::new(0),
+            stealable: AtomicI32::new(0),
             idle: spin::Once::new(),
             boot: spin::Once::new(),
             preempt_disabled: AtomicU32::new(0),

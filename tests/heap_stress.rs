@@ -49,5 +49,5 @@ fn hundred_thousand_mixed_boxes_leave_the_heap_as_it_was() {
 #[test_case]
 fn an_allocation_larger_than_the_heap_fails_cleanly() {
     let mut values: Vec<u8> = Vec::new();
-    assert!(values.try_reserve_exact(heap::HEAP_SIZE * 2).is_err());
+    assert!(values.try_reserve_exact(heap::size() * 2).is_err());
 }

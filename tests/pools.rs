@@ -117,3 +117,30 @@ fn a_shared_object_is_dropped_once_when_its_last_reference_goes() {
     let after = meminfo::snapshot().held();
     assert_eq!(after.frames, before.frames);
 }
+
+#[test_case]
+fn a_handoff_cell_holds_one_reference_and_gives_it_back_exactly_once() {
+    use kernel::mm::handoff::Handoff;
+    use kernel::mm::pool::PoolArc;
+    let dropped_before = DROPPED.load(Ordering::Relaxed);
+    let cell = Handoff::new(&SHARED);
+    let first = SHARED.allocate_shared(Object::new(5)).expect("pool out of frames");
+    let second = SHARED.allocate_shared(Object::new(6)).expect("pool out of frames");
+    assert!(cell.is_empty() && cell.take().is_none());
+    assert!(cell.put(first.clone()).is_ok());
+    assert_eq!(PoolArc::reference_count(&first), 2, "the cell keeps its reference");
+    let refused = cell.put(second.clone()).expect_err("a full cell took a second reference");
+    assert!(PoolArc::ptr_eq(&refused, &second));
+    drop(refused);
+    let taken = cell.take().expect("the cell lost its reference");
+    assert!(PoolArc::ptr_eq(&taken, &first) && taken.intact());
+    assert!(cell.is_empty() && cell.take().is_none(), "a reference taken twice");
+    drop(taken);
+    assert_eq!(PoolArc::reference_count(&first), 1);
+    assert!(cell.put(second).is_ok());
+    drop(cell);
+    assert_eq!(DROPPED.load(Ordering::Relaxed), dropped_before + 1, "a cell dropped full kept its reference");
+    drop(first);
+    assert_eq!(DROPPED.load(Ordering::Relaxed), dropped_before + 2);
+    SHARED.release_idle_pages();
+}

@@ -227,7 +227,7 @@ fn r3_the_thread_limit_is_enforced_and_leaves_nothing_behind() {
         }
     };
     assert_eq!(refused, SpawnError::TooManyThreads);
-    assert_eq!(slots::in_use(), slots::MAX_THREADS);
+    assert_eq!(slots::in_use(), slots::max_threads());
     RELEASE.store(true, Ordering::SeqCst);
     join_all(handles);
     assert_eq!(kernel::testing::held(), before);

@@ -6,6 +6,7 @@
 //! - `address_space`: 4-level page tables with a shared kernel half and an owned user half;
 //! - `kernel_stacks`: guarded, poisoned-on-free kernel stacks in a dedicated region;
 //! - `pool`: fixed-size object pools on full/partial/empty page lists (NetBSD's pool(9));
+//! - `sizing`: the thread limit and the heap's size, from the RAM the machine has;
 //! - `phys`: raw access to frames through a window — the only `unsafe` in the crate.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
@@ -21,6 +22,7 @@ mod page_table;
 #[allow(unsafe_code)]
 pub mod phys;
 pub mod pool;
+pub mod sizing;
 
 /// Size of a page and of a physical frame.
 pub const PAGE_SIZE: u64 = 4096;

@@ -19,12 +19,12 @@ use mm::PAGE_SIZE;
 use x86_64::structures::paging::{Mapper, Page, PageTableFlags, PhysFrame, Size4KiB};
 use x86_64::{PhysAddr, VirtAddr};
 
-use super::heap::HEAP_START;
+use super::heap::{HEAP_MAX_SIZE, HEAP_START};
 use super::paging::edit_kernel_root;
 use crate::sync::SpinLock;
 
 /// Start of the device region: 1 GiB above the heap, in the same root entry.
-const REGION_START: u64 = HEAP_START + (1 << 30);
+const REGION_START: u64 = HEAP_START + HEAP_MAX_SIZE as u64;
 /// Pages the region holds.
 const REGION_PAGES: u64 = 16;
 

@@ -16,7 +16,7 @@
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{NonNull, null_mut};
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use linked_list_allocator::Heap;
 
@@ -28,8 +28,16 @@ use x86_64::structures::paging::{FrameAllocator, Mapper, Page, PageTableFlags, S
 
 /// Start of the heap's virtual range.
 pub const HEAP_START: u64 = 0xffff_c000_0000_0000;
+/// The heap's range ends here at the latest: the device region starts 1 GiB above its start.
+pub const HEAP_MAX_SIZE: usize = 1 << 30;
+
+/// Size of the heap, set once at boot (`mm::sizing`).
+static SIZE: AtomicUsize = AtomicUsize::new(0);
+
 /// Size of the heap.
-pub const HEAP_SIZE: usize = 8 * 1024 * 1024;
+pub fn size() -> usize {
+    SIZE.load(Ordering::Relaxed)
+}
 
 struct KernelHeap(SpinLock<Heap>);
 
@@ -103,14 +111,20 @@ pub fn bytes_in_use() -> usize {
     stats().used
 }
 
-/// Maps the heap's range to fresh frames and hands it to the allocator.
+/// Maps `size` bytes (whole pages) of the heap's range to fresh frames and hands them to
+/// the allocator.
 ///
 /// # Safety
 /// `mapper` must be the active page table, `frames` must hand out unused RAM, and nothing
 /// else may map or use the heap's range. Call once.
-pub(super) unsafe fn init(mapper: &mut impl Mapper<Size4KiB>, frames: &mut impl FrameAllocator<Size4KiB>) {
+pub(super) unsafe fn init(
+    mapper: &mut impl Mapper<Size4KiB>,
+    frames: &mut impl FrameAllocator<Size4KiB>,
+    size: usize,
+) {
+    assert!(size <= HEAP_MAX_SIZE, "mm: a heap of {size} bytes overruns its range");
     let first = Page::<Size4KiB>::containing_address(VirtAddr::new(HEAP_START));
-    let last = Page::containing_address(VirtAddr::new(HEAP_START + HEAP_SIZE as u64 - 1));
+    let last = Page::containing_address(VirtAddr::new(HEAP_START + size as u64 - 1));
     let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE;
     for page in Page::range_inclusive(first, last) {
         let frame = frames.allocate_frame().expect("mm: out of memory while mapping the heap");
@@ -120,5 +134,6 @@ pub(super) unsafe fn init(mapper: &mut impl Mapper<Size4KiB>, frames: &mut impl 
     }
     // SAFETY: the range was just mapped writable through the active page table (contract)
     // and belongs to the heap alone.
-    without_interrupts(|| unsafe { HEAP.0.lock().init(HEAP_START as *mut u8, HEAP_SIZE) });
+    without_interrupts(|| unsafe { HEAP.0.lock().init(HEAP_START as *mut u8, size) });
+    SIZE.store(size, Ordering::Relaxed);
 }

@@ -1,8 +1,9 @@
 //! The kernel's memory glue: the physical window, boot-time page tables and heap, then the
 //! frame allocator, kernel stacks and the `meminfo` snapshot, all over the `mm` crate.
 //!
-//! Boot order (`init`): the start-up page for application processors is taken out of usable
-//! RAM (`low_memory`); the heap is mapped with frames from `mm::boot_frames`; the frame
+//! Boot order (`init`): the boot-time tables are sized from usable RAM (`mm::sizing`: the
+//! thread limit, the heap, the stack region); the start-up page for application processors
+//! is taken out of usable RAM (`low_memory`); the heap is mapped with frames from `mm::boot_frames`; the frame
 //! allocator then takes over every frame the boot source did not hand out (those stay the
 //! heap's and the boot page tables' for good, counted as `boot_frames`); last, the kernel
 //! stack region's page tables are made.
@@ -12,6 +13,7 @@
 
 pub mod device_memory;
 pub mod frames;
+pub mod handoff;
 pub mod heap;
 pub mod low_memory;
 pub mod meminfo;
@@ -29,9 +31,16 @@ use bootloader::BootInfo;
 use bootloader::bootinfo::MemoryRegionType;
 use mm::boot_frames::PhysRange;
 use mm::frame_allocator::FrameAllocator;
+use mm::sizing::BootSizing;
 
 static KERNEL_ROOT: AtomicU64 = AtomicU64::new(0);
 static BOOT_FRAMES: AtomicU64 = AtomicU64::new(0);
+static SIZING: conquer_once::spin::OnceCell<BootSizing> = conquer_once::spin::OnceCell::uninit();
+
+/// What the boot-time tables were sized for: the thread limit, the heap, the stack region.
+pub fn sizing() -> BootSizing {
+    *SIZING.get().expect("mm: sizing read before mm::init")
+}
 
 /// Physical address of the kernel's root page table (the boot CR3).
 pub fn kernel_root() -> u64 {
@@ -61,20 +70,24 @@ pub fn init(boot_info: &'static BootInfo) {
     unsafe { window::init(boot_info.physical_memory_offset) };
     // SAFETY: as above, and this is the only page-table handle created.
     let mut mapper = unsafe { paging::kernel_page_table(boot_info.physical_memory_offset) };
+    let usable_bytes = usable_ranges(boot_info).map(|range| range.end - range.start).sum();
+    let sizing = *SIZING.get_or_init(|| BootSizing::for_ram(usable_bytes, crate::arch::MAX_CPUS));
     let usable = low_memory::reserve_start_up_page(usable_ranges(boot_info));
     // SAFETY: the ranges are usable RAM as the bootloader reports it (less the start-up page);
     // nothing else allocates from them until the frame allocator takes the rest, below.
     let mut boot = unsafe { paging::BootFrameAllocator::new(usable) };
     // SAFETY: `mapper` is the active page table and `boot` hands out unused RAM; the heap
     // range is mapped nowhere else.
-    unsafe { heap::init(&mut mapper, &mut boot) };
+    unsafe { heap::init(&mut mapper, &mut boot, sizing.heap_bytes as usize) };
     BOOT_FRAMES.store(boot.handed_out(), Ordering::Relaxed);
     let remaining: Vec<PhysRange> = boot.into_remaining().collect();
     frames::init(FrameAllocator::new(remaining.iter().copied()));
-    let stack_tables = stacks::init();
+    let stack_tables = stacks::init(sizing.stack_slots);
     log::info!(
-        "mm: heap {} KiB; {} boot frames; {} frames free; stack region tables {}; physical window at {:#x}",
-        heap::HEAP_SIZE / 1024,
+        "mm: {} MiB usable; up to {} threads; heap {} KiB; {} boot frames; {} frames free; stack region tables {}; physical window at {:#x}",
+        usable_bytes / (1024 * 1024),
+        sizing.max_threads,
+        heap::size() / 1024,
         boot_frames(),
         frames::stats().free,
         stack_tables,

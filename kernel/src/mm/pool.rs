@@ -213,6 +213,25 @@ impl<T> PoolArc<T> {
     pub fn reference_count(this: &Self) -> usize {
         this.counted().references.load(Ordering::Acquire)
     }
+
+    /// The pool and the slot, keeping this reference alive without a `PoolArc` holding it:
+    /// `from_raw` must take it back exactly once.
+    pub(super) fn into_raw(this: Self) -> (&'static KernelPool<Counted<T>>, NonNull<Counted<T>>) {
+        let parts = (this.pool, this.pointer);
+        core::mem::forget(this);
+        parts
+    }
+
+    /// Takes back a reference `into_raw` gave out.
+    ///
+    /// # Safety
+    /// `pool` and `pointer` came from `into_raw`, and this is the one `from_raw` for them.
+    pub(super) unsafe fn from_raw(
+        pool: &'static KernelPool<Counted<T>>,
+        pointer: NonNull<Counted<T>>,
+    ) -> Self {
+        Self { pool, pointer }
+    }
 }
 
 impl<T> Clone for PoolArc<T> {

@@ -23,15 +23,25 @@ use super::shootdown::{self, CpuSet};
 use super::{frames, kernel_root, window::window};
 use crate::sync::SpinLock;
 
-/// The stack region: 4,096 slots of 16 KiB stacks, each under a guard page.
-pub const LAYOUT: StackLayout =
-    StackLayout { region_start: 0xffff_fe00_0000_0000, slots: 4096, stack_pages: 4 };
+/// Where the stack region starts: root entry 508, 512 GiB of room.
+const REGION_START: u64 = 0xffff_fe00_0000_0000;
+
+/// The stack region: 16 KiB stacks, each under a guard page, in as many slots as
+/// `mm::sizing` gave it. Set once at boot; plain numbers after that.
+static LAYOUT: OnceCell<StackLayout> = OnceCell::uninit();
 
 static STACKS: OnceCell<SpinLock<KernelStacks>> = OnceCell::uninit();
 
-/// Creates the region's page tables. Returns how many frames they took.
-pub(super) fn init() -> u64 {
-    let stacks = KernelStacks::new(LAYOUT);
+/// The stack region's layout.
+pub fn layout() -> StackLayout {
+    *LAYOUT.get().expect("mm: kernel stacks used before mm::init")
+}
+
+/// Creates the page tables of a region of `slots` stacks. Returns how many frames they took.
+pub(super) fn init(slots: u32) -> u64 {
+    let stack_pages = mm::sizing::THREAD_STACK_BYTES / mm::PAGE_SIZE;
+    let layout = *LAYOUT.get_or_init(|| StackLayout { region_start: REGION_START, slots, stack_pages });
+    let stacks = KernelStacks::new(layout);
     let created = frames::with_frames(|frames| stacks.prepare_tables(window(), frames, kernel_root()))
         .expect("mm: out of memory for the kernel stack region's page tables");
     STACKS.init_once(|| SpinLock::new(stacks));
@@ -84,7 +94,8 @@ pub fn release_retired() {
 }
 
 fn release(stacks: &mut KernelStacks) {
-    shootdown::flush(LAYOUT.region_start..LAYOUT.region_end(), CpuSet::all_others());
+    let layout = layout();
+    shootdown::flush(layout.region_start..layout.region_end(), CpuSet::all_others());
     frames::with_frames(|frames| stacks.release_retired(window(), frames));
 }
 
@@ -114,7 +125,7 @@ pub fn in_use() -> u32 {
 /// For fault reports: if `address` is in a stack's guard page, that stack's slot and, if
 /// the lock is free to take, its owner. Never blocks.
 pub fn guard_page_owner(address: u64) -> Option<(u32, Option<&'static str>)> {
-    let slot = LAYOUT.slot_of_guard(address)?;
+    let slot = LAYOUT.get()?.slot_of_guard(address)?;
     let owner = STACKS.get().and_then(|stacks| stacks.try_lock()).and_then(|stacks| stacks.owner(slot));
     Some((slot, owner))
 }

@@ -33,7 +33,7 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
     let counted = ProcessCount::take().ok_or(ForkError::TooManyProcesses)?;
     // Fail fast, before the copy, when no thread slot is free (a fork bomb meets this limit
     // first: kernel threads hold slots too); the claim when the thread is made decides.
-    if sched::slots::in_use() >= sched::slots::MAX_THREADS {
+    if sched::slots::in_use() >= sched::slots::max_threads() {
         return Err(ForkError::TooManyThreads);
     }
     let copy = parent

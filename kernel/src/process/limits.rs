@@ -7,7 +7,7 @@
 //! threads are torn down promptly (R5). As in Linux, `RLIMIT_NPROC` counts threads, not
 //! processes, and is checked at fork and clone; unlike Linux it binds uid 0 too (there
 //! are no capabilities to exempt it), so a process can bound what it and its descendants
-//! create. The system-wide limits (`sched::slots::MAX_THREADS`, `MAX_PROCESSES`) hold
+//! create. The system-wide limits (`sched::slots::max_threads()`, `MAX_PROCESSES`) hold
 //! whatever a process sets.
 //!
 //! Counting is a `TaskCharge`: taken atomically against the creator's limit (check and

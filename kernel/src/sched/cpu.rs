@@ -36,7 +36,7 @@ use crossbeam_queue::ArrayQueue;
 use x86_64::instructions::interrupts::without_interrupts;
 
 use super::reaping::{Reaper, Strategy};
-use super::slots::MAX_THREADS;
+use super::slots::max_threads;
 use super::thread::{self, Thread, ThreadState};
 use crate::arch::syscall::EntryArea;
 use crate::mm::pool::PoolArc;
@@ -86,7 +86,7 @@ impl Cpu {
             current: SpinLock::new(None),
             previous: SpinLock::new(None),
             requeue_previous: AtomicBool::new(false),
-            run_queue: ArrayQueue::new(MAX_THREADS),
+            run_queue: ArrayQueue::new(max_threads()),
             stealable: AtomicI32::new(0),
             idle: spin::Once::new(),
             boot: spin::Once::new(),

@@ -19,7 +19,7 @@ use conquer_once::spin::OnceCell;
 use crossbeam_queue::ArrayQueue;
 use x86_64::instructions::interrupts::without_interrupts;
 
-use super::slots::MAX_THREADS;
+use super::slots::max_threads;
 use super::thread::{self, Thread};
 use super::{block, cpu, switch, teardown};
 use crate::mm::pool::PoolArc;
@@ -87,7 +87,7 @@ pub struct Reaper {
 
 impl Reaper {
     pub(super) fn new(name: &'static str, strategy: Strategy) -> Self {
-        Self { name, strategy, dead: ArrayQueue::new(MAX_THREADS), thread: spin::Once::new() }
+        Self { name, strategy, dead: ArrayQueue::new(max_threads()), thread: spin::Once::new() }
     }
 
     /// Makes and starts this reaper's thread. Call once, at boot; a per-CPU reaper on its

@@ -7,7 +7,8 @@
 //! static table, both outlive every thread, so the switch path can use them after it has
 //! let go of the thread (R7, R1).
 //!
-//! Slots are claimed at spawn (lock-free pop; none left → `EAGAIN`, R8) and released by
+//! The table has `max_threads()` slots, set at boot from RAM (`mm::sizing`, Linux's rule:
+//! kernel stacks take at most an eighth of it). Slots are claimed at spawn (lock-free pop; none left → `EAGAIN`, R8) and released by
 //! the teardown task once everything of the thread is freed; a released slot's event is
 //! rearmed for its next thread.
 //!
@@ -24,18 +25,20 @@ use executor::OneShotEvent;
 use x86_64::instructions::interrupts::without_interrupts;
 
 use super::switch::OffCpu;
-use super::thread::Thread;
-use crate::mm::pool::PoolArc;
+use super::thread::{self, Thread};
+use crate::mm::handoff::Handoff;
 
-/// Threads that can exist at once (dead ones count until torn down).
-pub const MAX_THREADS: usize = 1024;
+/// Threads that can exist at once (dead ones count until torn down), set at boot.
+pub fn max_threads() -> usize {
+    crate::mm::sizing().max_threads
+}
 
 /// What the switch path reaches by slot number.
 pub struct ThreadSlot {
     /// Fired by the switch path once the slot's thread is off its CPU for good.
     pub off_cpu: OneShotEvent<OffCpu>,
     /// The switch path's reference to the dead thread, for its teardown task.
-    pub handoff: ArrayQueue<PoolArc<Thread>>,
+    pub handoff: Handoff<Thread>,
 }
 
 struct Table {
@@ -47,10 +50,10 @@ static TABLE: OnceCell<Table> = OnceCell::uninit();
 
 pub(super) fn init() {
     TABLE.init_once(|| {
-        let slots = (0..MAX_THREADS)
-            .map(|_| ThreadSlot { off_cpu: OneShotEvent::new(), handoff: ArrayQueue::new(1) });
-        let free = ArrayQueue::new(MAX_THREADS);
-        for slot in 0..MAX_THREADS as u32 {
+        let slots = (0..max_threads())
+            .map(|_| ThreadSlot { off_cpu: OneShotEvent::new(), handoff: Handoff::new(thread::pool()) });
+        let free = ArrayQueue::new(max_threads());
+        for slot in 0..max_threads() as u32 {
             free.push(slot).expect("sched: slot free list sized wrong");
         }
         Table { slots: slots.collect(), free }
@@ -66,7 +69,7 @@ pub fn slot(index: u32) -> &'static ThreadSlot {
     &table().slots[index as usize]
 }
 
-/// A free slot, or `None` when `MAX_THREADS` threads exist.
+/// A free slot, or `None` when `max_threads()` threads exist.
 pub(super) fn claim() -> Option<u32> {
     without_interrupts(|| table().free.pop())
 }
@@ -88,5 +91,5 @@ pub(super) fn release_unused(index: u32) {
 
 /// Threads that exist: running, runnable, blocked, or dead and not yet torn down.
 pub fn in_use() -> usize {
-    MAX_THREADS - table().free.len()
+    max_threads() - table().free.len()
 }

@@ -159,7 +159,7 @@ fn hand_over_dead(previous: PoolArc<Thread>) {
         return;
     }
     let slot = slots::slot(previous.slot);
-    if slot.handoff.push(previous).is_err() {
+    if slot.handoff.put(previous).is_err() {
         panic!("sched: a dead thread's hand-off slot was full; R4 broken");
     }
     // The last access to the dead thread's slot; the thread itself was handed over above.

@@ -28,7 +28,7 @@ pub(super) enum Handoff {
 pub(super) async fn teardown(thread: PoolArc<Thread>) {
     let slot = slots::slot(thread.slot);
     slot.off_cpu.wait().await;
-    let handed_over = slot.handoff.pop().expect("sched: the switch path handed no thread over");
+    let handed_over = slot.handoff.take().expect("sched: the switch path handed no thread over");
     assert!(PoolArc::ptr_eq(&handed_over, &thread), "sched: a slot handed over another thread");
     drop(handed_over);
     tear_down(thread, Handoff::OffCpuEvent);

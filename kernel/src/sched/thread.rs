@@ -218,6 +218,11 @@ impl Thread {
 
 static THREADS: KernelPool<Counted<Thread>> = KernelPool::new("threads");
 
+/// The pool every thread's control block comes from.
+pub(super) fn pool() -> &'static KernelPool<Counted<Thread>> {
+    &THREADS
+}
+
 /// Gives the thread pool's empty pages back (for exact leak checks).
 pub fn release_idle_pool_pages() {
     THREADS.release_idle_pages();
@@ -227,7 +232,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// Why a thread could not be made. Nothing is left behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpawnError {
-    /// `slots::MAX_THREADS` threads exist (EAGAIN).
+    /// `slots::max_threads()` threads exist (EAGAIN).
     TooManyThreads,
     /// No memory for the stack, the control block or the teardown task (ENOMEM).
     OutOfMemory,
@@ -236,7 +241,7 @@ pub enum SpawnError {
 impl fmt::Display for SpawnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SpawnError::TooManyThreads => write!(f, "thread limit of {} reached", slots::MAX_THREADS),
+            SpawnError::TooManyThreads => write!(f, "thread limit of {} reached", slots::max_threads()),
             SpawnError::OutOfMemory => f.write_str("out of memory for a thread"),
         }
     }

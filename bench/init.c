@@ -18,7 +18,7 @@
 #define LETHE_REAPING 1000
 
 static int run(char *mode, char *a, char *b) {
-    int lethe_only = !strcmp(mode, "saturated") || !strcmp(mode, "scale") || !strcmp(mode, "forkworkers") ||
+    int lethe_only = !strcmp(mode, "saturated") || !strcmp(mode, "scale") || !strcmp(mode, "scalethreads") || !strcmp(mode, "forkworkers") ||
                      !strcmp(mode, "threadworkers");
     char *program = lethe_only ? "/bin/lethebench" : "/bin/procbench";
     char *argv[] = {program, mode, a, b, NULL};

@@ -174,6 +174,14 @@ fn r4_r6_three_hundred_children_are_collected_once_each_and_wnohang_is_exact() {
 }
 
 #[test_case]
+fn a_thousand_readers_of_one_pipe_each_get_a_byte_or_end_of_file_and_a_kill_ends_them_all() {
+    run_leaving_nothing(
+        "pipewaiters-musl",
+        "300 bytes and 700 ends of file to 1000 readers; 1000 blocked readers killed",
+    );
+}
+
+#[test_case]
 fn r5_threads_are_reaped_while_their_process_lives_and_exit_group_ends_running_threads() {
     run_leaving_nothing("threadsmany-musl", "3000 threads in sequence");
 }

@@ -21,8 +21,18 @@ use executor::{Executor, PushHook, SpawnError, TaskId};
 use crate::arch::cpu::InterruptControl;
 use crate::sched::cpu::{MAX_CPUS, this_cpu_index};
 
-/// Tasks alive at once on one CPU's executor, at most; also its ready queue's capacity.
-pub const MAX_TASKS: usize = 16 * 1024;
+/// Tasks alive at once on one CPU's executor besides one teardown task per possible
+/// thread (a CPU may make every thread).
+pub const SPARE_TASKS: usize = 1024;
+
+/// The task limit is never below this (what it was before it grew with the thread limit).
+pub const MIN_TASKS: usize = 16 * 1024;
+
+/// Tasks alive at once on one CPU's executor, at most; also its ready queue's capacity:
+/// the thread limit (every thread's teardown task may sit on one CPU) and `SPARE_TASKS`.
+pub fn max_tasks() -> usize {
+    (crate::mm::sizing().max_threads + SPARE_TASKS).max(MIN_TASKS)
+}
 
 /// Tasks polled per round of the idle loop before timers are checked again.
 pub const POLL_BUDGET: usize = 64;
@@ -38,7 +48,7 @@ pub fn init() {
 pub fn init_cpu(cpu_index: u32) {
     EXECUTORS[cpu_index as usize].init_once(|| {
         Executor::with_config(executor::Config {
-            max_tasks: MAX_TASKS,
+            max_tasks: max_tasks(),
             trace_sink: Some(crate::trace::task_event),
             critical_section: Some(with_interrupts_masked),
             push_hook: Some(PushHook { call: kick_owner, argument: cpu_index as usize }),

@@ -5,7 +5,8 @@
 //! threads in 256 MiB, 32,768 in 4 GiB, the ceiling of 131,072 from 16 GiB — and never
 //! fewer than `MIN_THREADS`. Every table sized by the thread count (the thread-slot table,
 //! each CPU's run queue, the reapers' dead lists, the kernel stack region's bookkeeping) is
-//! made at boot, so the heap is sized to hold them at the limit beside a fixed base; the
+//! made at boot (and so is each CPU's executor ready queue, for the threads' teardown
+//! tasks), so the heap is sized to hold them at the limit beside a fixed base; the
 //! frame allocator's own tables grow with RAM. Pure arithmetic, called once at boot.
 
 use crate::PAGE_SIZE;
@@ -53,12 +54,13 @@ impl BootSizing {
 /// The frame allocator's bitmap bit and owner byte per frame, rounded up.
 const HEAP_BYTES_PER_FRAME: u64 = 2;
 
-/// Heap each possible thread may need: a place in each CPU's run queue and each dead list
-/// (16 bytes each: the value and crossbeam's stamp), its slot-table entry and free-list
+/// Heap each possible thread may need: a place in each CPU's run queue, executor ready
+/// queue and dead list, and in the global dead list (16 bytes each: the value and
+/// crossbeam's stamp), its slot-table entry and free-list
 /// place, the stack region's bookkeeping, and room for what a live thread holds on the
 /// heap (its teardown task, a waker while it blocks, its place in its process's list).
 fn heap_bytes_per_thread(max_cpus: usize) -> u64 {
-    let queues = 16 * (2 * max_cpus as u64 + 1);
+    let queues = 16 * (3 * max_cpus as u64 + 1);
     queues + 1024
 }
 

@@ -9,12 +9,19 @@
  *   scale LIVE CYCLES     fork+_exit+waitpid cost per cycle while LIVE other processes
  *                         exist (blocked in read() on a pipe): whether an exit's cost grows
  *                         with the number of processes.
+ *   scalethreads MAXLIVE CYCLES
+ *                         CYCLES fork+_exit+waitpid and CYCLES pthread_create+pthread_join
+ *                         cycles, cost per cycle, at 1, 100, 1,000, 10,000 and 100,000 live
+ *                         threads (those up to MAXLIVE) of one other process, blocked in
+ *                         read() on minimal stacks: whether an exit's cost grows with the
+ *                         number of threads.
  *   forkworkers W CYCLES  W worker processes at once, each running CYCLES fork+_exit+waitpid
  *                         cycles: wall time per cycle over all workers (throughput; with
  *                         several CPUs, whether it scales with W).
  *   threadworkers W CYCLES  the same with pthread_create+pthread_join cycles. */
 #include <pthread.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +108,82 @@ static void *nothing(void *arg) {
     return arg;
 }
 
+static void *blocked(void *arg) {
+    char byte;
+    read(*(int *)arg, &byte, 1);
+    return NULL;
+}
+
+/* The holder of scalethreads' live threads: grows to each count read from `grow` and says
+ * so on `ready`; exits (ending every thread) when `grow` closes. */
+static void hold_threads(int grow, int ready, int hold) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, PTHREAD_STACK_MIN);
+    pthread_attr_setguardsize(&attr, 0);
+    long live = 1; /* this main thread */
+    long target;
+    while (read(grow, &target, sizeof target) == sizeof target) {
+        for (; live < target; live++) {
+            pthread_t thread;
+            int error = pthread_create(&thread, &attr, blocked, &hold);
+            if (error != 0) {
+                printf("ERROR lethebench scalethreads: thread %ld of %ld not made, error %d\n", live + 1, target, error);
+                fflush(stdout);
+                _exit(3);
+            }
+        }
+        if (write(ready, "r", 1) != 1) _exit(4);
+    }
+    _exit(0);
+}
+
+static void scale_threads(long max_live, long cycles) {
+    int grow[2], ready[2], hold[2];
+    if (pipe(grow) != 0 || pipe(ready) != 0 || pipe(hold) != 0) die("pipe");
+    pid_t holder = fork();
+    if (holder < 0) die("fork of the holder");
+    if (holder == 0) {
+        close(grow[1]);
+        close(ready[0]);
+        close(hold[1]);
+        hold_threads(grow[0], ready[1], hold[0]);
+    }
+    close(grow[0]);
+    close(ready[1]);
+    close(hold[0]);
+    static const long levels[] = {1, 100, 1000, 10000, 100000};
+    for (size_t level = 0; level < sizeof levels / sizeof levels[0] && levels[level] <= max_live; level++) {
+        long live = levels[level];
+        char byte;
+        if (write(grow[1], &live, sizeof live) != sizeof live || read(ready[0], &byte, 1) != 1)
+            die("the holder of live threads failed");
+        long long start = now_ns();
+        for (long i = 0; i < cycles; i++) {
+            pid_t pid = fork();
+            if (pid < 0) die("fork");
+            if (pid == 0) _exit(0);
+            if (waitpid(pid, NULL, 0) != pid) die("waitpid");
+        }
+        long long forks = now_ns() - start;
+        start = now_ns();
+        for (long i = 0; i < cycles; i++) {
+            pthread_t thread;
+            if (pthread_create(&thread, NULL, nothing, NULL) != 0 || pthread_join(thread, NULL) != 0) die("pthread");
+        }
+        long long threads = now_ns() - start;
+        printf("RESULT mode=scalethreads live=%ld n=%ld per_ns=%lld thread_per_ns=%lld\n", live, cycles, forks / cycles,
+               threads / cycles);
+        fflush(stdout);
+    }
+    close(grow[1]);
+    int status;
+    if (waitpid(holder, &status, 0) != holder || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        die("the holder of live threads did not exit cleanly");
+    close(ready[0]);
+    close(hold[1]);
+}
+
 static void worker(int threads, long cycles) {
     for (long i = 0; i < cycles; i++) {
         if (threads) {
@@ -136,12 +219,13 @@ static void workers(int threads, long count, long cycles) {
 
 int main(int argc, char **argv) {
     if (argc != 4) {
-        fprintf(stderr, "usage: %s saturated N SAMPLES | scale LIVE CYCLES | forkworkers W CYCLES | threadworkers W CYCLES\n", argv[0]);
+        fprintf(stderr, "usage: %s saturated N SAMPLES | scale LIVE CYCLES | scalethreads MAXLIVE CYCLES | forkworkers W CYCLES | threadworkers W CYCLES\n", argv[0]);
         return 2;
     }
     long a = atol(argv[2]), b = atol(argv[3]);
     if (!strcmp(argv[1], "saturated") && a >= 0 && b > 0) saturated(a, b);
     else if (!strcmp(argv[1], "scale") && a >= 0 && b > 0) scale(a, b);
+    else if (!strcmp(argv[1], "scalethreads") && a > 0 && b > 0) scale_threads(a, b);
     else if (!strcmp(argv[1], "forkworkers") && a > 0 && b > 0) workers(0, a, b);
     else if (!strcmp(argv[1], "threadworkers") && a > 0 && b > 0) workers(1, a, b);
     else {

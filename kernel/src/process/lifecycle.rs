@@ -421,7 +421,25 @@ impl Process {
     /// spawn before the thread can run, so before it can take itself off the list: added
     /// later, a thread that had already left would keep its process alive forever.
     pub(crate) fn add_thread(&self, thread: crate::mm::pool::PoolArc<crate::sched::Thread>) {
-        without_interrupts(|| self.threads.lock().push(thread));
+        without_interrupts(|| {
+            let mut threads = self.threads.lock();
+            thread.place_in_process.store(threads.len(), Ordering::Relaxed);
+            threads.push(thread);
+        });
+    }
+
+    /// Takes `thread` off the process's list in one step: the last thread takes its place.
+    /// Call with interrupts off.
+    fn remove_thread(&self, thread: &crate::mm::pool::PoolArc<crate::sched::Thread>) {
+        let mut threads = self.threads.lock();
+        let place = thread.place_in_process.load(Ordering::Relaxed);
+        let listed =
+            threads.get(place).is_some_and(|listed| crate::mm::pool::PoolArc::ptr_eq(listed, thread));
+        assert!(listed, "process: thread {} is not where its process's list says", thread.id().0);
+        threads.swap_remove(place);
+        if let Some(moved) = threads.get(place) {
+            moved.place_in_process.store(place, Ordering::Relaxed);
+        }
     }
 
     /// Counts a thread about to be made, before it can run (and so leave); undone by
@@ -537,7 +555,7 @@ impl Process {
         // Settle the thread's CPU time as it leaves the list `usage` sums, in one step.
         let spent = cpu_time::of(&me);
         without_interrupts(|| {
-            self.threads.lock().retain(|thread| !crate::mm::pool::PoolArc::ptr_eq(thread, &me));
+            self.remove_thread(&me);
             let mut usage = self.usage.lock();
             usage.own = usage.own + spent;
         });

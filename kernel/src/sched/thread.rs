@@ -8,7 +8,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use executor::OneShotEvent;
 use mm::kernel_stacks::KernelStack;
@@ -149,6 +149,14 @@ pub struct Thread {
     /// Where to write 0 (and wake futex waiters) when the thread exits:
     /// `set_tid_address`'s argument.
     pub(crate) clear_child_tid: AtomicU64,
+    /// A user thread's index in its process's thread list, so it leaves the list in one
+    /// step however many threads the process has; written under that list's lock
+    /// (`process::lifecycle`).
+    pub(crate) place_in_process: AtomicUsize,
+    /// The wait queue whose list holds this thread (its address), 0 if none: set under
+    /// that queue's lock as the thread queues itself, cleared by the queue's `wake_all`
+    /// once it has taken the thread off (`wait_queue`).
+    pub(super) queued_on: AtomicUsize,
     /// How the thread is reaped, fixed when it is made.
     strategy: Strategy,
     /// The id of its teardown task (`Future` strategy), 0 if it has none; for tracing.
@@ -299,6 +307,8 @@ fn new_thread(
         process,
         fs_base: AtomicU64::new(fs_base),
         clear_child_tid: AtomicU64::new(clear_child_tid),
+        place_in_process: AtomicUsize::new(0),
+        queued_on: AtomicUsize::new(0),
         strategy: reaping::strategy(),
         teardown_task: AtomicU64::new(0),
         on_cpu_cycles: AtomicU64::new(0),
@@ -474,6 +484,8 @@ pub(super) fn new_boot(name: &'static str, cpu_index: u32) -> PoolArc<Thread> {
         process: None,
         fs_base: AtomicU64::new(0),
         clear_child_tid: AtomicU64::new(0),
+        place_in_process: AtomicUsize::new(0),
+        queued_on: AtomicUsize::new(0),
         strategy: Strategy::Future,
         teardown_task: AtomicU64::new(0),
         on_cpu_cycles: AtomicU64::new(0),

@@ -5,12 +5,19 @@
 //! made the condition true either ran before the check (which then sees it) or finds the
 //! thread queued and makes it runnable — on any CPU. Each woken thread re-checks.
 //!
+//! A thread woken by something else (`block::interrupt`: a kill) stays queued; it knows
+//! which queue holds it (`Thread::queued_on`), so waiting
+//! again there does not queue it twice, and a later `wake_all` of a queue it has since
+//! left finds it waiting elsewhere and leaves it be. That makes queueing one step however
+//! many threads wait (a scan for the thread made 100,000 readers of one pipe quadratic).
+//!
 //! Lock rules: the queue's lock is taken with interrupts off; it is taken *before* any lock
 //! the condition takes, so `wake_all` must not be called with such a lock held (callers
 //! change the state, drop their locks, then wake). `wake_all` may be called from interrupt
 //! handlers and tasks.
 
 use alloc::collections::VecDeque;
+use core::sync::atomic::Ordering;
 
 use x86_64::instructions::interrupts::without_interrupts;
 
@@ -43,7 +50,7 @@ impl WaitQueue {
                 let me = current_thread();
                 me.set_state_ordered(ThreadState::Blocked);
                 // A thread woken by something else comes back here still queued.
-                if !waiters.iter().any(|waiting| PoolArc::ptr_eq(waiting, &me)) {
+                if me.queued_on.swap(self.address(), Ordering::Relaxed) != self.address() {
                     waiters.push_back(me);
                 }
                 drop(waiters);
@@ -56,13 +63,24 @@ impl WaitQueue {
         }
     }
 
+    /// The queue's identity in `Thread::queued_on`.
+    fn address(&self) -> usize {
+        core::ptr::from_ref(self) as usize
+    }
+
     /// Makes every waiting thread runnable; returns how many there were.
     pub fn wake_all(&self) -> usize {
         without_interrupts(|| {
             let waiters = core::mem::take(&mut *self.waiters.lock());
             let woken = waiters.len();
             for thread in waiters {
-                if thread.change_state(ThreadState::Blocked, ThreadState::Runnable) {
+                let queued_here = thread.queued_on.compare_exchange(
+                    self.address(),
+                    0,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+                if queued_here.is_ok() && thread.change_state(ThreadState::Blocked, ThreadState::Runnable) {
                     make_runnable(thread);
                 }
             }

@@ -203,7 +203,7 @@ impl FrameAllocator {
         let mut run_start = from;
         let mut run_length = 0;
         while index < to {
-            if index % 64 == 0 && self.bitmap[index / 64] == u64::MAX {
+            if index.is_multiple_of(64) && self.bitmap[index / 64] == u64::MAX {
                 run_length = 0;
                 index += 64;
                 continue;

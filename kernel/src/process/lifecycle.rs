@@ -3,6 +3,7 @@
 //! Exit status uses Linux's wait-status encoding (`W_EXITCODE`): an exit code `c` is
 //! `(c & 0xff) << 8`, death by signal `s` is `s`.
 
+use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -72,8 +73,10 @@ pub struct Process {
     /// The parent; `None` for processes the kernel started, and for orphans when there is
     /// no init to adopt them.
     parent: SpinLock<Option<Weak<Process>>>,
-    /// Children not yet collected by `wait4`, zombies included.
-    children: SpinLock<Vec<Arc<Process>>>,
+    /// Children not yet collected by `wait4`, zombies included, by pid: waiting for one
+    /// child and collecting it take a lookup, not a walk over every child (a walk made
+    /// fork+exit+wait 46% dearer beside 1,000 other children).
+    children: SpinLock<BTreeMap<u32, Arc<Process>>>,
     /// Where this process's threads wait for a child to end.
     child_ended: WaitQueue,
     /// The program break and where mappings go.
@@ -236,7 +239,7 @@ impl Process {
             status: SpinLock::new(None),
             exited: OneShotEvent::new(),
             parent: SpinLock::new(parent.map(Arc::downgrade)),
-            children: SpinLock::new(Vec::new()),
+            children: SpinLock::new(BTreeMap::new()),
             child_ended: WaitQueue::new(),
             layout: SpinLock::new(layout),
             group_exit: SpinLock::new(None),
@@ -255,14 +258,14 @@ impl Process {
         });
         without_interrupts(|| TABLE.lock().insert(process.pid.0, Arc::downgrade(&process)));
         if let Some(parent) = parent {
-            without_interrupts(|| parent.children.lock().push(process.clone()));
+            without_interrupts(|| parent.children.lock().insert(process.pid.0, process.clone()));
         }
         process
     }
 
     /// Forgets `child`, a child whose start failed half-way.
     pub(super) fn abandon_child(&self, child: &Arc<Process>) {
-        without_interrupts(|| self.children.lock().retain(|c| !Arc::ptr_eq(c, child)));
+        without_interrupts(|| self.children.lock().remove(&child.pid.0));
     }
 
     /// The parent's pid, 0 if the kernel started this process.
@@ -271,15 +274,17 @@ impl Process {
         parent.map_or(Pid(0), |parent| parent.pid)
     }
 
-    /// Children matching `pid` (-1: any), and among them the first zombie with its status.
+    /// Children matching `pid` (-1: any), and among them the zombie of lowest pid with its
+    /// status.
     pub(super) fn find_child(&self, pid: i64) -> (usize, Option<(Arc<Process>, WaitStatus)>) {
+        let zombie = |child: &Arc<Process>| child.status().map(|status| (child.clone(), status));
         without_interrupts(|| {
             let children = self.children.lock();
-            let matching: Vec<&Arc<Process>> =
-                children.iter().filter(|child| pid == -1 || i64::from(child.pid.0) == pid).collect();
-            let zombie =
-                matching.iter().find_map(|child| child.status().map(|status| ((*child).clone(), status)));
-            (matching.len(), zombie)
+            if pid == -1 {
+                return (children.len(), children.values().find_map(zombie));
+            }
+            let child = u32::try_from(pid).ok().and_then(|pid| children.get(&pid));
+            (usize::from(child.is_some()), child.and_then(zombie))
         })
     }
 
@@ -288,9 +293,10 @@ impl Process {
     pub(super) fn collect_child(&self, child: &Arc<Process>) -> bool {
         let collected = without_interrupts(|| {
             let mut children = self.children.lock();
-            let before = children.len();
-            children.retain(|c| !Arc::ptr_eq(c, child));
-            children.len() < before
+            match children.get(&child.pid.0) {
+                Some(listed) if Arc::ptr_eq(listed, child) => children.remove(&child.pid.0).is_some(),
+                _ => false,
+            }
         });
         if collected {
             release_pid(child.pid);
@@ -483,10 +489,14 @@ impl Process {
         self.children_detached.store(detached, Ordering::Release);
         if detached {
             let zombies: Vec<Arc<Process>> = without_interrupts(|| {
-                let mut children = self.children.lock();
-                let (zombies, living) =
-                    core::mem::take(&mut *children).into_iter().partition(|c| c.status().is_some());
-                *children = living;
+                let mut zombies = Vec::new();
+                self.children.lock().retain(|_, child| {
+                    let ended = child.status().is_some();
+                    if ended {
+                        zombies.push(child.clone());
+                    }
+                    !ended
+                });
                 zombies
             });
             for zombie in zombies {
@@ -609,7 +619,7 @@ impl Process {
         if let Some(parent) = parent {
             if parent.children_detached.load(Ordering::Acquire) {
                 // Nobody will wait for this one: no zombie, the pid goes at once.
-                without_interrupts(|| parent.children.lock().retain(|child| child.pid != self.pid));
+                without_interrupts(|| parent.children.lock().remove(&self.pid.0));
                 release_pid(self.pid);
                 crate::trace::process_event(self.pid.0, "detached");
             }
@@ -623,7 +633,7 @@ impl Process {
             return;
         }
         let init = find(INIT_PID).filter(|init| init.pid != self.pid && init.status().is_none());
-        for orphan in &orphans {
+        for orphan in orphans.values() {
             let adoptive = init.as_ref().map(Arc::downgrade);
             without_interrupts(|| *orphan.parent.lock() = adoptive);
         }

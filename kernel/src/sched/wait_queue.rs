@@ -1,6 +1,7 @@
 //! Wait queues: threads sleep until a condition holds, and whoever makes it hold wakes them.
 //!
-//! `wait_until` checks the condition and, if it does not hold, marks the thread Blocked and
+//! `wait_until` checks the condition — once without the queue's lock, and a condition that
+//! holds returns at once — and, if it does not hold, marks the thread Blocked and
 //! queues it, all under the queue's lock; `wake_all` takes the same lock, so a waker that
 //! made the condition true either ran before the check (which then sees it) or finds the
 //! thread queued and makes it runnable — on any CPU. Each woken thread re-checks.
@@ -41,6 +42,13 @@ impl WaitQueue {
     /// Blocks the calling thread until `condition` holds (checked on every wake-up).
     pub fn wait_until(&self, condition: impl Fn() -> bool) {
         loop {
+            // A condition that holds already (a woken thread's usual case) returns at once:
+            // ready tasks — the teardown of the thread whose exit woke this one, say — wait
+            // for this thread's next block, a tick or the idle loop, off the path from the
+            // wake-up back to the caller.
+            if condition() {
+                return;
+            }
             super::switch::poll_tasks_at_voluntary_switch();
             let satisfied = without_interrupts(|| {
                 let mut waiters = self.waiters.lock();

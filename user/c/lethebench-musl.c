@@ -77,6 +77,18 @@ static void saturated(long spinners, long samples) {
            latency[0], latency[samples / 2], latency[samples * 99 / 100]);
 }
 
+/* Wall time of CYCLES fork+_exit+waitpid cycles, in ns. */
+static long long time_forks(long cycles) {
+    long long start = now_ns();
+    for (long i = 0; i < cycles; i++) {
+        pid_t pid = fork();
+        if (pid < 0) die("fork");
+        if (pid == 0) _exit(0);
+        if (waitpid(pid, NULL, 0) != pid) die("waitpid");
+    }
+    return now_ns() - start;
+}
+
 static void scale(long live, long cycles) {
     int fds[2];
     if (pipe(fds) != 0) die("pipe");
@@ -90,14 +102,7 @@ static void scale(long live, long cycles) {
             _exit(0);
         }
     }
-    long long start = now_ns();
-    for (long i = 0; i < cycles; i++) {
-        pid_t pid = fork();
-        if (pid < 0) die("fork");
-        if (pid == 0) _exit(0);
-        if (waitpid(pid, NULL, 0) != pid) die("waitpid");
-    }
-    long long total = now_ns() - start;
+    long long total = time_forks(cycles);
     close(fds[0]);
     close(fds[1]);
     for (long i = 0; i < live; i++) wait(NULL);
@@ -158,15 +163,8 @@ static void scale_threads(long max_live, long cycles) {
         char byte;
         if (write(grow[1], &live, sizeof live) != sizeof live || read(ready[0], &byte, 1) != 1)
             die("the holder of live threads failed");
+        long long forks = time_forks(cycles);
         long long start = now_ns();
-        for (long i = 0; i < cycles; i++) {
-            pid_t pid = fork();
-            if (pid < 0) die("fork");
-            if (pid == 0) _exit(0);
-            if (waitpid(pid, NULL, 0) != pid) die("waitpid");
-        }
-        long long forks = now_ns() - start;
-        start = now_ns();
         for (long i = 0; i < cycles; i++) {
             pthread_t thread;
             if (pthread_create(&thread, NULL, nothing, NULL) != 0 || pthread_join(thread, NULL) != 0) die("pthread");

@@ -180,6 +180,10 @@ static void scale_threads(long max_live, long cycles) {
         die("the holder of live threads did not exit cleanly");
     close(ready[0]);
     close(hold[1]);
+    /* The holder's threads are torn down after it is collected (teardown is not on the
+     * waiter's path); a second per 10,000 of them keeps that work out of the next mode's
+     * timing (100,000 took about 5 s). */
+    sleep((unsigned)(max_live / 10000));
 }
 
 static void worker(int threads, long cycles) {

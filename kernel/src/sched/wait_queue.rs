@@ -1,7 +1,6 @@
 //! Wait queues: threads sleep until a condition holds, and whoever makes it hold wakes them.
 //!
-//! `wait_until` checks the condition — once without the queue's lock, and a condition that
-//! holds returns at once — and, if it does not hold, marks the thread Blocked and
+//! `wait_until` checks the condition and, if it does not hold, marks the thread Blocked and
 //! queues it, all under the queue's lock; `wake_all` takes the same lock, so a waker that
 //! made the condition true either ran before the check (which then sees it) or finds the
 //! thread queued and makes it runnable — on any CPU. Each woken thread re-checks.
@@ -42,13 +41,6 @@ impl WaitQueue {
     /// Blocks the calling thread until `condition` holds (checked on every wake-up).
     pub fn wait_until(&self, condition: impl Fn() -> bool) {
         loop {
-            // A condition that holds already (a woken thread's usual case) returns at once:
-            // ready tasks — the teardown of the thread whose exit woke this one, say — wait
-            // for this thread's next block, a tick or the idle loop, off the path from the
-            // wake-up back to the caller.
-            if condition() {
-                return;
-            }
             super::switch::poll_tasks_at_voluntary_switch();
             let satisfied = without_interrupts(|| {
                 let mut waiters = self.waiters.lock();
@@ -57,8 +49,10 @@ impl WaitQueue {
                 }
                 let me = current_thread();
                 me.set_state_ordered(ThreadState::Blocked);
-                // A thread woken by something else comes back here still queued.
-                if me.queued_on.swap(self.address(), Ordering::Relaxed) != self.address() {
+                // A thread woken by something else comes back here still queued. SeqCst,
+                // with the state store above and `wake_all`'s two steps: a `wake_all` that
+                // takes this thread's old entry off after this swap sees it Blocked.
+                if me.queued_on.swap(self.address(), Ordering::SeqCst) != self.address() {
                     waiters.push_back(me);
                 }
                 drop(waiters);
@@ -82,12 +76,8 @@ impl WaitQueue {
             let waiters = core::mem::take(&mut *self.waiters.lock());
             let woken = waiters.len();
             for thread in waiters {
-                let queued_here = thread.queued_on.compare_exchange(
-                    self.address(),
-                    0,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                );
+                let queued_here =
+                    thread.queued_on.compare_exchange(self.address(), 0, Ordering::SeqCst, Ordering::SeqCst);
                 if queued_here.is_ok() && thread.change_state(ThreadState::Blocked, ThreadState::Runnable) {
                     make_runnable(thread);
                 }

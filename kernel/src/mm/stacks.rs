@@ -33,7 +33,7 @@ static LAYOUT: OnceCell<StackLayout> = OnceCell::uninit();
 static STACKS: OnceCell<SpinLock<KernelStacks>> = OnceCell::uninit();
 
 /// The stack region's layout.
-pub fn layout() -> StackLayout {
+fn layout() -> StackLayout {
     *LAYOUT.get().expect("mm: kernel stacks used before mm::init")
 }
 

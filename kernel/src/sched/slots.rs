@@ -8,7 +8,8 @@
 //! let go of the thread (R7, R1).
 //!
 //! The table has `max_threads()` slots, set at boot from RAM (`mm::sizing`, Linux's rule:
-//! kernel stacks take at most an eighth of it). Slots are claimed at spawn (lock-free pop; none left → `EAGAIN`, R8) and released by
+//! kernel stacks take at most an eighth of it). Slots are claimed at spawn (lock-free
+//! pop; none left → `EAGAIN`, R8) and released by
 //! the teardown task once everything of the thread is freed; a released slot's event is
 //! rearmed for its next thread.
 //!

@@ -276,6 +276,17 @@ impl AddressSpace {
         })
     }
 
+    /// The lowest mapped user page in `range`, if any. Costs what is mapped, not what is
+    /// asked: absent tables are skipped whole, so a search over a terabyte of nothing
+    /// reads a few entries.
+    pub fn next_mapped(&self, window: &impl PhysWindow, range: core::ops::Range<u64>) -> Option<u64> {
+        let range = range.start..range.end.min(USER_END);
+        if range.is_empty() {
+            return None;
+        }
+        first_leaf_in(window, self.root, 4, 0, &range)
+    }
+
     /// A copy for fork: same kernel half, and a fresh copy of every user page with the same
     /// access. On failure nothing is left behind.
     pub fn duplicate(
@@ -408,6 +419,36 @@ fn visit_table(
             visit_table(window, entry & ENTRY_FRAME_MASK, level - 1, address, visit);
         }
     }
+}
+
+/// The lowest address of a present leaf under `table` (a table at `level`, whose first
+/// address is `base`) within `range`.
+fn first_leaf_in(
+    window: &impl PhysWindow,
+    table: u64,
+    level: u32,
+    base: u64,
+    range: &core::ops::Range<u64>,
+) -> Option<u64> {
+    let span_shift = 12 + 9 * (level - 1);
+    let index_of = |address: u64| ((address - base) >> span_shift) as usize;
+    let first = index_of(range.start.max(base));
+    let last = index_of((range.end - 1).min(base + (ENTRIES as u64 * (1 << span_shift)) - 1));
+    for index in first..=last {
+        let entry = phys::read_word(window, table, index);
+        if entry & Flags::PRESENT.bits() == 0 {
+            continue;
+        }
+        let address = base + ((index as u64) << span_shift);
+        if level == 1 {
+            return Some(address);
+        }
+        assert!(entry & Flags::HUGE_PAGE.bits() == 0, "mm: huge page met while walking {address:#x}");
+        if let Some(found) = first_leaf_in(window, entry & ENTRY_FRAME_MASK, level - 1, address, range) {
+            return Some(found);
+        }
+    }
+    None
 }
 
 /// Frees everything below `table` (a table at `level`, 3 = page-directory-pointer table),
@@ -592,7 +633,57 @@ mod tests {
         parent.free(&ram, &mut frames);
     }
 
+    #[test]
+    fn next_mapped_finds_the_lowest_mapped_page_in_a_range_however_large() {
+        let (ram, mut frames, kernel_root) = machine(64);
+        let mut space = AddressSpace::new(&ram, &mut frames, kernel_root).unwrap();
+        assert_eq!(space.next_mapped(&ram, 0..USER_END), None);
+        for address in [0x1000, 0x40_0000, 0x7f00_0000_0000, 0x7fff_ffff_f000] {
+            space.map_zeroed(&ram, &mut frames, address, PageAccess::READ_WRITE).unwrap();
+        }
+        assert_eq!(space.next_mapped(&ram, 0..USER_END), Some(0x1000));
+        assert_eq!(space.next_mapped(&ram, 0x1000..0x2000), Some(0x1000));
+        assert_eq!(space.next_mapped(&ram, 0x2000..0x40_0000), None, "the range's end is excluded");
+        assert_eq!(space.next_mapped(&ram, 0x2000..0x40_1000), Some(0x40_0000));
+        assert_eq!(space.next_mapped(&ram, 0x40_1000..u64::MAX), Some(0x7f00_0000_0000));
+        assert_eq!(space.next_mapped(&ram, 0x7f00_0000_1000..u64::MAX), Some(0x7fff_ffff_f000));
+        assert_eq!(space.next_mapped(&ram, 0x5000..0x5000), None);
+        space.free(&ram, &mut frames);
+    }
+
+    /// The bug behind `munmap(0x10000000, 1 << 40)` never returning: a search over a range
+    /// must not visit it page by page. Every page-table entry the walk reads is counted.
+    #[test]
+    fn next_mapped_reads_few_entries_over_a_terabyte_of_nothing() {
+        let (ram, mut frames, kernel_root) = machine(64);
+        let mut space = AddressSpace::new(&ram, &mut frames, kernel_root).unwrap();
+        space.map_zeroed(&ram, &mut frames, 0x1000, PageAccess::READ_WRITE).unwrap();
+        let counting = phys::simulated::Counting::new(&ram);
+        assert_eq!(space.next_mapped(&counting, 0x1000_0000..0x1000_0000 + (1 << 40)), None);
+        assert!(counting.reads() < 2 * ENTRIES as u64, "{} entries read", counting.reads());
+        space.free(&ram, &mut frames);
+    }
+
     proptest! {
+        #[test]
+        fn next_mapped_agrees_with_a_page_by_page_search(
+            pages in proptest::collection::btree_set(0u64..4096, 0..24),
+            start in 0u64..4096,
+            length in 0u64..4096,
+        ) {
+            let (ram, mut frames, kernel_root) = machine(256);
+            let mut space = AddressSpace::new(&ram, &mut frames, kernel_root).unwrap();
+            // Pages spread so that several tables at every level are present.
+            let spread = |page: u64| page * 0x20_1000;
+            for page in &pages {
+                space.map_zeroed(&ram, &mut frames, spread(*page), PageAccess::READ_WRITE).unwrap();
+            }
+            let range = spread(start)..spread(start + length);
+            let expected = pages.iter().map(|page| spread(*page)).find(|address| range.contains(address));
+            prop_assert_eq!(space.next_mapped(&ram, range), expected);
+            space.free(&ram, &mut frames);
+        }
+
         #[test]
         fn map_duplicate_purge_free_returns_every_frame(
             pages in proptest::collection::btree_set(0u64..(1 << 24), 0..40),

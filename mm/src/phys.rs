@@ -128,4 +128,30 @@ pub mod simulated {
             self.frames[index].0.get().cast()
         }
     }
+
+    /// A window that counts how often frames are reached through it: how a test checks
+    /// that a walk costs what is mapped, not what was asked.
+    pub struct Counting<'ram> {
+        ram: &'ram SimulatedRam,
+        reads: core::cell::Cell<u64>,
+    }
+
+    impl<'ram> Counting<'ram> {
+        pub fn new(ram: &'ram SimulatedRam) -> Self {
+            Self { ram, reads: core::cell::Cell::new(0) }
+        }
+
+        /// Frames reached so far (one per page-table entry read or written).
+        pub fn reads(&self) -> u64 {
+            self.reads.get()
+        }
+    }
+
+    // SAFETY: every pointer is the wrapped `SimulatedRam`'s, which keeps the promise.
+    unsafe impl PhysWindow for Counting<'_> {
+        fn frame_pointer(&self, frame: u64) -> *mut u8 {
+            self.reads.set(self.reads.get() + 1);
+            self.ram.frame_pointer(frame)
+        }
+    }
 }

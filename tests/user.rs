@@ -255,6 +255,12 @@ fn a_page_unmapped_on_one_cpu_faults_for_a_thread_reading_it_on_another() {
     }
 }
 
+/// Issue 17's bugs 1–3 and 9–12, each a check of `robust-musl` named after it.
+#[test_case]
+fn hostile_ranges_hints_stack_growth_tids_pending_signals_and_killed_readers_behave_as_on_linux() {
+    run_leaving_nothing("robust-musl", "all as on Linux");
+}
+
 #[test_case]
 fn execve_in_a_process_of_several_threads_makes_the_others_leave_first() {
     run_leaving_nothing("execthreads-musl", "from another leaves one thread");

@@ -191,9 +191,27 @@ pub(super) extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
     report_println!("  resuming");
 }
 
+/// A user page fault on a missing page below the main stack: the stack grows to it, in the
+/// faulting thread's context with interrupts on (it zeroes pages), and the access is
+/// retried on return.
+fn grow_user_stack(frame: &InterruptStackFrame, address: u64) -> bool {
+    let kernel_gs = super::user::UserGsGuard::enter(frame);
+    x86_64::instructions::interrupts::enable();
+    let grown = crate::process::current().is_some_and(|process| process.grow_stack(address));
+    x86_64::instructions::interrupts::disable();
+    drop(kernel_gs);
+    grown
+}
+
 pub(super) extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, error_code: PageFaultErrorCode) {
     if super::user::from_user(&frame) {
         let touching = Cr2::read().ok().map(|address| address.as_u64());
+        if let Some(address) = touching
+            && !error_code.contains(PageFaultErrorCode::PROTECTION_VIOLATION)
+            && grow_user_stack(&frame, address)
+        {
+            return;
+        }
         kill_user_process("page fault", &frame, signal::SIGSEGV, touching);
     }
     report("page fault", 14, Some(error_code.bits()), &frame);

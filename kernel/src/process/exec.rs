@@ -11,7 +11,7 @@ use loader::initial_stack::{self, auxv};
 use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, MapError, PageAccess, USER_END};
 
-use super::lifecycle::{Process, ProcessCount};
+use super::lifecycle::{Pid, Process, ProcessCount};
 use super::limits::{Limits, RLIM_INFINITY, TaskCharge};
 use super::memory::Layout;
 use super::usercopy::load_into;
@@ -20,8 +20,10 @@ use crate::sched::{self, SpawnError};
 
 /// The top of every process's stack.
 pub const STACK_TOP: u64 = 0x0000_7fff_ffff_f000;
-/// The stack's size (its pages are mapped up front for now).
+/// The stack's first pages, mapped up front; below them it grows on demand.
 const STACK_PAGES: u64 = 32;
+/// RLIMIT_STACK of the programs the kernel starts: Linux's default, 8 MiB.
+const DEFAULT_STACK_LIMIT: u64 = 8 << 20;
 /// Room for argv, envp and their strings (Linux's ARG_MAX is larger; this is plenty here).
 const ARGUMENT_LIMIT: usize = 64 * 1024;
 
@@ -77,12 +79,13 @@ pub fn spawn_program(
             return Err(error);
         }
     };
-    let limits = Limits::initial(STACK_PAGES * PAGE_SIZE);
+    let limits = Limits::initial(DEFAULT_STACK_LIMIT);
     let Ok(files) = crate::files::FdTable::with_console() else {
         spaces::destroy(space);
         return Err(ExecError::OutOfMemory);
     };
-    let process = Process::new(counted, space, Layout::for_program(plan.end), limits, files, None);
+    let pid = Pid(sched::ThreadId::reserve_for_process().0 as u32);
+    let process = Process::new(pid, counted, space, program_layout(&plan), limits, files, None);
     let (entry, stack_pointer) = start;
     process.reserve_thread();
     let spawned = sched::spawn_user(name, process.clone(), task_charge, entry, stack_pointer);
@@ -127,7 +130,7 @@ pub fn execve(
         spaces::destroy(space);
         return Err(ExecError::Evicted);
     }
-    process.replace_image(space, Layout::for_program(plan.end));
+    process.replace_image(space, program_layout(&plan));
     process.with_files(crate::files::FdTable::close_on_exec);
     let me = sched::cpu::current_thread();
     me.fs_base.store(0, core::sync::atomic::Ordering::Relaxed);
@@ -136,6 +139,11 @@ pub fn execve(
     *registers = crate::arch::syscall::SyscallFrame::entering(entry, stack_pointer);
     crate::trace::process_event(process.pid().0, "exec");
     Ok(())
+}
+
+/// The memory layout of a freshly loaded `plan`.
+fn program_layout(plan: &LoadPlan) -> Layout {
+    Layout::for_program(plan.end, STACK_TOP - STACK_PAGES * PAGE_SIZE)
 }
 
 /// Maps and fills the segments and the stack; returns the entry point and stack pointer.

@@ -44,7 +44,8 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
         crate::mm::spaces::destroy(space);
         return Err(ForkError::OutOfMemory);
     };
-    let child = Process::new(counted, space, parent.layout(), limits, files, Some(parent));
+    let id = sched::ThreadId::reserve_for_process();
+    let child = Process::new(Pid(id.0 as u32), counted, space, parent.layout(), limits, files, Some(parent));
     // After the child is in the process table: a `kill_all_but` that did not see the child
     // had already marked this parent, or sees the child on its next pass.
     if parent.must_leave() {
@@ -62,12 +63,7 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
         child.clone(),
         task_charge,
         child_registers,
-        sched::UserThread {
-            fpu: crate::arch::fpu::snapshot(),
-            fs_base,
-            clear_child_tid: 0,
-            id: sched::ThreadId::reserve(),
-        },
+        sched::UserThread { fpu: crate::arch::fpu::snapshot(), fs_base, clear_child_tid: 0, id },
     );
     if spawned.is_err() {
         child.unreserve_thread();

@@ -111,11 +111,19 @@ fn expect_word(process: &Process, address: u64, expected: u32) -> Result<(), Fut
     }
 }
 
-/// FUTEX_WAKE: wakes up to `count` waiters on `address`; returns how many.
+/// FUTEX_WAKE: wakes up to `count` waiters on `address`; returns how many. One at a time,
+/// so that it never allocates (a thread's exit wakes its joiner through here, R3).
 pub fn wake(process: &Process, address: u64, count: usize) -> usize {
-    let woken = without_interrupts(|| take_waiters(&mut WAITERS.lock(), key(process, address), count));
-    wake_all(&woken);
-    woken.len()
+    let mut woken = 0;
+    while woken < count {
+        let Some(waiter) = without_interrupts(|| take_waiter(&mut WAITERS.lock(), key(process, address)))
+        else {
+            break;
+        };
+        wake_all(core::slice::from_ref(&waiter));
+        woken += 1;
+    }
+    woken
 }
 
 /// What a requeue did.
@@ -168,6 +176,16 @@ fn take_waiters(
 ) -> alloc::vec::Vec<Arc<Waiter>> {
     let Some(queue) = waiters.get_mut(&key) else { return alloc::vec::Vec::new() };
     let taken = queue.drain(..count.min(queue.len())).collect();
+    if queue.is_empty() {
+        remove_queue(waiters, key);
+    }
+    taken
+}
+
+/// Takes the first waiter off `key`'s queue (under the table lock).
+fn take_waiter(waiters: &mut BTreeMap<Key, VecDeque<Arc<Waiter>>>, key: Key) -> Option<Arc<Waiter>> {
+    let queue = waiters.get_mut(&key)?;
+    let taken = queue.pop_front();
     if queue.is_empty() {
         remove_queue(waiters, key);
     }

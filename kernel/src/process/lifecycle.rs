@@ -6,7 +6,7 @@
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use x86_64::instructions::interrupts::without_interrupts;
 
@@ -50,6 +50,13 @@ impl WaitStatus {
         let signal = self.0 & 0x7f;
         (signal != 0 && signal != 0x7f).then_some(signal)
     }
+}
+
+/// The children of an ended process on their way to init, and the next such batch.
+#[derive(Default)]
+struct Orphans {
+    children: BTreeMap<u32, Arc<Process>>,
+    next: Option<alloc::boxed::Box<Orphans>>,
 }
 
 /// Capability to fire a process's exited event: only `finish` makes one.
@@ -99,12 +106,19 @@ pub struct Process {
     signal_actions: SpinLock<[[u64; 4]; 64]>,
     /// The signal mask `rt_sigprocmask` keeps.
     signal_mask: core::sync::atomic::AtomicU64,
+    /// Signals sent while blocked, one bit each (`signal` module).
+    pub(super) pending_signals: core::sync::atomic::AtomicU64,
     /// Whether SIGCHLD is ignored (`SIG_IGN` or `SA_NOCLDWAIT`): children are then not kept
     /// as zombies but let go as soon as they end.
     children_detached: core::sync::atomic::AtomicBool,
     /// The process's threads, for `kill` to wake them from blocking calls; emptied when the
     /// process finishes (threads refer to their process, so this list must not outlive it).
     threads: SpinLock<Vec<crate::mm::pool::PoolArc<crate::sched::Thread>>>,
+    /// The box this process's children go to init in when it ends, made with the process
+    /// so that ending it does not allocate.
+    orphans: SpinLock<Option<alloc::boxed::Box<Orphans>>>,
+    /// Orphans handed to this process (init) and not yet merged into `children`.
+    adopted: SpinLock<Option<alloc::boxed::Box<Orphans>>>,
     /// Resource limits (`prlimit64`); taken with interrupts off, briefly.
     limits: SpinLock<Limits>,
     /// CPU time settled by threads that left, and by collected children.
@@ -181,7 +195,7 @@ pub fn find(pid: Pid) -> Option<Arc<Process>> {
     without_interrupts(|| TABLE.lock().get(&pid.0).and_then(Weak::upgrade))
 }
 
-/// Sends terminating `signal` to every process but init and `spared` (`kill(-1, signal)`,
+/// Sends `signal` to every process but init and `spared` (`kill(-1, signal)`,
 /// what stops a fork bomb), or with `signal` `None` only counts them (`kill(-1, 0)`);
 /// returns how many there were. Races with fork are closed by fork's order — the child
 /// enters the table before fork checks whether its parent is exiting — and by taking the
@@ -201,10 +215,8 @@ pub fn kill_all_but(spared: &Process, signal: Option<i32>) -> usize {
                 continue;
             }
             unseen += 1;
-            if let Some(signal) = signal
-                && process.status().is_none()
-            {
-                process.kill(signal);
+            if let Some(signal) = signal {
+                super::signal::send(&process, signal);
             }
         }
         if unseen == 0 || signal.is_none() {
@@ -216,15 +228,15 @@ pub fn kill_all_but(spared: &Process, signal: Option<i32>) -> usize {
 
 /// The pid of init, the first process made, which adopts orphans (R9). Found through the
 /// process table rather than held: a held reference would keep a collected init's memory.
-const INIT_PID: Pid = Pid(1);
-
-static NEXT_PID: AtomicU32 = AtomicU32::new(1);
+pub(super) const INIT_PID: Pid = Pid(1);
 
 impl Process {
-    /// A process counted by `counted`, owning `space`, child of `parent` (or of the
-    /// kernel), with `limits`. The first process made is pid 1, the init that adopts
-    /// orphans.
+    /// A process numbered `pid` (the id its first thread will have,
+    /// `ThreadId::reserve_for_process`), counted by `counted`, owning `space`, child of
+    /// `parent` (or of the kernel), with `limits`. The first process made is pid 1, the
+    /// init that adopts orphans.
     pub(super) fn new(
+        pid: Pid,
         counted: ProcessCount,
         space: AddressSpace,
         layout: Layout,
@@ -233,7 +245,7 @@ impl Process {
         parent: Option<&Arc<Process>>,
     ) -> Arc<Self> {
         let process = Arc::new(Process {
-            pid: Pid(NEXT_PID.fetch_add(1, Ordering::Relaxed)),
+            pid,
             root: core::sync::atomic::AtomicU64::new(space.root()),
             space: SpinLock::new(Some(space)),
             status: SpinLock::new(None),
@@ -250,7 +262,10 @@ impl Process {
             children_detached: core::sync::atomic::AtomicBool::new(false),
             signal_actions: SpinLock::new([[0; 4]; 64]),
             signal_mask: core::sync::atomic::AtomicU64::new(0),
+            pending_signals: core::sync::atomic::AtomicU64::new(0),
             threads: SpinLock::new(Vec::new()),
+            orphans: SpinLock::new(Some(alloc::boxed::Box::default())),
+            adopted: SpinLock::new(None),
             limits: SpinLock::new(limits),
             usage: SpinLock::new(Usage::default()),
             files: SpinLock::new(files),
@@ -277,6 +292,7 @@ impl Process {
     /// Children matching `pid` (-1: any), and among them the zombie of lowest pid with its
     /// status.
     pub(super) fn find_child(&self, pid: i64) -> (usize, Option<(Arc<Process>, WaitStatus)>) {
+        self.adopt_orphans();
         let zombie = |child: &Arc<Process>| child.status().map(|status| (child.clone(), status));
         without_interrupts(|| {
             let children = self.children.lock();
@@ -376,6 +392,14 @@ impl Process {
         })
     }
 
+    /// Grows the main stack down to user `address` if it lies within RLIMIT_STACK of the
+    /// stack's top (a page fault there); returns whether it did.
+    pub fn grow_stack(&self, address: u64) -> bool {
+        let limit = self.limits().get(super::limits::RLIMIT_STACK).map_or(0, |limit| limit.soft);
+        self.with_memory(|space, layout| super::memory::grow_stack(space, layout, address, limit))
+            .unwrap_or(false)
+    }
+
     /// CPU time used: by the threads that left and those still running, and by collected
     /// children.
     pub fn usage(&self) -> Usage {
@@ -420,7 +444,7 @@ impl Process {
 
     /// The memory layout now (what a forked child starts with).
     pub fn layout(&self) -> Layout {
-        *self.layout.lock()
+        sched::without_preemption(|| *self.layout.lock())
     }
 
     /// Records `thread` as one of the process's (for `kill` to wake it). Called by the
@@ -476,17 +500,21 @@ impl Process {
     }
 
     pub fn signal_mask(&self) -> u64 {
-        self.signal_mask.load(Ordering::Relaxed)
+        self.signal_mask.load(Ordering::SeqCst)
     }
 
+    /// Sets the mask (SIGKILL and SIGSTOP stay unblocked) and acts on every pending
+    /// signal it no longer blocks.
     pub fn set_signal_mask(&self, mask: u64) {
-        self.signal_mask.store(mask, Ordering::Relaxed);
+        self.signal_mask.store(mask & !super::signal::UNBLOCKABLE, Ordering::SeqCst);
+        super::signal::act_on_unblocked(self);
     }
 
     /// Makes children be let go when they end instead of kept as zombies (SIGCHLD ignored);
     /// zombies already there are let go now.
     pub fn set_children_detached(&self, detached: bool) {
         self.children_detached.store(detached, Ordering::Release);
+        self.adopt_orphans();
         if detached {
             let zombies: Vec<Arc<Process>> = without_interrupts(|| {
                 let mut zombies = Vec::new();
@@ -538,10 +566,7 @@ impl Process {
     /// Wakes every thread of the process blocked in the kernel, so that it looks again at
     /// whether it must leave.
     fn interrupt_threads(&self) {
-        let threads = without_interrupts(|| self.threads.lock().clone());
-        for thread in threads {
-            sched::interrupt(&thread);
-        }
+        without_interrupts(|| self.threads.lock().iter().for_each(sched::interrupt));
     }
 
     /// Sends a terminating signal (SIGKILL, SIGTERM's default action).
@@ -614,7 +639,9 @@ impl Process {
         crate::trace::process_event(self.pid.0, "exit");
         without_interrupts(|| *self.status.lock() = Some(status));
         crate::trace::process_event(self.pid.0, "zombie");
-        self.exited.fire(Exited(()));
+        // Interrupts off, as the event's rule asks: a waiter that sees it firing spins
+        // until it has fired.
+        without_interrupts(|| self.exited.fire(Exited(())));
         let parent = without_interrupts(|| self.parent.lock().as_ref().and_then(Weak::upgrade));
         if let Some(parent) = parent {
             if parent.children_detached.load(Ordering::Acquire) {
@@ -627,7 +654,11 @@ impl Process {
         }
     }
 
+    /// Gives the children to init (R9) without allocating (R3): they go in the
+    /// `orphans` box this process was made with, pushed on init's `adopted` list, and init
+    /// merges them into its children itself (`adopt_orphans`), where it may allocate.
     fn hand_children_to_init(&self) {
+        self.adopt_orphans();
         let orphans = without_interrupts(|| core::mem::take(&mut *self.children.lock()));
         if orphans.is_empty() {
             return;
@@ -637,9 +668,33 @@ impl Process {
             let adoptive = init.as_ref().map(Arc::downgrade);
             without_interrupts(|| *orphan.parent.lock() = adoptive);
         }
-        if let Some(init) = init {
-            without_interrupts(|| init.children.lock().extend(orphans));
-            init.child_ended.wake_all();
+        let Some(init) = init else { return };
+        let mut batch = without_interrupts(|| self.orphans.lock().take()).expect("process: orphaned twice");
+        batch.children = orphans;
+        without_interrupts(|| {
+            let mut adopted = init.adopted.lock();
+            batch.next = adopted.take();
+            *adopted = Some(batch);
+        });
+        init.child_ended.wake_all();
+    }
+
+    /// Merges the batches of orphans handed to this process (init) into its children;
+    /// with SIGCHLD ignored, those already ended are let go instead.
+    fn adopt_orphans(&self) {
+        let mut batches = without_interrupts(|| self.adopted.lock().take());
+        let detached = self.children_detached.load(Ordering::Acquire);
+        while let Some(mut batch) = batches {
+            let orphans = core::mem::take(&mut batch.children);
+            batches = batch.next.take();
+            drop(batch);
+            for (pid, orphan) in orphans {
+                if detached && orphan.status().is_some() {
+                    release_pid(orphan.pid);
+                } else {
+                    without_interrupts(|| self.children.lock().insert(pid, orphan));
+                }
+            }
         }
     }
 }

@@ -2,14 +2,17 @@
 //! children), `munmap`, `mprotect`.
 //!
 //! Layout: the program break grows up from the end of the program's segments; mappings
-//! are placed top-down from `MMAP_TOP`, below the stack. An unmapped range that includes
+//! are placed top-down from `MMAP_TOP`, or at their hint when it is free; the main stack
+//! grows down on demand above `MMAP_TOP`, up to RLIMIT_STACK. An unmapped range that includes
 //! the lowest mapping's start gives the space back (the next mapping goes there), so the
 //! map-then-unmap pattern of thread stacks reuses its addresses — and the page tables
 //! under them — instead of walking down the address space forever (a million threads
 //! made and joined ran physical memory out in page tables). Holes above the lowest
 //! mapping are not reused yet. Pages are mapped zeroed at once
 //! (no demand paging yet), each zeroed with the frame allocator's lock free
-//! (`LockedFrames`). Changes flush the affected pages from the TLB of every CPU
+//! (`LockedFrames`), and a mapping larger than all of memory is refused at once. Every call
+//! costs what is mapped in its range, not the range's length: mapped pages are found by
+//! skipping absent page tables (`AddressSpace::next_mapped`). Changes flush the affected pages from the TLB of every CPU
 //! that has the space loaded (`mm::shootdown`), before the call returns. Unmapped pages'
 //! frames go back to the allocator only after that flush (`UNMAP_BATCH` pages at a time):
 //! another thread of the process, racing with the unmap on another CPU, may read the old
@@ -19,6 +22,7 @@
 use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, MapError, PageAccess, USER_END, UnmappedPage};
 
+use super::exec::STACK_TOP;
 use crate::mm::frames::{LockedFrames, with_frames};
 use crate::mm::shootdown::{self, CpuSet};
 use crate::mm::window::window;
@@ -35,14 +39,21 @@ pub struct Layout {
     pub break_end: u64,
     /// Below this, the next mapping goes.
     pub mmap_next: u64,
+    /// The main stack's lowest mapped page; it grows down from here on demand.
+    pub stack_bottom: u64,
 }
 
 impl Layout {
-    pub fn for_program(program_end: u64) -> Self {
+    /// The layout of a program whose segments end at `program_end` and whose stack is
+    /// mapped down to `stack_bottom`.
+    pub fn for_program(program_end: u64, stack_bottom: u64) -> Self {
         let start = program_end.next_multiple_of(PAGE_SIZE);
-        Layout { break_start: start, break_end: start, mmap_next: MMAP_TOP }
+        Layout { break_start: start, break_end: start, mmap_next: MMAP_TOP, stack_bottom }
     }
 }
+
+/// Lowest address a hinted mapping may take (Linux's default `vm.mmap_min_addr`).
+const MMAP_MIN_ADDRESS: u64 = 0x1_0000;
 
 /// Whether a mapping is the process's own or shared with the children it forks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,17 +103,21 @@ fn flush(space: &AddressSpace, range: core::ops::Range<u64>) {
 /// Pages unmapped, flushed and freed together (their frames wait on the stack meanwhile).
 const UNMAP_BATCH: usize = 256;
 
+/// Unmaps every mapped page of `range`, at a cost of what is mapped there, not of the
+/// range's length: the next mapped page is found by skipping absent page tables.
 fn unmap_range(space: &mut AddressSpace, range: core::ops::Range<u64>) {
-    let mut start = range.start;
-    while start < range.end {
-        let end = range.end.min(start + UNMAP_BATCH as u64 * PAGE_SIZE);
+    let mut cursor = range.start;
+    while let Some(first) = space.next_mapped(window(), cursor..range.end) {
         let mut held: [Option<UnmappedPage>; UNMAP_BATCH] = [const { None }; UNMAP_BATCH];
-        for (slot, page) in held.iter_mut().zip((start..end).step_by(PAGE_SIZE as usize)) {
+        let mut last = first;
+        for slot in &mut held {
+            let Some(page) = space.next_mapped(window(), cursor..range.end) else { break };
             *slot = space.unmap(window(), page).ok();
+            last = page;
+            cursor = page + PAGE_SIZE;
         }
-        flush(space, start..end);
+        flush(space, first..last + PAGE_SIZE);
         with_frames(|frames| held.into_iter().flatten().for_each(|page| page.release(frames)));
-        start = end;
     }
 }
 
@@ -112,6 +127,11 @@ fn map_range(
     access: PageAccess,
     sharing: Sharing,
 ) -> Result<(), MemoryError> {
+    // Linux's heuristic overcommit: a mapping larger than all of memory is refused at once,
+    // rather than filled until the frames run out.
+    if (range.end - range.start) / PAGE_SIZE > crate::mm::frames::stats().total {
+        return Err(MemoryError::OutOfMemory);
+    }
     let frames = &mut LockedFrames;
     let mapped = range.clone().step_by(PAGE_SIZE as usize).try_for_each(|page| {
         let mapped = match sharing {
@@ -128,6 +148,18 @@ fn map_range(
         unmap_range(space, range.start..failed_at);
         error
     })
+}
+
+/// Whether every page of `range` is mapped, at a cost of what is mapped there.
+fn fully_mapped(space: &AddressSpace, range: core::ops::Range<u64>) -> bool {
+    let mut cursor = range.start;
+    while cursor < range.end {
+        if space.next_mapped(window(), cursor..range.end) != Some(cursor) {
+            return false;
+        }
+        cursor += PAGE_SIZE;
+    }
+    true
 }
 
 /// `brk(address)`: moves the break to `address` (0 asks where it is). Returns the break
@@ -161,27 +193,70 @@ pub fn map_anonymous(
     sharing: Sharing,
 ) -> Result<u64, MemoryError> {
     let length = length.checked_next_multiple_of(PAGE_SIZE).filter(|&l| l > 0).ok_or(MemoryError::Invalid)?;
-    let start = if fixed {
-        address
-    } else {
-        let start = layout.mmap_next.checked_sub(length).ok_or(MemoryError::OutOfMemory)?;
-        if start < layout.break_end.next_multiple_of(PAGE_SIZE) {
-            return Err(MemoryError::OutOfMemory);
-        }
-        start
-    };
-    let range = page_range(start, length)?;
-    if fixed {
-        unmap_range(space, range.clone());
+    if access.is_some() && length / PAGE_SIZE > crate::mm::frames::stats().total {
+        return Err(MemoryError::OutOfMemory);
     }
-    // PROT_NONE reserves the range without mapping it: any access faults.
+    if fixed {
+        let range = page_range(address, length)?;
+        unmap_range(space, range.clone());
+        // PROT_NONE reserves the range without mapping it: any access faults.
+        if let Some(access) = access {
+            map_range(space, range.clone(), access, sharing)?;
+        }
+        return Ok(range.start);
+    }
+    if let Some(access) = access
+        && let Some(range) = free_hint(space, layout, address, length)
+    {
+        map_range(space, range.clone(), access, sharing)?;
+        return Ok(range.start);
+    }
+    let range = free_below(space, layout, length)?;
     if let Some(access) = access {
         map_range(space, range.clone(), access, sharing)?;
     }
-    if !fixed {
-        layout.mmap_next = range.start;
-    }
+    layout.mmap_next = range.start;
     Ok(range.start)
+}
+
+/// The range `mmap`'s hint `address` asks for, if it is free, as Linux takes it: page
+/// aligned up, at or above `MMAP_MIN_ADDRESS`, clear of every mapped page, of the break,
+/// and of the area top-down placement has handed out (where PROT_NONE reservations may
+/// lie) and above it the stack's growth area. A PROT_NONE mapping ignores its hint: its
+/// reservation is only known inside the handed-out area.
+fn free_hint(
+    space: &AddressSpace,
+    layout: &Layout,
+    address: u64,
+    length: u64,
+) -> Option<core::ops::Range<u64>> {
+    let start = address.checked_next_multiple_of(PAGE_SIZE)?;
+    let end = start.checked_add(length)?;
+    let free = start >= MMAP_MIN_ADDRESS
+        && end <= layout.mmap_next
+        && start >= layout.break_end.next_multiple_of(PAGE_SIZE)
+        && space.next_mapped(window(), start..end).is_none();
+    free.then_some(start..end)
+}
+
+/// The highest free range of `length` bytes below `layout.mmap_next` and above the break:
+/// hinted and fixed mappings there are stepped over, at a cost of one search per mapping
+/// in the way.
+fn free_below(
+    space: &AddressSpace,
+    layout: &Layout,
+    length: u64,
+) -> Result<core::ops::Range<u64>, MemoryError> {
+    let floor = layout.break_end.next_multiple_of(PAGE_SIZE);
+    let mut end = layout.mmap_next;
+    loop {
+        let start =
+            end.checked_sub(length).filter(|&start| start >= floor).ok_or(MemoryError::OutOfMemory)?;
+        match space.next_mapped(window(), start..end) {
+            None => return Ok(start..end),
+            Some(in_the_way) => end = in_the_way,
+        }
+    }
 }
 
 /// `munmap(address, length)`: unmaps every page of the range (unmapped ones are fine). If
@@ -202,6 +277,23 @@ pub fn unmap(
     Ok(())
 }
 
+/// A fault at user `address` below the main stack: if it lies within `limit` bytes
+/// (RLIMIT_STACK) of the stack's top and above `MMAP_TOP`, the stack grows down to it,
+/// as Linux grows the main stack on demand. Returns whether the page is now mapped.
+pub fn grow_stack(space: &mut AddressSpace, layout: &mut Layout, address: u64, limit: u64) -> bool {
+    let page = address & !(PAGE_SIZE - 1);
+    let floor = STACK_TOP.saturating_sub(limit).max(MMAP_TOP);
+    let below_the_stack = floor..layout.stack_bottom;
+    if !below_the_stack.contains(&page) || space.next_mapped(window(), page..layout.stack_bottom).is_some() {
+        return false;
+    }
+    if map_range(space, page..layout.stack_bottom, PageAccess::READ_WRITE, Sharing::Private).is_err() {
+        return false;
+    }
+    layout.stack_bottom = page;
+    true
+}
+
 /// `mprotect(address, length, prot)`: pages must be mapped, or lie in the mapping area and
 /// have been reserved by a PROT_NONE `mmap` (musl maps thread stacks that way), which this
 /// maps now. (A page unmapped by munmap there is mapped again too, where Linux would say
@@ -214,22 +306,24 @@ pub fn protect(
     access: Option<PageAccess>,
 ) -> Result<(), MemoryError> {
     let range = page_range(address, length)?;
-    let reserved = |page: u64| (layout.mmap_next..MMAP_TOP).contains(&page);
-    if range
-        .clone()
-        .step_by(PAGE_SIZE as usize)
-        .any(|page| space.translate(window(), page).is_none() && !reserved(page))
-    {
+    let reserved = layout.mmap_next..MMAP_TOP;
+    let below = range.start..range.end.min(reserved.start);
+    let above = range.start.max(reserved.end)..range.end;
+    if !fully_mapped(space, below) || !fully_mapped(space, above) {
         return Err(MemoryError::NotMapped);
     }
     match access {
         Some(access) => {
-            for page in range.clone().step_by(PAGE_SIZE as usize) {
-                if space.translate(window(), page).is_some() {
-                    space.protect(window(), page, access).map_err(|_| MemoryError::NotMapped)?;
-                } else {
-                    map_range(space, page..page + PAGE_SIZE, access, Sharing::Private)?;
+            let mut cursor = range.start;
+            while cursor < range.end {
+                let next = space.next_mapped(window(), cursor..range.end).unwrap_or(range.end);
+                if cursor < next {
+                    map_range(space, cursor..next, access, Sharing::Private)?;
                 }
+                if next < range.end {
+                    space.protect(window(), next, access).map_err(|_| MemoryError::NotMapped)?;
+                }
+                cursor = next + PAGE_SIZE;
             }
             flush(space, range);
         }

@@ -67,6 +67,13 @@ pub fn block_on_unless<F: Future>(future: F, give_up: impl Fn() -> bool) -> Opti
 /// `wakeup_pending`. Interrupts must be off.
 pub(super) fn block_current_unless_woken(me: &PoolArc<Thread>) {
     me.set_state_ordered(ThreadState::Blocked);
+    sleep_unless_woken(me);
+}
+
+/// The second half of `block_current_unless_woken`, for a caller that has marked `me`
+/// Blocked itself (and published that, under a lock a waker takes): sleeps unless a
+/// wake-up came since `wakeup_pending` was last cleared. Interrupts must be off.
+pub(super) fn sleep_unless_woken(me: &PoolArc<Thread>) {
     if !me.wakeup_pending.swap(false, Ordering::SeqCst) {
         schedule();
     } else if !me.change_state(ThreadState::Blocked, ThreadState::Running) {

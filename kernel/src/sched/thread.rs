@@ -22,7 +22,10 @@ use crate::mm::stacks;
 use crate::process::{Process, TaskCharge};
 use crate::sync::SpinLock;
 
-/// A thread's number, unique since boot.
+/// A thread's number, unique since boot. Threads and processes share one space of
+/// numbers, as Linux's tasks do: a process's pid is the id of its first thread, so in a
+/// process of one thread `gettid() == getpid()`. Number 1 is kept for the first process
+/// made, init.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThreadId(pub u64);
 
@@ -31,6 +34,12 @@ impl ThreadId {
     /// pointers) before the thread can run.
     pub fn reserve() -> ThreadId {
         ThreadId(NEXT_ID.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// A fresh number for the first thread of a new process, which is also the process's
+    /// pid: 1 for the first process ever made.
+    pub fn reserve_for_process() -> ThreadId {
+        if FIRST_PROCESS_MADE.swap(true, Ordering::Relaxed) { ThreadId::reserve() } else { ThreadId(1) }
     }
 }
 
@@ -153,10 +162,10 @@ pub struct Thread {
     /// step however many threads the process has; written under that list's lock
     /// (`process::lifecycle`).
     pub(crate) place_in_process: AtomicUsize,
-    /// The wait queue whose list holds this thread (its address), 0 if none: set under
-    /// that queue's lock as the thread queues itself, cleared by the queue's `wake_all`
-    /// once it has taken the thread off (`wait_queue`).
+    /// The wait queue whose list holds this thread (its address), 0 if none, and the
+    /// thread's index in that list; both written under that queue's lock (`wait_queue`).
     pub(super) queued_on: AtomicUsize,
+    pub(super) place_in_queue: AtomicUsize,
     /// How the thread is reaped, fixed when it is made.
     strategy: Strategy,
     /// The id of its teardown task (`Future` strategy), 0 if it has none; for tracing.
@@ -235,7 +244,9 @@ pub(super) fn pool() -> &'static KernelPool<Counted<Thread>> {
 pub fn release_idle_pool_pages() {
     THREADS.release_idle_pages();
 }
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+static NEXT_ID: AtomicU64 = AtomicU64::new(2);
+/// Whether number 1 has been given to a process.
+static FIRST_PROCESS_MADE: AtomicBool = AtomicBool::new(false);
 
 /// Why a thread could not be made. Nothing is left behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -309,6 +320,7 @@ fn new_thread(
         clear_child_tid: AtomicU64::new(clear_child_tid),
         place_in_process: AtomicUsize::new(0),
         queued_on: AtomicUsize::new(0),
+        place_in_queue: AtomicUsize::new(0),
         strategy: reaping::strategy(),
         teardown_task: AtomicU64::new(0),
         on_cpu_cycles: AtomicU64::new(0),
@@ -354,6 +366,7 @@ pub fn spawn_user(
     entry: u64,
     stack_pointer: u64,
 ) -> Result<JoinHandle, SpawnError> {
+    let id = ThreadId(u64::from(process.pid().0));
     spawn_thread(
         name,
         Start::User { entry, stack_pointer },
@@ -361,6 +374,7 @@ pub fn spawn_user(
             process: Some(process),
             fpu: Some(FpuState::initial()),
             task_charge: Some(task_charge),
+            id: Some(id),
             ..ThreadContext::KERNEL
         },
         cpu::make_runnable,
@@ -486,6 +500,7 @@ pub(super) fn new_boot(name: &'static str, cpu_index: u32) -> PoolArc<Thread> {
         clear_child_tid: AtomicU64::new(0),
         place_in_process: AtomicUsize::new(0),
         queued_on: AtomicUsize::new(0),
+        place_in_queue: AtomicUsize::new(0),
         strategy: Strategy::Future,
         teardown_task: AtomicU64::new(0),
         on_cpu_cycles: AtomicU64::new(0),

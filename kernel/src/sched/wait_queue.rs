@@ -5,24 +5,32 @@
 //! made the condition true either ran before the check (which then sees it) or finds the
 //! thread queued and makes it runnable — on any CPU. Each woken thread re-checks.
 //!
-//! A thread woken by something else (`block::interrupt`: a kill) stays queued; it knows
-//! which queue holds it (`Thread::queued_on`), so waiting
-//! again there does not queue it twice, and a later `wake_all` of a queue it has since
-//! left finds it waiting elsewhere and leaves it be. That makes queueing one step however
-//! many threads wait (a scan for the thread made 100,000 readers of one pipe quadratic).
+//! A thread may also be woken by `block::interrupt` (a kill, an execve evicting the other
+//! threads), which sets the thread's `wakeup_pending` before it tries Blocked → Runnable.
+//! `wait_until` takes that flag before it checks the condition and again after it marks
+//! itself Blocked, all SeqCst: an interrupt that lands anywhere in between is seen by the
+//! second look, which then does not sleep (R6: the interrupter's condition — the process
+//! must leave — is seen by the next check).
+//!
+//! Queue membership: `Thread::queued_on` names the queue whose list holds the thread and
+//! `Thread::place_in_queue` its index there, both written under that queue's lock. A thread
+//! that returns from `wait_until` takes itself off the list if it is still on it (woken by
+//! an interrupt rather than by `wake_all`), in one step, so no queue keeps a reference to
+//! a thread — and through it to its process — that no longer waits there (R4, R8). A thread
+//! woken by an interrupt that waits again on the same queue is not queued twice.
 //!
 //! Lock rules: the queue's lock is taken with interrupts off; it is taken *before* any lock
 //! the condition takes, so `wake_all` must not be called with such a lock held (callers
 //! change the state, drop their locks, then wake). `wake_all` may be called from interrupt
 //! handlers and tasks.
 
-use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
 use x86_64::instructions::interrupts::without_interrupts;
 
+use super::block::sleep_unless_woken;
 use super::cpu::{current_thread, make_runnable};
-use super::switch::schedule;
 use super::thread::{Thread, ThreadState};
 use crate::mm::pool::PoolArc;
 use crate::sync::SpinLock;
@@ -30,39 +38,62 @@ use crate::sync::SpinLock;
 /// Threads waiting for something.
 #[derive(Default)]
 pub struct WaitQueue {
-    waiters: SpinLock<VecDeque<PoolArc<Thread>>>,
+    waiters: SpinLock<Vec<PoolArc<Thread>>>,
 }
 
 impl WaitQueue {
     pub const fn new() -> Self {
-        Self { waiters: SpinLock::new(VecDeque::new()) }
+        Self { waiters: SpinLock::new(Vec::new()) }
     }
 
     /// Blocks the calling thread until `condition` holds (checked on every wake-up).
     pub fn wait_until(&self, condition: impl Fn() -> bool) {
+        let me = current_thread();
         loop {
             super::switch::poll_tasks_at_voluntary_switch();
+            // An interrupt from here on is either seen by the check below or makes the
+            // block after it return at once. A swap, not a store: reading the
+            // interrupter's flag makes what it changed before visible to the check.
+            me.wakeup_pending.swap(false, Ordering::SeqCst);
             let satisfied = without_interrupts(|| {
                 let mut waiters = self.waiters.lock();
                 if condition() {
+                    self.leave(&mut waiters, &me);
                     return true;
                 }
-                let me = current_thread();
                 me.set_state_ordered(ThreadState::Blocked);
-                // A thread woken by something else comes back here still queued. SeqCst,
-                // with the state store above and `wake_all`'s two steps: a `wake_all` that
-                // takes this thread's old entry off after this swap sees it Blocked.
-                if me.queued_on.swap(self.address(), Ordering::SeqCst) != self.address() {
-                    waiters.push_back(me);
+                if me.queued_on.load(Ordering::Relaxed) != self.address() {
+                    me.place_in_queue.store(waiters.len(), Ordering::Relaxed);
+                    me.queued_on.store(self.address(), Ordering::Relaxed);
+                    waiters.push(me.clone());
                 }
                 drop(waiters);
-                schedule();
+                sleep_unless_woken(&me);
                 false
             });
             if satisfied {
                 return;
             }
         }
+    }
+
+    /// Takes `me` off the list if it is still there. Call with the queue's lock held.
+    fn leave(&self, waiters: &mut Vec<PoolArc<Thread>>, me: &PoolArc<Thread>) {
+        if me.queued_on.load(Ordering::Relaxed) != self.address() {
+            return;
+        }
+        let place = me.place_in_queue.load(Ordering::Relaxed);
+        let listed = waiters.get(place).is_some_and(|listed| PoolArc::ptr_eq(listed, me));
+        assert!(listed, "wait_queue: thread {} is not where its queue says", me.id().0);
+        waiters.swap_remove(place);
+        if let Some(moved) = waiters.get(place) {
+            moved.place_in_queue.store(place, Ordering::Relaxed);
+        }
+        if waiters.is_empty() {
+            // As after `wake_all`: an idle queue holds no heap.
+            *waiters = Vec::new();
+        }
+        me.queued_on.store(0, Ordering::Relaxed);
     }
 
     /// The queue's identity in `Thread::queued_on`.
@@ -73,12 +104,14 @@ impl WaitQueue {
     /// Makes every waiting thread runnable; returns how many there were.
     pub fn wake_all(&self) -> usize {
         without_interrupts(|| {
-            let waiters = core::mem::take(&mut *self.waiters.lock());
+            let waiters = {
+                let mut list = self.waiters.lock();
+                list.iter().for_each(|thread| thread.queued_on.store(0, Ordering::Relaxed));
+                core::mem::take(&mut *list)
+            };
             let woken = waiters.len();
             for thread in waiters {
-                let queued_here =
-                    thread.queued_on.compare_exchange(self.address(), 0, Ordering::SeqCst, Ordering::SeqCst);
-                if queued_here.is_ok() && thread.change_state(ThreadState::Blocked, ThreadState::Runnable) {
+                if thread.change_state(ThreadState::Blocked, ThreadState::Runnable) {
                     make_runnable(thread);
                 }
             }

@@ -18,8 +18,6 @@ const IOV_MAX: u64 = 1024;
 const TIOCGWINSZ: u64 = 0x5413;
 const O_NONBLOCK: u64 = 0o4000;
 const O_CLOEXEC: u64 = 0o2000000;
-const SIGPIPE: i32 = 13;
-const SIG_IGN: u64 = 1;
 
 impl From<TableError> for Errno {
     fn from(error: TableError) -> Errno {
@@ -83,7 +81,7 @@ pub(super) fn write(fd: u64, buffer: u64, count: u64) -> Result<u64, Errno> {
 
 /// Writes `count` bytes from user `buffer` to `file`. Once some bytes are written, an error
 /// ends the write there and the count so far is returned, as Linux does. Writing to a pipe
-/// with no reader is EPIPE, and kills the writer with SIGPIPE unless it ignores that.
+/// with no reader is EPIPE, and sends the writer SIGPIPE.
 fn write_to(process: &process::Process, file: &File, buffer: u64, count: u64) -> Result<u64, Errno> {
     let count = usize::try_from(count).map_err(|_| Errno::EINVAL)?;
     let piece_size = match &file.kind {
@@ -115,9 +113,7 @@ fn write_to(process: &process::Process, file: &File, buffer: u64, count: u64) ->
             Ok(()) => done += length,
             Err(_) if done > 0 => break,
             Err(Errno::EPIPE) => {
-                if process.signal_action(SIGPIPE as usize - 1)[0] != SIG_IGN {
-                    process.kill(SIGPIPE);
-                }
+                crate::process::signal::send(process, crate::process::signal::SIGPIPE);
                 return Err(Errno::EPIPE);
             }
             Err(error) => return Err(error),

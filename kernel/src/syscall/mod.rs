@@ -41,6 +41,7 @@ const UNAME: u64 = 63;
 const GETRLIMIT: u64 = 97;
 const GETRUSAGE: u64 = 98;
 const GETPPID: u64 = 110;
+const RT_SIGPENDING: u64 = 127;
 const ARCH_PRCTL: u64 = 158;
 const SETRLIMIT: u64 = 160;
 const GETTID: u64 = 186;
@@ -108,6 +109,7 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
         UNAME => uname(frame.rdi),
         RT_SIGACTION => rt_sigaction(frame.rdi, frame.rsi, frame.rdx, frame.r10),
         RT_SIGPROCMASK => rt_sigprocmask(frame.rdi, frame.rsi, frame.rdx, frame.r10),
+        RT_SIGPENDING => rt_sigpending(frame.rdi, frame.rsi),
         GETTID => Ok(crate::sched::cpu::current_thread().id().0),
         EXIT => process::exit_thread(frame.rdi as i32),
         EXIT_GROUP => process::exit_current(frame.rdi as i32),
@@ -342,22 +344,16 @@ fn write_timespec(address: u64, nanos: u64) -> Result<u64, Errno> {
     }
 }
 
-/// `kill(pid, sig)`: signal 0 checks that the process exists; SIGKILL and SIGTERM end it
-/// (their default action — there are no handlers yet); other signals are refused. pid -1
-/// means every process but init and the caller (the one user may signal them all); ESRCH
-/// if there are none.
+/// `kill(pid, sig)`: signal 0 checks that the process exists; any other is sent
+/// (`process::signal`: its default action, or pending while blocked). pid -1 means every
+/// process but init and the caller (the one user may signal them all); ESRCH if there are
+/// none.
 fn kill(pid: i64, signal: u64) -> Result<u64, Errno> {
-    const SIGKILL: u64 = 9;
-    const SIGTERM: u64 = 15;
     if signal > 64 {
         return Err(Errno::EINVAL);
     }
+    let signal = (signal != 0).then_some(signal as i32);
     if pid == -1 {
-        let signal = match signal {
-            0 => None,
-            SIGKILL | SIGTERM => Some(signal as i32),
-            _ => return Err(Errno::EINVAL),
-        };
         return match process::kill_all_but(&current_process(), signal) {
             0 => Err(Errno::ESRCH),
             _ => Ok(0),
@@ -366,16 +362,10 @@ fn kill(pid: i64, signal: u64) -> Result<u64, Errno> {
     // Process groups (pid 0, pid < -1) are not there yet.
     let pid = u32::try_from(pid).ok().filter(|&pid| pid > 0).ok_or(Errno::EINVAL)?;
     let target = process::find(process::Pid(pid)).ok_or(Errno::ESRCH)?;
-    match signal {
-        0 => Ok(0),
-        SIGKILL | SIGTERM => {
-            if target.status().is_none() {
-                target.kill(signal as i32);
-            }
-            Ok(0)
-        }
-        _ => Err(Errno::EINVAL),
+    if let Some(signal) = signal {
+        process::signal::send(&target, signal);
     }
+    Ok(0)
 }
 
 /// Longest path execve takes (Linux's PATH_MAX).
@@ -504,8 +494,21 @@ fn rt_sigaction(signal: u64, action: u64, old_action: u64, set_size: u64) -> Res
     Ok(0)
 }
 
-/// `rt_sigprocmask(how, set, oldset, sigsetsize)`: the mask is kept per process and
-/// reported back; with no signal delivery yet, it changes nothing else.
+/// `rt_sigpending(set, sigsetsize)`: the signals sent while blocked, not yet acted on.
+fn rt_sigpending(set: u64, set_size: u64) -> Result<u64, Errno> {
+    if set_size > 8 {
+        return Err(Errno::EINVAL);
+    }
+    let process = current_process();
+    let pending = process::signal::pending(&process).to_le_bytes();
+    match process.with_space(|space| usercopy::copy_to_user(space, set, &pending[..set_size as usize])) {
+        Some(Ok(())) => Ok(0),
+        _ => Err(Errno::EFAULT),
+    }
+}
+
+/// `rt_sigprocmask(how, set, oldset, sigsetsize)`: the mask is kept per process; a
+/// signal it blocks stays pending until it is unblocked (`process::signal`).
 fn rt_sigprocmask(how: u64, set: u64, old_set: u64, set_size: u64) -> Result<u64, Errno> {
     const SIG_BLOCK: u64 = 0;
     const SIG_UNBLOCK: u64 = 1;

@@ -1,6 +1,7 @@
-//! pid 1 of the built-in ramdisk: starts each configured program (fork + execve), reports
-//! how it ended, collects every orphan handed to it (DESIGN.md R9), and exits with 0 if all
-//! programs exited with 0.
+//! pid 1 of the built-in ramdisk: shrugs off SIGKILL and SIGTERM sent to it (init gets only
+//! the signals it has handlers for, as on Linux), starts each configured program (fork +
+//! execve), reports how it ended, collects every orphan handed to it (DESIGN.md R9), and
+//! exits with 0 if all programs exited with 0.
 #![no_std]
 #![no_main]
 
@@ -14,14 +15,37 @@ const PROGRAMS: &[&[u8]] =
     &[b"/bin/hello\0", b"/bin/hello-musl\0", b"/bin/threads-musl\0", b"/bin/orphans\0"];
 const ENVIRONMENT: &[&[u8]] = &[b"HOME=/\0", b"TERM=linux\0"];
 const ECHILD: isize = -10;
+const SIGKILL: usize = 9;
+const SIGTERM: usize = 15;
 
 fn name(path: &[u8]) -> &str {
     core::str::from_utf8(&path[..path.len() - 1]).unwrap_or("?")
 }
 
+/// Sends SIGKILL and SIGTERM to pid 1 from itself and from a child; true if init is still
+/// here and the child exited normally.
+fn survives_signals_to_itself() -> bool {
+    let own = [syscall::kill(1, SIGKILL), syscall::kill(1, SIGTERM)];
+    let child = syscall::fork();
+    if child == 0 {
+        let code = if syscall::kill(1, SIGKILL) == 0 && syscall::kill(1, SIGTERM) == 0 { 0 } else { 1 };
+        syscall::exit_group(code);
+    }
+    let (_, status) = syscall::wait4(child, 0);
+    if own != [0, 0] || status != 0 {
+        println!("init: kill(1, ...) from pid 1 returned {own:?}, from a child ended {status:#x}; want [0, 0], 0");
+        return false;
+    }
+    println!("init: still here after SIGKILL and SIGTERM to pid 1");
+    true
+}
+
 fn main() -> i32 {
     println!("init: pid {} starting {} programs", syscall::getpid(), PROGRAMS.len());
     let mut failures = 0;
+    if !survives_signals_to_itself() {
+        failures += 1;
+    }
     for &path in PROGRAMS {
         let pid = syscall::fork();
         if pid == 0 {

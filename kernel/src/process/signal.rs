@@ -1,0 +1,100 @@
+//! Sending a signal to a process: its default action, or pending while it is blocked.
+//!
+//! There is no delivery to handlers yet, so a signal ends in one of three ways when it is
+//! sent or unblocked: it is discarded (ignored by its action or by default, or sent to
+//! init, which Linux shields from every signal it has no handler for), it stays pending
+//! in the process's set while the process's mask blocks it, or its default action runs:
+//! terminate (the process ends as killed by it). SIGKILL and SIGSTOP cannot be blocked,
+//! ignored or caught. Stopping is not there yet: the stop signals are discarded; and a
+//! signal with a handler recorded takes its default action, as it did before handlers.
+//!
+//! Race rule: a signal is marked pending *before* the mask is read again, and
+//! `rt_sigprocmask` stores the mask before it takes the pending set, both SeqCst: a signal
+//! sent while the mask changes is either seen by the sender as unblocked or found pending
+//! by the unblocking thread.
+
+use core::sync::atomic::Ordering;
+
+use super::lifecycle::{INIT_PID, Process};
+
+pub const SIGKILL: i32 = 9;
+pub const SIGPIPE: i32 = 13;
+pub const SIGSTOP: i32 = 19;
+/// The action word that ignores a signal (`SIG_IGN`).
+const SIG_IGN: u64 = 1;
+
+/// Signals no mask can block (Linux strips them from every mask it is given).
+pub const UNBLOCKABLE: u64 = bit(SIGKILL) | bit(SIGSTOP);
+
+/// What a signal does when nothing catches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DefaultAction {
+    Terminate,
+    Ignore,
+    Stop,
+}
+
+const fn bit(signal: i32) -> u64 {
+    1 << (signal - 1)
+}
+
+fn default_action(signal: i32) -> DefaultAction {
+    match signal {
+        // SIGCHLD, SIGCONT (continuing is all it does while nothing stops), SIGURG, SIGWINCH.
+        17 | 18 | 23 | 28 => DefaultAction::Ignore,
+        // SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU.
+        19..=22 => DefaultAction::Stop,
+        _ => DefaultAction::Terminate,
+    }
+}
+
+/// Sends `signal` (1..=64) to `process`, as `kill` does.
+pub fn send(process: &Process, signal: i32) {
+    if process.status().is_some() {
+        return;
+    }
+    if signal == SIGKILL {
+        if process.pid() != INIT_PID {
+            process.kill(SIGKILL);
+        }
+        return;
+    }
+    if bit(signal) & !UNBLOCKABLE & process.signal_mask() != 0 {
+        process.pending_signals.fetch_or(bit(signal), Ordering::SeqCst);
+        // The mask may have changed since it was read: act on what it no longer blocks.
+        act_on_unblocked(process);
+        return;
+    }
+    act(process, signal);
+}
+
+/// Takes every pending signal the mask no longer blocks and acts on it (after
+/// `rt_sigprocmask` unblocked some, or a race with it).
+pub fn act_on_unblocked(process: &Process) {
+    let unblocked = !process.signal_mask();
+    let taken = process.pending_signals.fetch_and(!unblocked, Ordering::SeqCst) & unblocked;
+    for signal in (1..=64).filter(|signal| taken & bit(*signal) != 0) {
+        act(process, signal);
+    }
+}
+
+/// Signals pending now (`rt_sigpending`).
+pub fn pending(process: &Process) -> u64 {
+    process.pending_signals.load(Ordering::SeqCst)
+}
+
+/// Runs what an unblocked `signal` does to `process`.
+fn act(process: &Process, signal: i32) {
+    let handler = process.signal_action(signal as usize - 1)[0];
+    if handler == SIG_IGN {
+        return;
+    }
+    // Init gets only the signals it has a handler for; handlers are not run yet.
+    if process.pid() == INIT_PID {
+        return;
+    }
+    match default_action(signal) {
+        DefaultAction::Terminate => process.kill(signal),
+        DefaultAction::Ignore | DefaultAction::Stop => {}
+    }
+}

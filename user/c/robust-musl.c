@@ -1,0 +1,208 @@
+/* Hostile but legal calls that once stopped or misled the kernel (issue 17), each checked
+ * against what Linux does: memory calls over huge ranges, mmap's hint, the main stack's
+ * growth up to RLIMIT_STACK, tid == pid, blocked signals staying pending, and kills that
+ * land while the victim enters a blocking read. Prints "robust-musl: CHECK: got X, want Y"
+ * on the first failure and exits 1. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define FAIL(check, ...)                                  \
+    do {                                                  \
+        printf("robust-musl: %s: ", check);               \
+        printf(__VA_ARGS__);                              \
+        printf("\n");                                     \
+        _exit(1);                                         \
+    } while (0)
+
+static const size_t TERABYTE = (size_t)1 << 40;
+
+static long tid(void) { return syscall(SYS_gettid); }
+
+/* Waits for child `pid` and returns its wait status. */
+static int wait_for(pid_t pid) {
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid) FAIL("waitpid", "got errno %d, want the child %d", errno, pid);
+    return status;
+}
+
+static void huge_ranges(void) {
+    void *low = (void *)0x10000000;
+    if (munmap(low, TERABYTE) != 0) FAIL("munmap_terabyte", "got errno %d, want 0", errno);
+    if (mprotect(low, TERABYTE, PROT_READ) != -1 || errno != ENOMEM)
+        FAIL("mprotect_terabyte", "got errno %d, want ENOMEM", errno);
+    if (mmap(NULL, TERABYTE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != MAP_FAILED ||
+        errno != ENOMEM)
+        FAIL("mmap_terabyte", "got errno %d, want ENOMEM", errno);
+    char *kept = mmap(low, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (kept != low) FAIL("mmap_fixed_page", "got %p, want %p", (void *)kept, low);
+    kept[0] = 42;
+    if (mmap(low, TERABYTE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED ||
+        errno != ENOMEM)
+        FAIL("mmap_fixed_terabyte", "got errno %d, want ENOMEM", errno);
+    if (kept[0] != 42) FAIL("mmap_fixed_terabyte", "the refused mapping changed what was there");
+    if (munmap(low, TERABYTE) != 0) FAIL("munmap_terabyte_over_a_page", "got errno %d, want 0", errno);
+}
+
+static void hints(void) {
+    char *wanted = (char *)0x300000000;
+    char *first = mmap(wanted, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (first != wanted) FAIL("mmap_hint_free", "got %p, want the hint %p", (void *)first, (void *)wanted);
+    first[0] = 1;
+    char *second = mmap(wanted, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (second == MAP_FAILED || (second >= first && second < first + 3 * 4096))
+        FAIL("mmap_hint_taken", "got %p, want a place outside %p..+3 pages", (void *)second, (void *)first);
+    second[0] = 2;
+    if (first[0] != 1) FAIL("mmap_hint_taken", "the second mapping replaced the first");
+    munmap(first, 3 * 4096);
+    munmap(second, 4096);
+}
+
+/* Recurses through `depth` frames of 4 KiB each, touching every one. */
+static int __attribute__((noinline)) descend(int depth) {
+    volatile char frame[4096];
+    frame[0] = (char)depth;
+    frame[4095] = (char)depth;
+    if (depth == 0) return frame[0];
+    return descend(depth - 1) + frame[4095];
+}
+
+/* Runs `descend(frames)` in a child and returns how it ended. */
+static int recurse_in_child(int frames, rlim_t limit) {
+    pid_t child = fork();
+    if (child == 0) {
+        if (limit != 0) {
+            struct rlimit stack = {limit, limit};
+            if (setrlimit(RLIMIT_STACK, &stack) != 0) _exit(3);
+        }
+        descend(frames);
+        _exit(0);
+    }
+    return wait_for(child);
+}
+
+static void stack_growth(void) {
+    int status = recurse_in_child(512, 0); /* 2 MiB */
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        FAIL("stack_grows_to_2_mib", "child ended with status %#x, want exit 0", status);
+    status = recurse_in_child(4096, 0); /* 16 MiB, past the 8 MiB default */
+    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSEGV)
+        FAIL("stack_stops_at_rlimit", "child ended with status %#x, want SIGSEGV", status);
+    status = recurse_in_child(3072, (rlim_t)16 << 20); /* 12 MiB under a 16 MiB limit */
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        FAIL("stack_follows_a_raised_rlimit", "child ended with status %#x, want exit 0", status);
+}
+
+static void *fork_from_thread(void *unused) {
+    (void)unused;
+    if (tid() == getpid()) FAIL("tid_of_second_thread", "got tid == pid %d", getpid());
+    pid_t child = fork();
+    if (child == 0) _exit(tid() == getpid() ? 0 : 1);
+    return (void *)(intptr_t)wait_for(child);
+}
+
+static void thread_ids(void) {
+    if (tid() != getpid()) FAIL("tid_of_main_thread", "got tid %ld, want pid %d", tid(), getpid());
+    pid_t child = fork();
+    if (child == 0) _exit(tid() == getpid() ? 0 : 1);
+    if (wait_for(child) != 0) FAIL("tid_of_forked_child", "the child's tid is not its pid");
+    pthread_t thread;
+    void *status;
+    if (pthread_create(&thread, NULL, fork_from_thread, NULL) != 0 || pthread_join(thread, &status) != 0)
+        FAIL("tid_of_child_forked_by_a_thread", "pthread_create or join failed");
+    if (status != 0) FAIL("tid_of_child_forked_by_a_thread", "the child's tid is not its pid");
+}
+
+static int is_pending(int signal) {
+    sigset_t pending;
+    sigemptyset(&pending);
+    return sigpending(&pending) == 0 && sigismember(&pending, signal);
+}
+
+static void blocked_signals(void) {
+    int pipe_fds[2];
+    if (pipe(pipe_fds) != 0) FAIL("pipe", "errno %d", errno);
+    pid_t child = fork();
+    if (child == 0) {
+        sigset_t term;
+        sigemptyset(&term);
+        sigaddset(&term, SIGTERM);
+        sigprocmask(SIG_BLOCK, &term, NULL);
+        kill(getpid(), SIGTERM);
+        char alive = is_pending(SIGTERM) ? 'p' : 'n';
+        write(pipe_fds[1], &alive, 1);
+        sigprocmask(SIG_UNBLOCK, &term, NULL);
+        _exit(7);
+    }
+    char seen = 0;
+    read(pipe_fds[0], &seen, 1);
+    int status = wait_for(child);
+    if (seen != 'p') FAIL("blocked_sigterm_is_pending", "the child %s", seen ? "saw nothing pending" : "died at once");
+    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGTERM)
+        FAIL("unblocked_sigterm_is_delivered", "child ended with status %#x, want SIGTERM", status);
+
+    child = fork();
+    if (child == 0) {
+        sigset_t all;
+        sigfillset(&all);
+        sigprocmask(SIG_BLOCK, &all, NULL);
+        write(pipe_fds[1], "b", 1);
+        for (;;) pause();
+    }
+    read(pipe_fds[0], &seen, 1);
+    kill(child, SIGKILL);
+    status = wait_for(child);
+    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+        FAIL("sigkill_cannot_be_blocked", "child ended with status %#x, want SIGKILL", status);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+}
+
+/* A child killed just as it enters a blocking read on `fd` must end, every time. */
+static void kills_racing_reads(const char *check, int rounds, int read_console) {
+    int started[2], never[2];
+    if (pipe(started) != 0 || pipe(never) != 0) FAIL("pipe", "errno %d", errno);
+    for (int round = 0; round < rounds; round++) {
+        pid_t child = fork();
+        if (child < 0) FAIL(check, "fork in round %d: errno %d, want a pid", round, errno);
+        if (child == 0) {
+            char byte;
+            write(started[1], "s", 1);
+            read(read_console ? 0 : never[0], &byte, 1);
+            _exit(9);
+        }
+        char byte;
+        read(started[0], &byte, 1);
+        kill(child, SIGKILL);
+        int status = wait_for(child);
+        if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+            FAIL(check, "round %d: child ended with status %#x, want SIGKILL", round, status);
+    }
+    close(started[0]);
+    close(started[1]);
+    close(never[0]);
+    close(never[1]);
+}
+
+int main(void) {
+    huge_ranges();
+    hints();
+    stack_growth();
+    thread_ids();
+    blocked_signals();
+    kills_racing_reads("kill_racing_a_pipe_read", 500, 0);
+    /* More than the process limit: a killed reader of stdin that stayed queued on the console
+     * would keep its process, and fork would fail before the end. */
+    kills_racing_reads("kill_racing_a_console_read", 1100, 1);
+    printf("robust-musl: huge ranges, hints, stack growth, tids, pending signals and killed readers all as on Linux\n");
+    return 0;
+}

@@ -22,7 +22,8 @@ fn the_built_in_ramdisk_has_an_init_that_can_be_loaded() {
 
 #[test_case]
 fn every_program_in_the_ramdisk_is_a_loadable_executable() {
-    let entries = loader::cpio::entries(kernel::initrd::archive()).expect("ramdisk unreadable");
+    let archive = kernel::initrd::archive().expect("ramdisk unusable");
+    let entries = loader::cpio::entries(archive).expect("ramdisk unreadable");
     assert!(entries.len() >= 2, "the ramdisk lost programs: {entries:?}");
     for entry in entries.iter().filter(|entry| entry.is_regular_file()) {
         if let Err(error) = loader::elf_plan::plan(entry.data, USER_END) {

@@ -5,11 +5,10 @@
 //! has ended — with success if init exited with status 0; without it (`scripts/run
 //! --interactive`, `cargo krun`) it stays up, echoing keys and serving tasks.
 //!
-//! Whatever keeps `/init` from running — a ramdisk QEMU supplied that cannot be used (then
-//! before the demonstration, which the user did not ask for), no `/init`, a file that
-//! cannot be loaded — is one console line `lethe: error: REASON`, and the session ends with
-//! failure: `scripts/run` reports that line. The built-in ramdisk never stands in for a
-//! supplied one.
+//! Whatever keeps `/init` from running — a ramdisk QEMU supplied that cannot be used
+//! (found before the demonstration runs), no `/init`, a file that cannot be loaded — is one
+//! console line `lethe: error: REASON`, and the session ends with failure: `scripts/run`
+//! reports that line. The built-in ramdisk never stands in for a supplied one.
 #![no_std]
 #![no_main]
 

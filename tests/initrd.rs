@@ -10,22 +10,24 @@ extern crate alloc;
 
 kernel::qemu_test_main!();
 
-const USER_END: u64 = mm::address_space::USER_END;
+/// Where programs must end: below the mapping area, where the stack grows (exec's limit).
+const PROGRAM_LIMIT: u64 = kernel::process::memory::MMAP_TOP;
 
 #[test_case]
 fn the_built_in_ramdisk_has_an_init_that_can_be_loaded() {
     let init = kernel::initrd::find("/init").expect("ramdisk unreadable").expect("no /init");
-    let plan = loader::elf_plan::plan(init, USER_END).expect("/init cannot be loaded");
-    assert!(plan.entry < USER_END);
+    let plan = loader::elf_plan::plan(init, PROGRAM_LIMIT).expect("/init cannot be loaded");
+    assert!(plan.entry < PROGRAM_LIMIT);
     assert!(plan.segments.iter().any(|segment| segment.executable));
 }
 
 #[test_case]
 fn every_program_in_the_ramdisk_is_a_loadable_executable() {
-    let entries = loader::cpio::entries(kernel::initrd::archive()).expect("ramdisk unreadable");
+    let archive = kernel::initrd::archive().expect("ramdisk unusable");
+    let entries = loader::cpio::entries(archive).expect("ramdisk unreadable");
     assert!(entries.len() >= 2, "the ramdisk lost programs: {entries:?}");
     for entry in entries.iter().filter(|entry| entry.is_regular_file()) {
-        if let Err(error) = loader::elf_plan::plan(entry.data, USER_END) {
+        if let Err(error) = loader::elf_plan::plan(entry.data, PROGRAM_LIMIT) {
             panic!("{} cannot be loaded: {error}", entry.name);
         }
     }

@@ -4,8 +4,15 @@
 //! the kernel image. QEMU can hand the kernel another at boot as the fw_cfg file
 //! `opt/lethe/initrd` (`scripts/run --initrd PATH`); `init` then uses that one instead, so
 //! anyone can run their own static binaries without rebuilding the kernel.
+//!
+//! A supplied ramdisk is used whole or not at all: one over `MAX_SUPPLIED_SIZE`, not a cpio
+//! newc archive, or without a regular file `/init` makes `archive` and `find` fail for the
+//! rest of the boot. The kernel never falls back to the built-in ramdisk then, so a user's
+//! program that cannot run is never silently replaced by the demonstration's. `init` runs
+//! once, from `kernel::init` once the heap is up; everything after reads what it decided.
 
 use alloc::vec::Vec;
+use core::fmt;
 
 use conquer_once::spin::OnceCell;
 use loader::cpio::{self, CpioError};
@@ -19,41 +26,66 @@ const FW_CFG_NAME: &str = "opt/lethe/initrd";
 /// Largest ramdisk accepted over fw_cfg (it is read into the kernel heap).
 const MAX_SUPPLIED_SIZE: u32 = 4 * 1024 * 1024;
 
-static SUPPLIED: OnceCell<Vec<u8>> = OnceCell::uninit();
+/// What QEMU supplied, if it did: the archive, or why it cannot be used.
+static SUPPLIED: OnceCell<Result<Vec<u8>, RamdiskError>> = OnceCell::uninit();
 
-/// Looks for a ramdisk handed over through fw_cfg and, if it is a readable archive, makes it
-/// the one in use. Call once the heap is up.
+/// Why the ramdisk cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RamdiskError {
+    /// The supplied ramdisk is over `MAX_SUPPLIED_SIZE`.
+    TooLarge { size: u32 },
+    /// It is not a cpio newc archive.
+    NotAnArchive(CpioError),
+    /// The supplied ramdisk has no regular file `/init`.
+    NoInit,
+}
+
+impl fmt::Display for RamdiskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RamdiskError::TooLarge { size } => {
+                write!(f, "it is {size} bytes, over the limit of {MAX_SUPPLIED_SIZE} bytes")
+            }
+            RamdiskError::NotAnArchive(error) => write!(f, "not a cpio newc archive ({error})"),
+            RamdiskError::NoInit => f.write_str("it has no regular file /init"),
+        }
+    }
+}
+
+/// Looks for a ramdisk handed over through fw_cfg and decides, once, whether it is the one
+/// in use or an error. Call once the heap is up.
 pub fn init() {
     let Some(file) = drivers::fw_cfg::find(FW_CFG_NAME) else { return };
+    let supplied = read_supplied(file);
+    if let Ok(archive) = &supplied {
+        log::info!("initrd: using {FW_CFG_NAME} from QEMU: {} bytes", archive.len());
+    }
+    SUPPLIED.init_once(|| supplied);
+}
+
+fn read_supplied(file: drivers::fw_cfg::FileEntry) -> Result<Vec<u8>, RamdiskError> {
     if file.size > MAX_SUPPLIED_SIZE {
-        log::error!(
-            "initrd: {FW_CFG_NAME} is {} bytes, over the {MAX_SUPPLIED_SIZE}-byte limit; using the built-in one",
-            file.size
-        );
-        return;
+        return Err(RamdiskError::TooLarge { size: file.size });
     }
     let archive = drivers::fw_cfg::read_file(file);
-    match cpio::entries(&archive) {
-        Ok(entries) => {
-            log::info!(
-                "initrd: using {FW_CFG_NAME} from QEMU: {} bytes, {} entries",
-                archive.len(),
-                entries.len()
-            );
-            SUPPLIED.init_once(|| archive);
-        }
-        Err(error) => {
-            log::error!("initrd: {FW_CFG_NAME} is not a cpio newc archive ({error}); using the built-in one")
-        }
+    match cpio::find(&archive, "/init") {
+        Ok(Some(_)) => Ok(archive),
+        Ok(None) => Err(RamdiskError::NoInit),
+        Err(error) => Err(RamdiskError::NotAnArchive(error)),
     }
 }
 
-/// The ramdisk in use.
-pub fn archive() -> &'static [u8] {
-    SUPPLIED.get().map_or(BUILT_IN, Vec::as_slice)
+/// The ramdisk in use: the one QEMU supplied, if it did, else the built-in one. An error
+/// only if QEMU supplied one that cannot be used.
+pub fn archive() -> Result<&'static [u8], RamdiskError> {
+    match SUPPLIED.get() {
+        None => Ok(BUILT_IN),
+        Some(Ok(archive)) => Ok(archive),
+        Some(Err(error)) => Err(*error),
+    }
 }
 
-/// The contents of regular file `path` in the ramdisk.
-pub fn find(path: &str) -> Result<Option<&'static [u8]>, CpioError> {
-    cpio::find(archive(), path)
+/// The contents of regular file `path` in the ramdisk in use.
+pub fn find(path: &str) -> Result<Option<&'static [u8]>, RamdiskError> {
+    cpio::find(archive()?, path).map_err(RamdiskError::NotAnArchive)
 }

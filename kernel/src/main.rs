@@ -4,6 +4,11 @@
 //! With QEMU's exit device present (`scripts/run`) the kernel ends the session when init
 //! has ended — with success if init exited with status 0; without it (`scripts/run
 //! --interactive`, `cargo krun`) it stays up, echoing keys and serving tasks.
+//!
+//! Whatever keeps `/init` from running — a ramdisk QEMU supplied that cannot be used
+//! (found before the demonstration runs), no `/init`, a file that cannot be loaded — is one
+//! console line `lethe: error: REASON`, and the session ends with failure: `scripts/run`
+//! reports that line. The built-in ramdisk never stands in for a supplied one.
 #![no_std]
 #![no_main]
 
@@ -18,9 +23,17 @@ entry_point!(kernel_main);
 
 fn kernel_main(boot_info: &'static BootInfo) -> ! {
     kernel::init(boot_info);
+    if let Err(error) = kernel::initrd::archive() {
+        println!("lethe: error: cannot use the initrd QEMU supplied: {error}");
+        end_session(ExitCode::Failed);
+    }
     demo::run(boot_info);
     let init_status = run_init();
-    let code = if init_status.exit_code() == Some(0) { ExitCode::Success } else { ExitCode::Failed };
+    end_session(if init_status.exit_code() == Some(0) { ExitCode::Success } else { ExitCode::Failed })
+}
+
+/// Ends the session through QEMU's exit device; without one, stays up serving the keyboard.
+fn end_session(code: ExitCode) -> ! {
     drivers::qemu_exit::exit_qemu(code);
     // QEMU acts on the exit request asynchronously: give it a few ticks before concluding
     // that there is no exit device.
@@ -34,16 +47,23 @@ fn kernel_main(boot_info: &'static BootInfo) -> ! {
 
 /// Runs the ramdisk's `/init` as the first user process and waits for it to end.
 fn run_init() -> WaitStatus {
-    let Some(init) = kernel::initrd::find("/init").ok().flatten() else {
-        println!("lethe: the ramdisk has no /init");
-        return WaitStatus::exited(127);
+    let init = match kernel::initrd::find("/init") {
+        Ok(Some(init)) => init,
+        Ok(None) => {
+            println!("lethe: error: the ramdisk has no /init");
+            return WaitStatus::exited(127);
+        }
+        Err(error) => {
+            println!("lethe: error: cannot read the ramdisk: {error}");
+            return WaitStatus::exited(127);
+        }
     };
     let tracing = kernel::boot_options::trace_init();
     kernel::trace::set_thread_tracing(tracing);
     let process = match process::spawn_program("init", init, &[b"/init"], &[b"HOME=/", b"TERM=linux"]) {
         Ok(process) => process,
         Err(error) => {
-            println!("lethe: cannot start /init: {error}");
+            println!("lethe: error: cannot start /init: {error}");
             return WaitStatus::exited(126);
         }
     };

@@ -4,7 +4,8 @@
 //! Each entry is a 110-byte ASCII header (magic `070701`, then thirteen 8-digit hex
 //! fields), the NUL-terminated name padded to 4 bytes, then the data padded to 4 bytes.
 //! The archive ends with an entry named `TRAILER!!!`. Anything malformed is an error, never
-//! a panic: the archive may come from the user (QEMU's fw_cfg).
+//! a panic: the archive may come from the user (QEMU's fw_cfg). Every range is checked
+//! against the archive before it is sliced, with overflow-checked arithmetic.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -33,15 +34,25 @@ impl Entry<'_> {
     }
 }
 
-/// Why an archive could not be read.
+/// The part of an entry that runs past the end of the archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Header,
+    Name,
+    Data,
+}
+
+/// Why an archive could not be read. Offsets are those of the entry's header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CpioError {
+    /// Not a single byte.
+    Empty,
     /// The header at this offset does not start with `070701`.
     BadMagic { offset: usize },
     /// A header field is not 8 hex digits.
     BadField { offset: usize },
-    /// An entry runs past the end of the archive.
-    Truncated { offset: usize },
+    /// This part of the entry runs past the end of the archive.
+    Truncated { offset: usize, part: Part },
     /// A name is not UTF-8 or lacks its terminating NUL.
     BadName { offset: usize },
     /// The archive ended without `TRAILER!!!`.
@@ -51,20 +62,42 @@ pub enum CpioError {
 impl fmt::Display for CpioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CpioError::BadMagic { offset } => write!(f, "cpio: no newc magic at byte {offset}"),
-            CpioError::BadField { offset } => write!(f, "cpio: bad header field at byte {offset}"),
-            CpioError::Truncated { offset } => write!(f, "cpio: entry at byte {offset} runs past the end"),
-            CpioError::BadName { offset } => write!(f, "cpio: bad file name at byte {offset}"),
-            CpioError::NoTrailer => f.write_str("cpio: archive has no TRAILER!!! entry"),
+            CpioError::Empty => f.write_str("cpio: the archive is empty"),
+            CpioError::BadMagic { offset } => write!(f, "cpio: no newc magic (070701) at byte {offset}"),
+            CpioError::BadField { offset } => {
+                write!(f, "cpio: a header field of the entry at byte {offset} is not 8 hex digits")
+            }
+            CpioError::Truncated { offset, part } => {
+                let part = match part {
+                    Part::Header => "header",
+                    Part::Name => "name",
+                    Part::Data => "file data",
+                };
+                write!(f, "cpio: the {part} of the entry at byte {offset} runs past the end of the archive")
+            }
+            CpioError::BadName { offset } => {
+                write!(f, "cpio: the name of the entry at byte {offset} is not NUL-terminated UTF-8")
+            }
+            CpioError::NoTrailer => f.write_str("cpio: the archive ends without a TRAILER!!! entry"),
         }
     }
 }
 
+/// Field `index` of a header: exactly 8 hex digits (no sign, unlike `from_str_radix`).
 fn hex_field(header: &[u8], index: usize, offset: usize) -> Result<u32, CpioError> {
     let start = 6 + index * 8;
-    let digits =
-        core::str::from_utf8(&header[start..start + 8]).map_err(|_| CpioError::BadField { offset })?;
-    u32::from_str_radix(digits, 16).map_err(|_| CpioError::BadField { offset })
+    header[start..start + 8].iter().try_fold(0u32, |value, &digit| {
+        let digit = char::from(digit).to_digit(16).ok_or(CpioError::BadField { offset })?;
+        Ok(value << 4 | digit)
+    })
+}
+
+/// `archive[start..start + length]`, or `Truncated` if that runs past the end.
+fn slice(archive: &[u8], start: usize, length: usize, offset: usize, part: Part) -> Result<&[u8], CpioError> {
+    start
+        .checked_add(length)
+        .and_then(|end| archive.get(start..end))
+        .ok_or(CpioError::Truncated { offset, part })
 }
 
 fn pad4(length: usize) -> usize {
@@ -78,29 +111,32 @@ fn normalize(name: &str) -> &str {
 
 /// Every entry of `archive` before the trailer, in order.
 pub fn entries(archive: &[u8]) -> Result<Vec<Entry<'_>>, CpioError> {
+    if archive.is_empty() {
+        return Err(CpioError::Empty);
+    }
     let mut found = Vec::new();
     let mut offset = 0;
     loop {
-        let header = archive.get(offset..offset + HEADER_LEN).ok_or(if offset >= archive.len() {
-            CpioError::NoTrailer
-        } else {
-            CpioError::Truncated { offset }
-        })?;
-        if &header[..6] != MAGIC {
+        if offset >= archive.len() {
+            return Err(CpioError::NoTrailer);
+        }
+        // A header cut short by the end is `Truncated` if what is left starts like the magic.
+        let magic = &archive[offset..archive.len().min(offset + MAGIC.len())];
+        if !MAGIC.starts_with(magic) {
             return Err(CpioError::BadMagic { offset });
         }
+        let header = slice(archive, offset, HEADER_LEN, offset, Part::Header)?;
         let mode = hex_field(header, 1, offset)?;
         let file_size = hex_field(header, 6, offset)? as usize;
         let name_size = hex_field(header, 11, offset)? as usize;
         let name_start = offset + HEADER_LEN;
-        let name_bytes =
-            archive.get(name_start..name_start + name_size).ok_or(CpioError::Truncated { offset })?;
+        let name_bytes = slice(archive, name_start, name_size, offset, Part::Name)?;
         let name = match name_bytes.split_last() {
             Some((0, name)) => core::str::from_utf8(name).map_err(|_| CpioError::BadName { offset })?,
             _ => return Err(CpioError::BadName { offset }),
         };
         let data_start = pad4(name_start + name_size);
-        let data = archive.get(data_start..data_start + file_size).ok_or(CpioError::Truncated { offset })?;
+        let data = slice(archive, data_start, file_size, offset, Part::Data)?;
         if name == TRAILER {
             return Ok(found);
         }
@@ -157,15 +193,100 @@ mod tests {
         assert_eq!(find(&archive, "/missing"), Ok(None));
     }
 
+    const FILE_SIZE_FIELD: usize = 6;
+    const NAME_SIZE_FIELD: usize = 11;
+
+    fn one_file() -> Vec<u8> {
+        write(&[("init", MODE_REGULAR | 0o755, b"hello")])
+    }
+
+    /// `archive` with header field `index` of its first entry replaced by `digits`.
+    fn with_field(mut archive: Vec<u8>, index: usize, digits: &[u8; 8]) -> Vec<u8> {
+        archive[6 + index * 8..6 + (index + 1) * 8].copy_from_slice(digits);
+        archive
+    }
+
     #[test]
-    fn garbage_is_an_error_not_a_panic() {
-        assert_eq!(entries(b""), Err(CpioError::NoTrailer));
-        assert_eq!(entries(b"070707 old binary cpio"), Err(CpioError::Truncated { offset: 0 }));
-        let mut archive = write(&[("init", MODE_REGULAR, b"hello")]);
+    fn an_empty_archive_is_refused_as_empty() {
+        assert_eq!(entries(b""), Err(CpioError::Empty));
+    }
+
+    #[test]
+    fn a_header_cut_short_is_truncated() {
+        let archive = one_file();
+        for length in [1, 6, 50, HEADER_LEN - 1] {
+            assert_eq!(
+                entries(&archive[..length]),
+                Err(CpioError::Truncated { offset: 0, part: Part::Header }),
+                "cut at {length}"
+            );
+        }
+    }
+
+    #[test]
+    fn another_magic_is_refused() {
+        assert_eq!(entries(b"070707 old binary cpio"), Err(CpioError::BadMagic { offset: 0 }));
+        assert_eq!(entries(b"\x7fELF"), Err(CpioError::BadMagic { offset: 0 }));
+        let mut archive = one_file();
         archive[0] = b'1';
         assert_eq!(entries(&archive), Err(CpioError::BadMagic { offset: 0 }));
-        let archive = write(&[("init", MODE_REGULAR, b"hello")]);
-        assert_eq!(entries(&archive[..archive.len() - 200]), Err(CpioError::Truncated { offset: 0 }));
+    }
+
+    #[test]
+    fn a_header_field_must_be_eight_hex_digits() {
+        for digits in [b"+0000005", b"0000005 ", b"0000000g", b"-0000001"] {
+            assert_eq!(
+                entries(&with_field(one_file(), FILE_SIZE_FIELD, digits)),
+                Err(CpioError::BadField { offset: 0 }),
+                "{}",
+                core::str::from_utf8(digits).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn a_name_size_past_the_end_is_truncated() {
+        for digits in [b"ffffffff", b"00001000"] {
+            assert_eq!(
+                entries(&with_field(one_file(), NAME_SIZE_FIELD, digits)),
+                Err(CpioError::Truncated { offset: 0, part: Part::Name })
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_size_past_the_end_is_truncated() {
+        for digits in [b"ffffffff", b"00001000"] {
+            assert_eq!(
+                entries(&with_field(one_file(), FILE_SIZE_FIELD, digits)),
+                Err(CpioError::Truncated { offset: 0, part: Part::Data })
+            );
+        }
+        let archive = one_file();
+        assert_eq!(
+            entries(&archive[..HEADER_LEN + 8 + 2]),
+            Err(CpioError::Truncated { offset: 0, part: Part::Data }),
+            "cut inside the data"
+        );
+    }
+
+    #[test]
+    fn a_name_without_its_nul_is_refused() {
+        assert_eq!(
+            entries(&with_field(one_file(), NAME_SIZE_FIELD, b"00000004")),
+            Err(CpioError::BadName { offset: 0 })
+        );
+        assert_eq!(
+            entries(&with_field(one_file(), NAME_SIZE_FIELD, b"00000000")),
+            Err(CpioError::BadName { offset: 0 })
+        );
+    }
+
+    #[test]
+    fn an_archive_without_its_trailer_is_refused() {
+        let archive = one_file();
+        let trailer_start = pad4(pad4(HEADER_LEN + 5) + 5);
+        assert_eq!(entries(&archive[..trailer_start]), Err(CpioError::NoTrailer));
     }
 
     proptest! {
@@ -184,6 +305,29 @@ mod tests {
         #[test]
         fn any_bytes_are_rejected_or_read_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
             let _ = entries(&bytes);
+        }
+
+        #[test]
+        fn every_cut_of_an_archive_is_refused(length in 0usize..1000) {
+            let archive = write(&[("init", MODE_REGULAR, &[0x90; 100]), ("bin/hello", MODE_REGULAR, b"hi")]);
+            prop_assert!(entries(&archive[..length % archive.len()]).is_err());
+        }
+
+        #[test]
+        fn a_corrupted_archive_is_refused_or_read_without_panicking(
+            flips in proptest::collection::vec((0usize..400, any::<u8>()), 1..20),
+            fields in proptest::collection::vec((0usize..13, "[0-9a-fA-F+ -]{8}"), 0..4),
+        ) {
+            let mut archive = write(&[("init", MODE_REGULAR, &[0x90; 100]), ("bin/hello", MODE_REGULAR, b"hi")]);
+            for (index, digits) in fields {
+                let digits: [u8; 8] = digits.as_bytes().try_into().unwrap();
+                archive = with_field(archive, index, &digits);
+            }
+            for (index, byte) in flips {
+                let index = index % archive.len();
+                archive[index] = byte;
+            }
+            let _ = entries(&archive);
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Starting a program: a fresh address space with the ELF's segments and a user stack
 //! holding argv, envp and auxv, and a user thread that enters it.
 //!
-//! Anything that goes wrong before the thread exists gives back everything taken.
+//! The program is planned below `PROGRAM_LIMIT`, so its segments never share a page with
+//! the stack or stand in the way of its growth; a file the plan refuses (it may be a user's) is `NotExecutable`,
+//! never a panic. Anything that goes wrong before the thread exists gives back everything
+//! taken.
 
 use alloc::sync::Arc;
 use core::fmt;
@@ -9,7 +12,7 @@ use core::fmt;
 use loader::elf_plan::{self, ElfError, LoadPlan};
 use loader::initial_stack::{self, auxv};
 use mm::PAGE_SIZE;
-use mm::address_space::{AddressSpace, MapError, PageAccess, USER_END};
+use mm::address_space::{AddressSpace, MapError, PageAccess};
 
 use super::lifecycle::{Pid, Process, ProcessCount};
 use super::limits::{Limits, RLIM_INFINITY, TaskCharge};
@@ -24,6 +27,10 @@ pub const STACK_TOP: u64 = 0x0000_7fff_ffff_f000;
 const STACK_PAGES: u64 = 32;
 /// RLIMIT_STACK of the programs the kernel starts: Linux's default, 8 MiB.
 const DEFAULT_STACK_LIMIT: u64 = 8 << 20;
+/// Where the stack's first pages start.
+const STACK_BOTTOM: u64 = STACK_TOP - STACK_PAGES * PAGE_SIZE;
+/// A program's segments must end at or below this: above it the stack grows.
+const PROGRAM_LIMIT: u64 = super::memory::MMAP_TOP;
 /// Room for argv, envp and their strings (Linux's ARG_MAX is larger; this is plenty here).
 const ARGUMENT_LIMIT: usize = 64 * 1024;
 
@@ -68,7 +75,7 @@ pub fn spawn_program(
     argv: &[&[u8]],
     envp: &[&[u8]],
 ) -> Result<Arc<Process>, ExecError> {
-    let plan = elf_plan::plan(program, USER_END).map_err(ExecError::NotExecutable)?;
+    let plan = elf_plan::plan(program, PROGRAM_LIMIT).map_err(ExecError::NotExecutable)?;
     let task_charge = TaskCharge::take(RLIM_INFINITY).ok_or(ExecError::TooManyThreads)?;
     let counted = ProcessCount::take().ok_or(ExecError::TooManyProcesses)?;
     let mut space = spaces::create().map_err(|_| ExecError::OutOfMemory)?;
@@ -116,7 +123,7 @@ pub fn execve(
 ) -> Result<(), ExecError> {
     let path = core::str::from_utf8(path).map_err(|_| ExecError::NotFound)?;
     let program = crate::initrd::find(path).ok().flatten().ok_or(ExecError::NotFound)?;
-    let plan = elf_plan::plan(program, USER_END).map_err(ExecError::NotExecutable)?;
+    let plan = elf_plan::plan(program, PROGRAM_LIMIT).map_err(ExecError::NotExecutable)?;
     let mut space = spaces::create().map_err(|_| ExecError::OutOfMemory)?;
     let (entry, stack_pointer) = match load(&mut space, &plan, program, argv, envp) {
         Ok(start) => start,
@@ -143,7 +150,7 @@ pub fn execve(
 
 /// The memory layout of a freshly loaded `plan`.
 fn program_layout(plan: &LoadPlan) -> Layout {
-    Layout::for_program(plan.end, STACK_TOP - STACK_PAGES * PAGE_SIZE)
+    Layout::for_program(plan.end, STACK_BOTTOM)
 }
 
 /// Maps and fills the segments and the stack; returns the entry point and stack pointer.
@@ -163,7 +170,7 @@ fn load(
             &program[segment.file_offset as usize..(segment.file_offset + segment.file_size) as usize];
         load_into(space, segment.vaddr, bytes).expect("exec: a planned segment is not mapped");
     }
-    map_pages(space, STACK_TOP - STACK_PAGES * PAGE_SIZE..STACK_TOP, PageAccess::READ_WRITE)?;
+    map_pages(space, STACK_BOTTOM..STACK_TOP, PageAccess::READ_WRITE)?;
     let auxiliary = [
         (auxv::AT_PHDR, plan.program_headers.unwrap_or(0)),
         (auxv::AT_PHENT, u64::from(plan.program_header_size)),

@@ -220,8 +220,8 @@ pub fn map_anonymous(
 }
 
 /// The range `mmap`'s hint `address` asks for, if it is free, as Linux takes it: page
-/// aligned up, at or above `MMAP_MIN_ADDRESS`, clear of every mapped page, of the break,
-/// and of the area top-down placement has handed out (where PROT_NONE reservations may
+/// aligned up, at or above `MMAP_MIN_ADDRESS`, clear of every mapped page (the program and
+/// the break among them) and of the area top-down placement has handed out (where PROT_NONE reservations may
 /// lie) and above it the stack's growth area. A PROT_NONE mapping ignores its hint: its
 /// reservation is only known inside the handed-out area.
 fn free_hint(
@@ -234,7 +234,6 @@ fn free_hint(
     let end = start.checked_add(length)?;
     let free = start >= MMAP_MIN_ADDRESS
         && end <= layout.mmap_next
-        && start >= layout.break_end.next_multiple_of(PAGE_SIZE)
         && space.next_mapped(window(), start..end).is_none();
     free.then_some(start..end)
 }

@@ -95,8 +95,7 @@ fn a_cpu_spinning_with_interrupts_masked_is_reported_by_its_watcher() {
     // CPU i watches CPU i + 1, the last one the first.
     let watcher = (cpu + online - 1) % online;
     let before = watchdog::silent_reports(cpu);
-    // The watcher looks once per threshold; a look that spans the whole spin comes within two.
-    let give_up_at = watchdog::ticks_of(watcher) + 3 * watchdog::threshold_ticks();
+    let give_up_at = watchdog::ticks_of(watcher) + 2 * watchdog::threshold_ticks();
     x86_64::instructions::interrupts::without_interrupts(|| {
         while watchdog::silent_reports(cpu) == before && watchdog::ticks_of(watcher) < give_up_at {
             core::hint::spin_loop();

@@ -22,9 +22,9 @@
 //!   keeps preemption disabled, or a handler that never returns, for `threshold` ticks is
 //!   reported from the timer interrupt with the interrupted RIP and its frame-pointer
 //!   backtrace (`arch::backtrace`).
-//! - *Silent timer* (interrupts masked, which the CPU's own timer cannot see): every
-//!   `threshold` of its own ticks a CPU looks at the next online CPU's tick count; one that
-//!   has not moved since the last look is reported, without a backtrace (no NMI is sent).
+//! - *Silent timer* (interrupts masked, which the CPU's own timer cannot see): at each of
+//!   its ticks a CPU looks at the next online CPU's tick count; one that has not moved for
+//!   `threshold` of the watcher's ticks is reported, without a backtrace (no NMI is sent).
 //!
 //! Invariants: a report is printed at most once per `threshold` ticks per CPU and kind (a
 //! stuck CPU is reported again after each further threshold, never in a flood). The report
@@ -67,18 +67,20 @@ static TICKS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 static TOUCHED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 /// The tick before which each CPU reports no stuck state again.
 static QUIET_UNTIL: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-/// Stuck reports about each CPU, since boot.
+/// Stuck reports about each CPU since boot, counted once printed (or dropped).
 static STUCK_REPORTS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 /// Each CPU's last stuck report. Written by that CPU in its timer interrupt; read by anyone;
 /// every holder masks interrupts.
 static LAST_STUCK: [SpinLock<Option<Stuck>>; MAX_CPUS] = [const { SpinLock::new(None) }; MAX_CPUS];
 
 /// Per watching CPU: the CPU it watches (index + 1, 0 for none yet), that CPU's tick count
-/// at the last look, and the watcher's own tick count then.
+/// as last seen, the watcher's own tick count when that count last moved, and the tick
+/// before which the watcher reports no silence again.
 static WATCHED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 static WATCHED_TICKS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-static LOOKED_AT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-/// Silent-timer reports about each CPU, since boot.
+static WATCHED_MOVED_AT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static SILENCE_QUIET_UNTIL: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+/// Silent-timer reports about each CPU since boot, counted once printed (or dropped).
 static SILENT_REPORTS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
 /// Where a stuck CPU was interrupted.
@@ -151,23 +153,20 @@ pub fn on_tick(frame: &InterruptStackFrame) {
         QUIET_UNTIL[cpu].store(now + threshold, Ordering::Relaxed);
         crate::mm::heap::forbidding_heap(|| report_stuck(cpu, stuck_for, frame));
     }
-    if now.saturating_sub(LOOKED_AT[cpu].load(Ordering::Relaxed)) >= threshold {
-        LOOKED_AT[cpu].store(now, Ordering::Relaxed);
-        crate::mm::heap::forbidding_heap(|| look_at_watched(cpu, threshold));
-    }
+    look_at_watched(cpu, now, threshold);
 }
 
 fn report_stuck(cpu: usize, stuck_for: u64, frame: &InterruptStackFrame) {
     let stuck =
         Stuck { rip: frame.instruction_pointer.as_u64(), backtrace: backtrace::of_interrupted(frame) };
     *LAST_STUCK[cpu].lock() = Some(stuck);
-    STUCK_REPORTS[cpu].fetch_add(1, Ordering::Release);
     write_report(format_args!("{}", StuckReport { cpu, seconds: stuck_for / u64::from(TICK_HZ), stuck }));
+    STUCK_REPORTS[cpu].fetch_add(1, Ordering::Release);
 }
 
-/// Looks at the next online CPU's tick count, and reports that CPU if it has not moved since
-/// the last look (a full `threshold` of this CPU's ticks ago).
-fn look_at_watched(cpu: usize, threshold: u64) {
+/// Looks at the next online CPU's tick count, and reports that CPU if it has not moved for
+/// `threshold` of this CPU's ticks.
+fn look_at_watched(cpu: usize, now: u64, threshold: u64) {
     let online = crate::arch::smp::cpus_online() as usize;
     if online < 2 {
         return;
@@ -175,14 +174,21 @@ fn look_at_watched(cpu: usize, threshold: u64) {
     let watched = (cpu + 1) % online;
     let ticks = TICKS[watched].load(Ordering::Relaxed);
     let same_cpu = WATCHED[cpu].swap(watched as u64 + 1, Ordering::Relaxed) == watched as u64 + 1;
-    let before = WATCHED_TICKS[cpu].swap(ticks, Ordering::Relaxed);
     // A CPU whose timer has not started yet (ticks 0) is still coming up.
-    if same_cpu && ticks != 0 && ticks == before {
+    if !same_cpu || ticks == 0 || WATCHED_TICKS[cpu].swap(ticks, Ordering::Relaxed) != ticks {
+        WATCHED_MOVED_AT[cpu].store(now, Ordering::Relaxed);
+        return;
+    }
+    let silent_for = now.saturating_sub(WATCHED_MOVED_AT[cpu].load(Ordering::Relaxed));
+    if silent_for >= threshold && now >= SILENCE_QUIET_UNTIL[cpu].load(Ordering::Relaxed) {
+        SILENCE_QUIET_UNTIL[cpu].store(now + threshold, Ordering::Relaxed);
+        crate::mm::heap::forbidding_heap(|| {
+            write_report(format_args!(
+                "lockup: cpu={watched} stuck for {} s with its timer silent, seen by cpu={cpu}, no rip\n",
+                silent_for / u64::from(TICK_HZ)
+            ))
+        });
         SILENT_REPORTS[watched].fetch_add(1, Ordering::Release);
-        write_report(format_args!(
-            "lockup: cpu={watched} stuck for {} s with its timer silent, seen by cpu={cpu}, no rip\n",
-            threshold / u64::from(TICK_HZ)
-        ));
     }
 }
 

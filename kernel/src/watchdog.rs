@@ -5,7 +5,8 @@
 //!
 //! Clock: each CPU counts its own timer interrupts (`ticks_of`) and measures everything in
 //! them, so a vCPU the emulator leaves unscheduled for a while is not taken for a stuck one
-//! (its ticks stop too).
+//! (its ticks stop too). The silent-timer check cannot tell a CPU with interrupts masked
+//! from a vCPU the host does not run at all; it waits a whole threshold for that reason.
 //!
 //! Two reports, both machine-readable lines starting `lockup: cpu=N` (`scripts/symbolize`
 //! turns their addresses into function names):
@@ -34,8 +35,8 @@
 //! mask interrupts (the serial port's, the last-report slots); and the port is waited for
 //! only `CONSOLE_PATIENCE_MILLIS` (`drivers::serial::write_fmt_unless_held`), since a CPU
 //! with a silent timer may hold it for good. Each CPU's counters are written only by that
-//! CPU, with interrupts masked (its silent-timer count and its watcher's look only by its
-//! watcher); any CPU reads them.
+//! CPU in its timer interrupt (a CPU's silent-timer count by its watcher's), `touch` with
+//! interrupts masked; any CPU reads them.
 //!
 //! Called from: `on_tick` in the timer interrupt of every CPU; `touch` at scheduling points,
 //! interrupts masked; `init` once at boot, in thread context; the rest from anywhere.

@@ -61,6 +61,25 @@ pub fn write_fmt_emergency(args: fmt::Arguments) {
     }
 }
 
+/// Writes formatted text to COM1 from a report about a CPU that may be stuck holding the
+/// port lock (a lockup report): waits for the lock only while `keep_waiting` says so, and
+/// then drops the text rather than spin on forever. Returns whether it wrote.
+pub fn write_fmt_unless_held(args: fmt::Arguments, mut keep_waiting: impl FnMut() -> bool) -> bool {
+    let Some(port) = PORT.get() else { return false };
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        loop {
+            if let Some(mut port) = port.try_lock() {
+                let _ = port.write_fmt(args);
+                return true;
+            }
+            if !keep_waiting() {
+                return false;
+            }
+            core::hint::spin_loop();
+        }
+    })
+}
+
 /// Creates the receive queue (it allocates). Call before unmasking the serial IRQ.
 pub fn init_input() {
     RECEIVED.init_once(|| InputQueue::new(RECEIVE_QUEUE_CAPACITY));

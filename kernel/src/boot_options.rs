@@ -4,6 +4,8 @@
 //!
 //! - `opt/lethe/trace`: `off` keeps lifecycle tracing off while `/init` runs (for
 //!   benchmarks: every traced event is a line on a slow serial port).
+//! - `opt/lethe/lockup_seconds`: how long a CPU may go without a scheduling point before
+//!   the lockup detector reports it (`watchdog`; 0 turns it off).
 
 use alloc::string::String;
 

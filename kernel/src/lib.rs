@@ -31,6 +31,7 @@ pub mod tasks;
 pub mod testing;
 pub mod time;
 pub mod trace;
+pub mod watchdog;
 
 use bootloader::BootInfo;
 
@@ -50,6 +51,7 @@ pub fn init(boot_info: &'static BootInfo) {
     sched::init();
     input::init();
     initrd::init();
+    watchdog::init();
     arch::cpu::enable_interrupts();
     time::calibrate();
     arch::smp::start_application_processors(sched::cpu::run_application_cpu);

@@ -15,8 +15,8 @@
 //! never add or free page tables and frame counts return exactly to their start.
 //!
 //! Not locked; the kernel wraps it (`kernel::mm::stacks`). The slot arithmetic
-//! (`slot_of_guard`) reads only constants, so the double-fault handler may use it without
-//! taking that lock.
+//! (`slot_of_guard`, `stack_of`) reads only constants, so the double-fault handler and the
+//! lockup detector may use it without taking that lock.
 
 use alloc::vec::Vec;
 
@@ -59,6 +59,18 @@ impl StackLayout {
         }
         let offset = address - self.region_start;
         (offset % self.slot_size() < PAGE_SIZE).then(|| (offset / self.slot_size()) as u32)
+    }
+
+    /// The usable addresses (`bottom..top`) of the slot whose stack pages contain
+    /// `address`, if any: where a stack walk that starts at `address` may read, provided
+    /// the slot holds a live stack (as the one a CPU is running on does).
+    pub fn stack_of(&self, address: u64) -> Option<core::ops::Range<u64>> {
+        if !(self.region_start..self.region_end()).contains(&address) {
+            return None;
+        }
+        let slot = ((address - self.region_start) / self.slot_size()) as u32;
+        let bottom = self.slot_start(slot) + PAGE_SIZE;
+        (address >= bottom).then(|| bottom..bottom + self.stack_pages * PAGE_SIZE)
     }
 }
 
@@ -283,6 +295,10 @@ mod tests {
         assert!(!mapped(&ram, root, stack.bottom() - PAGE_SIZE));
         assert_eq!(LAYOUT.slot_of_guard(stack.bottom() - 8), Some(stack.slot()));
         assert_eq!(LAYOUT.slot_of_guard(stack.bottom()), None);
+        assert_eq!(LAYOUT.stack_of(stack.top() - 8), Some(stack.bottom()..stack.top()));
+        assert_eq!(LAYOUT.stack_of(stack.bottom()), Some(stack.bottom()..stack.top()));
+        assert_eq!(LAYOUT.stack_of(stack.bottom() - 8), None, "a guard page is no stack");
+        assert_eq!(LAYOUT.stack_of(LAYOUT.region_end()), None);
         assert_eq!(stacks.owner(stack.slot()), Some("test"));
         stacks.retire(&ram, root, stack);
         stacks.release_retired(&ram, &mut frames);

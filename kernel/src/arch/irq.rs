@@ -19,9 +19,10 @@
 //! ones acknowledges at the local APIC (`apic::end_of_interrupt`).
 //!
 //! Handlers do the least they can — advance the executor's clock, queue a scancode or a
-//! received byte, count an IPI — and acknowledge the interrupt; the work happens in tasks.
+//! received byte, count an IPI, let the lockup detector count the tick (`watchdog::on_tick`,
+//! which reports from here) — and acknowledge the interrupt; the work happens in tasks.
 //! Locks they take: the PICs' (only `init` and the spurious handler, interrupts off) and,
-//! in the serial handler, the port's (every holder masks interrupts).
+//! in the serial handler and lockup reports, the port's (every holder masks interrupts).
 //!
 //! Called from: the CPU, in interrupt context; `init` once on the boot CPU.
 
@@ -92,6 +93,7 @@ const TICK_TASK_BUDGET: usize = 8;
 
 extern "x86-interrupt" fn timer(frame: InterruptStackFrame) {
     let _kernel_gs = super::user::UserGsGuard::enter(&frame);
+    crate::watchdog::on_tick(&frame);
     // The boot CPU's tick is the kernel's clock; other CPUs' ticks only preempt.
     if super::cpu::id() == 0
         && let Some(executor) = crate::tasks::try_executor()

@@ -260,6 +260,7 @@ impl Cpu {
             self.halted.store(false, Ordering::Relaxed);
             return;
         }
+        crate::watchdog::touch();
         halt();
         self.halted.store(false, Ordering::Relaxed);
     }

@@ -49,6 +49,7 @@ pub(super) fn schedule() {
     );
     let cpu = this_cpu();
     assert!(!cpu.preempt_disabled(), "sched: schedule called with preemption disabled");
+    crate::watchdog::touch();
     let previous = cpu.take_current();
     let previous_state = previous.state();
     let next = match cpu.next_runnable() {

@@ -5,7 +5,7 @@
 //! - `opt/lethe/trace`: `off` keeps lifecycle tracing off while `/init` runs (for
 //!   benchmarks: every traced event is a line on a slow serial port).
 //! - `opt/lethe/fault`: fault injection from the start of `/init`, e.g.
-//!   `frame:every:50,pool:3` (`fault_injection`'s module doc).
+//!   `frame:every:50 pool:3` (`fault_injection`'s module doc).
 
 use alloc::string::String;
 

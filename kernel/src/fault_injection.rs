@@ -24,9 +24,11 @@
 //! Cost when off: the hooks read one atomic (`SCOPE`), relaxed. Arm and disarm only while
 //! nothing else arms (tests run one at a time; the boot option is read before `/init`).
 //!
-//! Boot option `opt/lethe/fault`: a comma-separated list of `KIND:N` (fail the Nth
-//! allocation of KIND from the start of `/init`) or `KIND:every:N` (every Nth), for every
-//! thread; e.g. `-fw_cfg name=opt/lethe/fault,string=frame:every:50,pool:3`.
+//! Boot option `opt/lethe/fault`: entries `KIND:N` (fail the Nth allocation of KIND from
+//! the start of `/init`) or `KIND:every:N` (every Nth), for every thread, separated by
+//! spaces (or commas, which QEMU's `-fw_cfg` wants doubled); e.g.
+//! `-fw_cfg "name=opt/lethe/fault,string=frame:every:50 pool:3"`. An unknown kind or a
+//! malformed entry is logged and skipped.
 //!
 //! The hooks may be called from any context, locks held or not: they touch atomics and read
 //! the current thread under its CPU's `current` lock, which no allocation is made under.
@@ -264,7 +266,7 @@ fn reserve(queue: &mut impl Reserve, additional: usize, exact: bool) -> Result<(
 pub fn arm_from_boot_option() -> Option<alloc::string::String> {
     let option = crate::boot_options::option("fault")?;
     let mut plans = Vec::new();
-    for entry in option.split(',').filter(|entry| !entry.trim().is_empty()) {
+    for entry in option.split(|c: char| c == ',' || c.is_whitespace()).filter(|entry| !entry.is_empty()) {
         match mm::fault_injection::parse_entry(entry) {
             Ok((name, plan)) => match Kind::ALL.into_iter().find(|kind| kind.name() == name) {
                 Some(kind) => plans.push((kind, plan)),

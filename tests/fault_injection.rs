@@ -120,6 +120,15 @@ fn every_allocation_pipe_makes_can_fail_and_pipe_then_returns_enomem_leaving_not
     assert!(sweep("pipe", PIPE, &[ENOMEM]) > 0);
 }
 
+#[test_case]
+fn heap_calls_of_the_thread_in_scope_are_counted_so_an_allocating_exit_would_be_seen() {
+    fault_injection::arm(Scope::NextSystemCall(FORK), &[]);
+    assert_eq!(run("fork"), WaitStatus::exited(0));
+    let report = fault_injection::disarm();
+    assert!(report.entered && report.heap_calls > 0, "fork's heap calls were not counted: {report:?}");
+    assert_eq!(report.injected(), 0);
+}
+
 /// Runs faultcall-musl as `call` with every allocation of every kind failing from the
 /// moment system call `number` (an exit) is made; the exit must complete, give everything
 /// back, and have allocated nothing.

@@ -6,6 +6,8 @@
 //!   benchmarks: every traced event is a line on a slow serial port).
 //! - `opt/lethe/lockup_seconds`: how long a CPU may go without a scheduling point before
 //!   the lockup detector reports it (`watchdog`; 0 turns it off).
+//! - `opt/lethe/fault`: fault injection from the start of `/init`, e.g.
+//!   `frame:every:50 pool:3` (`fault_injection`'s module doc).
 
 use alloc::string::String;
 

@@ -18,6 +18,7 @@ extern crate alloc;
 pub mod arch;
 pub mod boot_options;
 pub mod console;
+pub mod fault_injection;
 pub mod files;
 pub mod initrd;
 pub mod input;

@@ -59,6 +59,9 @@ fn run_init() -> WaitStatus {
         }
     };
     let tracing = kernel::boot_options::trace_init();
+    if let Some(faults) = kernel::fault_injection::arm_from_boot_option() {
+        println!("lethe: fault injection armed for every thread: {faults} (opt/lethe/fault)");
+    }
     kernel::trace::set_thread_tracing(tracing);
     let process = match process::spawn_program("init", init, &[b"/init"], &[b"HOME=/", b"TERM=linux"]) {
         Ok(process) => process,

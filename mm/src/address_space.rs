@@ -367,10 +367,14 @@ impl AddressSpace {
         address: u64,
     ) -> Result<u64, OutOfFrames> {
         let table_flags = Flags::PRESENT | Flags::WRITABLE | Flags::USER_ACCESSIBLE;
-        let (table, created) =
-            page_table::leaf_table_creating(window, frames, self.root, address, table_flags)?;
-        self.page_tables += created;
-        Ok(table)
+        page_table::leaf_table_creating(
+            window,
+            frames,
+            self.root,
+            address,
+            table_flags,
+            &mut self.page_tables,
+        )
     }
 
     /// The leaf table, index and entry of the mapped user page at `address`.
@@ -482,7 +486,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::frame_allocator::FrameAllocator;
+    use crate::frame_allocator::{FrameAllocator, FreeError};
     use crate::phys::simulated::SimulatedRam;
 
     const RAM_BASE: u64 = 0x10_0000;
@@ -530,6 +534,50 @@ mod tests {
         assert_eq!(frames.stats().owned_by(FrameOwner::UserPage), before - 1);
         assert_eq!(space.unmap(&ram, 0x40_0000), Err(UnmapError::NotMapped { address: 0x40_0000 }));
         space.free(&ram, &mut frames);
+    }
+
+    /// Hands out frames until `left` runs out, then refuses.
+    struct Running<'a> {
+        frames: &'a mut FrameAllocator,
+        left: usize,
+    }
+
+    impl FrameSource for Running<'_> {
+        fn allocate(&mut self, owner: FrameOwner) -> Result<u64, OutOfFrames> {
+            self.left = self.left.checked_sub(1).ok_or(OutOfFrames)?;
+            self.frames.allocate(owner)
+        }
+
+        fn free(&mut self, address: u64, owner: FrameOwner) -> Result<(), FreeError> {
+            self.frames.free(address, owner)
+        }
+
+        fn add_reference(&mut self, address: u64, owner: FrameOwner) -> Result<(), FreeError> {
+            self.frames.add_reference(address, owner)
+        }
+
+        fn drop_reference(&mut self, address: u64, owner: FrameOwner) -> Result<bool, FreeError> {
+            self.frames.drop_reference(address, owner)
+        }
+    }
+
+    #[test]
+    fn a_map_that_runs_out_between_table_levels_still_counts_the_tables_it_made() {
+        for left in 0..4 {
+            let (ram, mut frames, kernel_root) = machine(64);
+            let before = frames.stats();
+            let mut space = AddressSpace::new(&ram, &mut frames, kernel_root).unwrap();
+            let mut running = Running { frames: &mut frames, left };
+            let mapped = space.map_zeroed(&ram, &mut running, 0x40_0000, PageAccess::READ_WRITE);
+            assert_eq!(mapped, Err(MapError::OutOfFrames), "{left} frames were enough");
+            assert_eq!(
+                space.frames_held(),
+                1 + left as u64,
+                "tables made before running out are not counted"
+            );
+            space.free(&ram, &mut frames);
+            assert_eq!(frames.stats(), before, "with {left} frames the purge did not free everything");
+        }
     }
 
     #[test]

@@ -131,6 +131,9 @@ pub struct FrameAllocator {
     /// Frames held by more than one holder (pages shared across address spaces): the
     /// number of holders beyond the first. A frame is freed when its last holder lets go.
     extra_references: alloc::collections::BTreeMap<u64, u32>,
+    /// Asked before each allocation whether to refuse it as if memory had run out (the
+    /// kernel's fault injection); `None`: never refuse.
+    refusal: Option<fn() -> bool>,
 }
 
 impl FrameAllocator {
@@ -150,6 +153,7 @@ impl FrameAllocator {
             run_hint: 0,
             stats: FrameStats::default(),
             extra_references: alloc::collections::BTreeMap::new(),
+            refusal: None,
         };
         for (start, end) in whole {
             for address in (start..end).step_by(PAGE_SIZE as usize) {
@@ -167,8 +171,20 @@ impl FrameAllocator {
         self.stats
     }
 
+    /// Makes every allocation ask `refuse` first, and fail with `OutOfFrames` if it says so.
+    pub fn set_refusal(&mut self, refuse: fn() -> bool) {
+        self.refusal = Some(refuse);
+    }
+
+    fn refused(&self) -> bool {
+        self.refusal.is_some_and(|refuse| refuse())
+    }
+
     /// One frame for `owner`; returns its physical address.
     pub fn allocate(&mut self, owner: FrameOwner) -> Result<u64, OutOfFrames> {
+        if self.refused() {
+            return Err(OutOfFrames);
+        }
         let words = self.bitmap.len();
         for step in 0..words {
             let word = (self.hint + step) % words;
@@ -186,6 +202,9 @@ impl FrameAllocator {
     /// `count` physically contiguous frames for `owner`; returns the first one's address.
     pub fn allocate_contiguous(&mut self, count: usize, owner: FrameOwner) -> Result<u64, OutOfFrames> {
         assert!(count > 0, "mm: contiguous allocation of zero frames");
+        if self.refused() {
+            return Err(OutOfFrames);
+        }
         let frames = self.owners.len();
         let start = self.run_hint.min(frames);
         let run_start = self.find_run(start, frames, count).or_else(|| self.find_run(0, frames, count));
@@ -361,6 +380,18 @@ mod tests {
             assert!(RAM.iter().any(|r| (r.start..r.end).contains(&address)), "{address:#x} is not RAM");
         }
         assert_eq!(frames.allocate(FrameOwner::UserPage), Err(OutOfFrames));
+    }
+
+    #[test]
+    fn a_refused_allocation_fails_as_out_of_frames_and_takes_nothing() {
+        let mut frames = allocator();
+        frames.set_refusal(|| true);
+        let before = frames.stats();
+        assert_eq!(frames.allocate(FrameOwner::UserPage), Err(OutOfFrames));
+        assert_eq!(frames.allocate_contiguous(4, FrameOwner::KernelStack), Err(OutOfFrames));
+        assert_eq!(frames.stats(), before);
+        frames.set_refusal(|| false);
+        assert!(frames.allocate(FrameOwner::UserPage).is_ok());
     }
 
     #[test]

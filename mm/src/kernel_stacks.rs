@@ -175,7 +175,7 @@ impl KernelStacks {
         let mut address = self.layout.region_start & !(two_mib - 1);
         while address < self.layout.region_end() {
             let flags = Flags::PRESENT | Flags::WRITABLE;
-            created += page_table::leaf_table_creating(window, frames, root, address, flags)?.1;
+            page_table::leaf_table_creating(window, frames, root, address, flags, &mut created)?;
             address += two_mib;
         }
         Ok(created)

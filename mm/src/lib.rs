@@ -2,6 +2,7 @@
 //!
 //! - `boot_frames`: the boot-time frame source, used until the heap is up;
 //! - `frame_allocator`: the physical frame allocator that frees, with per-owner counts;
+//! - `fault_injection`: which allocation of a kind to fail (Linux's fail_page_alloc);
 //! - `frame_source`: what page-table code allocates from (the allocator, or a locked one);
 //! - `address_space`: 4-level page tables with a shared kernel half and an owned user half;
 //! - `kernel_stacks`: guarded, poisoned-on-free kernel stacks in a dedicated region;
@@ -15,6 +16,7 @@ extern crate alloc;
 
 pub mod address_space;
 pub mod boot_frames;
+pub mod fault_injection;
 pub mod frame_allocator;
 pub mod frame_source;
 pub mod kernel_stacks;

@@ -23,17 +23,19 @@ pub(crate) fn is_present(entry: u64) -> bool {
     entry & Flags::PRESENT.bits() != 0
 }
 
-/// The last-level table covering `address`, creating missing tables with `table_flags`.
-/// Returns it and how many tables were created.
+/// The last-level table covering `address`, creating missing tables with `table_flags`,
+/// each added to `created` as it is linked in — also when a later level then runs out of
+/// frames: the tables made stay linked, and whoever counts them must know (a count lost
+/// here made the purge of an execve's half-built space panic, found by fault injection).
 pub(crate) fn leaf_table_creating(
     window: &impl PhysWindow,
     frames: &mut impl FrameSource,
     root: u64,
     address: u64,
     table_flags: Flags,
-) -> Result<(u64, u64), OutOfFrames> {
+    created: &mut u64,
+) -> Result<u64, OutOfFrames> {
     let mut table = root;
-    let mut created = 0;
     for index in &table_indices(address)[..3] {
         let entry = phys::read_word(window, table, *index);
         table = if is_present(entry) {
@@ -43,11 +45,11 @@ pub(crate) fn leaf_table_creating(
             let next = frames.allocate(FrameOwner::PageTable)?;
             phys::fill(window, next, 0);
             phys::write_word(window, table, *index, next | table_flags.bits());
-            created += 1;
+            *created += 1;
             next
         };
     }
-    Ok((table, created))
+    Ok(table)
 }
 
 /// The last-level table covering `address`, if every level exists.

@@ -87,7 +87,8 @@ impl ReadEnd {
             return Err(PipeError::Interrupted);
         }
         let mut taken = Vec::new();
-        taken.try_reserve_exact(limit.min(CAPACITY)).map_err(|_| PipeError::OutOfMemory)?;
+        crate::fault_injection::try_reserve_exact(&mut taken, limit.min(CAPACITY))
+            .map_err(|_| PipeError::OutOfMemory)?;
         without_interrupts(|| {
             let mut buffer = pipe.buffer.lock();
             let count = limit.min(buffer.len());
@@ -120,7 +121,8 @@ impl WriteEnd {
                 if CAPACITY - buffer.len() < data.len() {
                     return Ok(false);
                 }
-                buffer.try_reserve(data.len()).map_err(|_| PipeError::OutOfMemory)?;
+                crate::fault_injection::try_reserve(&mut *buffer, data.len())
+                    .map_err(|_| PipeError::OutOfMemory)?;
                 buffer.extend(data);
                 Ok(true)
             })?;

@@ -49,7 +49,8 @@ impl FdTable {
     /// A copy for a forked child: the same open files, shared.
     pub fn try_clone(&self) -> Result<FdTable, TableError> {
         let mut entries = Vec::new();
-        entries.try_reserve_exact(self.entries.len()).map_err(|_| TableError::OutOfMemory)?;
+        crate::fault_injection::try_reserve_exact(&mut entries, self.entries.len())
+            .map_err(|_| TableError::OutOfMemory)?;
         entries.extend(self.entries.iter().cloned());
         Ok(FdTable { entries })
     }
@@ -81,7 +82,9 @@ impl FdTable {
             return Err(TableError::TooManyOpen);
         }
         if fd >= self.entries.len() {
-            self.entries.try_reserve(fd + 1 - self.entries.len()).map_err(|_| TableError::OutOfMemory)?;
+            let more = fd + 1 - self.entries.len();
+            crate::fault_injection::try_reserve(&mut self.entries, more)
+                .map_err(|_| TableError::OutOfMemory)?;
             self.entries.resize(fd + 1, None);
         }
         let old = self.entries[fd].replace(Entry { file, close_on_exec });

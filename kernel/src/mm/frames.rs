@@ -12,7 +12,8 @@ use crate::sync::SpinLock;
 
 static FRAMES: OnceCell<SpinLock<FrameAllocator>> = OnceCell::uninit();
 
-pub(super) fn init(allocator: FrameAllocator) {
+pub(super) fn init(mut allocator: FrameAllocator) {
+    allocator.set_refusal(crate::fault_injection::refuses_frame);
     FRAMES.init_once(|| SpinLock::new(allocator));
 }
 

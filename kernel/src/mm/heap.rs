@@ -78,6 +78,7 @@ static HEAP: KernelHeap = KernelHeap(SpinLock::new(Heap::empty()));
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         note_call();
+        crate::fault_injection::note_heap_call();
         without_interrupts(|| self.0.lock().allocate_first_fit(layout).map_or(null_mut(), NonNull::as_ptr))
     }
 

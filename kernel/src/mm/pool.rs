@@ -100,6 +100,9 @@ impl<T> KernelPool<T> {
 
     /// A free slot and where it is.
     fn take_slot(&self) -> Result<(PoolSlot, NonNull<T>), OutOfFrames> {
+        if crate::fault_injection::refuses(crate::fault_injection::Kind::Pool) {
+            return Err(OutOfFrames);
+        }
         let (slot, address) = self.locked(|pool| {
             let slot = with_frames(|frames| pool.allocate(frames))?;
             let address = pool.address(&slot);

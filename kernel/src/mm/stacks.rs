@@ -68,6 +68,9 @@ const RETIRE_BATCH: usize = 32;
 
 /// A fresh guarded stack, named `owner` in fault reports.
 pub fn allocate(owner: &'static str) -> Result<KernelStack, StackError> {
+    if crate::fault_injection::refuses(crate::fault_injection::Kind::Stack) {
+        return Err(StackError::OutOfFrames);
+    }
     with_stacks(|stacks| {
         let allocate = |stacks: &mut KernelStacks| {
             frames::with_frames(|frames| stacks.allocate(window(), frames, kernel_root(), owner))

@@ -72,6 +72,9 @@ pub fn slot(index: u32) -> &'static ThreadSlot {
 
 /// A free slot, or `None` when `max_threads()` threads exist.
 pub(super) fn claim() -> Option<u32> {
+    if crate::fault_injection::refuses(crate::fault_injection::Kind::ThreadSlot) {
+        return None;
+    }
     without_interrupts(|| table().free.pop())
 }
 

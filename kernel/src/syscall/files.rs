@@ -90,7 +90,8 @@ fn write_to(process: &process::Process, file: &File, buffer: u64, count: u64) ->
         Kind::PipeRead(_) => return Err(Errno::EBADF),
     };
     let mut piece = Vec::new();
-    piece.try_reserve_exact(piece_size.min(count)).map_err(|_| Errno::ENOMEM)?;
+    crate::fault_injection::try_reserve_exact(&mut piece, piece_size.min(count))
+        .map_err(|_| Errno::ENOMEM)?;
     let mut done = 0;
     while done < count {
         let length = (count - done).min(piece_size);

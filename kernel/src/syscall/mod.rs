@@ -71,6 +71,7 @@ const MAP_IGNORED: u64 = 0x0100 /* GROWSDOWN */ | 0x4000 /* NORESERVE */ | 0x800
 pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
     let timing = crate::sched::cpu_time::SystemCall::enter();
     x86_64::instructions::interrupts::enable();
+    crate::fault_injection::enter_system_call(frame.rax);
     let result = match frame.rax {
         READ => files::read(frame.rdi, frame.rsi, frame.rdx),
         WRITE => files::write(frame.rdi, frame.rsi, frame.rdx),
@@ -124,6 +125,7 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
         Ok(value) => value,
         Err(errno) => errno.as_return(),
     };
+    crate::fault_injection::leave_system_call();
     process::die_if_killed();
     x86_64::instructions::interrupts::disable();
     timing.leave();

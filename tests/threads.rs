@@ -258,6 +258,31 @@ fn threads_sleep_on_a_wait_queue_until_woken() {
     assert_eq!(PASSED.load(Ordering::SeqCst), 3);
 }
 
+/// R6 (issue 17's lost wake-up): an interrupt — a kill — that lands after a waiter's check
+/// and before it blocks is not lost, and the interrupted waiter leaves the queue (R4, R8:
+/// a queue must not keep a thread, and through it its process, that no longer waits). The
+/// condition interrupts its own thread the first time it is checked, as a kill from
+/// another CPU would land right then; nothing ever wakes the queue.
+#[test_case]
+fn r6_an_interrupt_between_the_check_and_the_block_is_not_lost_and_leaves_no_entry() {
+    static QUEUE: sched::WaitQueue = sched::WaitQueue::new();
+    static KILLED: AtomicBool = AtomicBool::new(false);
+    KILLED.store(false, Ordering::SeqCst);
+    let waiter = sched::spawn("interrupted", || {
+        let me = sched::cpu::current_thread();
+        QUEUE.wait_until(|| {
+            if KILLED.swap(true, Ordering::SeqCst) {
+                return true;
+            }
+            sched::interrupt(&me);
+            false
+        });
+    })
+    .expect("spawn failed");
+    join_all(alloc::vec![waiter]);
+    assert_eq!(QUEUE.wake_all(), 0, "the interrupted waiter is still on the queue");
+}
+
 /// Puts `value` in xmm0.
 fn set_xmm0(value: u64) {
     // SAFETY: only writes xmm0, which no kernel code uses (soft-float); SSE is enabled at boot.

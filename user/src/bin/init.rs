@@ -33,7 +33,9 @@ fn survives_signals_to_itself() -> bool {
     }
     let (_, status) = syscall::wait4(child, 0);
     if own != [0, 0] || status != 0 {
-        println!("init: kill(1, ...) from pid 1 returned {own:?}, from a child ended {status:#x}; want [0, 0], 0");
+        println!(
+            "init: kill(1, ...) from pid 1 returned {own:?}, from a child ended {status:#x}; want [0, 0], 0"
+        );
         return false;
     }
     println!("init: still here after SIGKILL and SIGTERM to pid 1");

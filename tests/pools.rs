@@ -19,6 +19,7 @@ kernel::qemu_test_main!();
 static DROPPED: AtomicUsize = AtomicUsize::new(0);
 
 /// A kernel-object-sized value that checks its own contents and counts its drops.
+#[derive(Debug)]
 struct Object {
     id: u64,
     payload: [u64; 24],

@@ -188,12 +188,15 @@ unsafe impl<T: Send + Sync> Send for PoolArc<T> {}
 unsafe impl<T: Send + Sync> Sync for PoolArc<T> {}
 
 impl<T> KernelPool<Counted<T>> {
-    /// Moves `value` into a fresh slot with one reference.
-    pub fn allocate_shared(&'static self, value: T) -> Result<PoolArc<T>, OutOfFrames> {
+    /// Moves `value` into a fresh slot with one reference; gives it back when no frame
+    /// is left for a slot.
+    pub fn allocate_shared(&'static self, value: T) -> Result<PoolArc<T>, T> {
         if !self.registered.swap(true, Ordering::AcqRel) {
             register(self);
         }
-        let (slot, pointer) = self.take_slot()?;
+        let Ok((slot, pointer)) = self.take_slot() else {
+            return Err(value);
+        };
         let counted = Counted { references: AtomicUsize::new(1), slot, value };
         // SAFETY: as in `allocate`: a fresh slot sized and aligned for `Counted<T>`.
         unsafe { pointer.write(counted) };

@@ -62,6 +62,15 @@ struct Orphans {
 /// Capability to fire a process's exited event: only `finish` makes one.
 pub struct Exited(());
 
+impl Exited {
+    /// Made with interrupts masked, as firing asks (`sync::debug_assert_interrupts_masked`).
+    #[track_caller]
+    fn new() -> Self {
+        crate::sync::debug_assert_interrupts_masked();
+        Self(())
+    }
+}
+
 /// `evict_other_threads` did not make the caller the only thread: it must leave instead.
 #[derive(Debug)]
 pub struct Evicted;
@@ -641,7 +650,7 @@ impl Process {
         crate::trace::process_event(self.pid.0, "zombie");
         // Interrupts off, as the event's rule asks: a waiter that sees it firing spins
         // until it has fired.
-        without_interrupts(|| self.exited.fire(Exited(())));
+        without_interrupts(|| self.exited.fire(Exited::new()));
         let parent = without_interrupts(|| self.parent.lock().as_ref().and_then(Weak::upgrade));
         if let Some(parent) = parent {
             if parent.children_detached.load(Ordering::Acquire) {

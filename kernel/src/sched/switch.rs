@@ -37,6 +37,15 @@ use crate::mm::pool::PoolArc;
 /// Capability to fire an off-CPU event: only this module makes one.
 pub struct OffCpu(());
 
+impl OffCpu {
+    /// Made with interrupts masked, as firing asks (`sync::debug_assert_interrupts_masked`).
+    #[track_caller]
+    fn new() -> Self {
+        crate::sync::debug_assert_interrupts_masked();
+        Self(())
+    }
+}
+
 /// Switches to the next runnable thread, or returns at once if there is none and the
 /// current thread can go on. Interrupts must be disabled.
 ///
@@ -164,7 +173,7 @@ fn hand_over_dead(previous: PoolArc<Thread>) {
         panic!("sched: a dead thread's hand-off slot was full; R4 broken");
     }
     // The last access to the dead thread's slot; the thread itself was handed over above.
-    slot.off_cpu.fire(OffCpu(()));
+    slot.off_cpu.fire(OffCpu::new());
 }
 
 /// First code a new thread runs: finish the switch that started it, then, with interrupts

@@ -67,7 +67,9 @@ pub(super) fn tear_down(dead: PoolArc<Thread>, handoff: Handoff) {
         Handoff::DeadList => slots::release_unused(dead.slot),
     }
     crate::trace::thread_event(&dead, "torn-down");
-    dead.torn_down.fire(TornDown(()));
+    // Interrupts off, as the event's rule asks: a joiner that sees it firing polls again
+    // until it has fired.
+    x86_64::instructions::interrupts::without_interrupts(|| dead.torn_down.fire(TornDown::new()));
 }
 
 /// TSC cycles from the last thread's exit to its stack being freed.

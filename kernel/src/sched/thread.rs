@@ -71,7 +71,16 @@ impl ThreadState {
 }
 
 /// Capability to fire a thread's torn-down event; only the teardown task makes one.
-pub struct TornDown(pub(super) ());
+pub struct TornDown(());
+
+impl TornDown {
+    /// Made with interrupts masked, as firing asks (`sync::debug_assert_interrupts_masked`).
+    #[track_caller]
+    pub(super) fn new() -> Self {
+        crate::sync::debug_assert_interrupts_masked();
+        Self(())
+    }
+}
 
 /// What a thread carries besides its start: its process and user-mode state.
 struct ThreadContext {
@@ -298,6 +307,7 @@ fn new_thread(
 ) -> Result<PoolArc<Thread>, KernelStack> {
     let ThreadContext { process, fpu, fs_base, clear_child_tid, task_charge, id, pinned_to } = context;
     let first_rsp = stacks::prepare_first_run(&stack, switch::thread_start);
+    let kernel_stack_top = stack.top();
     let thread = Thread {
         id: id.unwrap_or_else(ThreadId::reserve),
         name,
@@ -307,14 +317,14 @@ fn new_thread(
         on_cpu: AtomicBool::new(false),
         last_cpu: AtomicU32::new(pinned_to.unwrap_or_else(cpu::this_cpu_index)),
         pinned_to,
-        stack: SpinLock::new(None),
+        stack: SpinLock::new(Some(stack)),
         start: SpinLock::new(Some(start)),
         wakeup_pending: AtomicBool::new(false),
         leaving: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),
         fpu: fpu.map(SpinLock::new),
-        kernel_stack_top: stack.top(),
+        kernel_stack_top,
         process,
         fs_base: AtomicU64::new(fs_base),
         clear_child_tid: AtomicU64::new(clear_child_tid),
@@ -327,13 +337,9 @@ fn new_thread(
         system_cycles: AtomicU64::new(0),
         task_charge: SpinLock::new(task_charge),
     };
-    match THREADS.allocate_shared(thread) {
-        Ok(thread) => {
-            *thread.stack.lock() = Some(stack);
-            Ok(thread)
-        }
-        Err(_) => Err(stack),
-    }
+    THREADS.allocate_shared(thread).map_err(|mut thread| {
+        thread.stack.get_mut().take().expect("sched: the stack was just put in the thread")
+    })
 }
 
 /// Makes a kernel thread named `name` that runs `entry`, and queues it on a CPU

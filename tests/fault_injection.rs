@@ -56,6 +56,9 @@ fn assert_given_back(before: &Ledger, call: &str, kind: Kind, n: u64) {
 fn sweep(call: &'static str, number: u64, errnos: &[i32]) -> u64 {
     assert_eq!(run(call), WaitStatus::exited(0), "{call} fails without injection");
     let before = Ledger::settled();
+    fault_injection::arm(Scope::NextSystemCall(number), &[]);
+    run(call);
+    let heap_calls = fault_injection::disarm().heap_calls;
     let mut injected = 0;
     for kind in Kind::ALL {
         let mut failed_runs = 0;
@@ -91,6 +94,12 @@ fn sweep(call: &'static str, number: u64, errnos: &[i32]) -> u64 {
             failed_runs + survived,
             kind.name()
         );
+        if kind == Kind::Heap {
+            serial_println!(
+                "fault_injection: {call}: {heap_calls} heap allocator calls in all, {} of them fallible",
+                failed_runs + survived
+            );
+        }
     }
     injected
 }

@@ -1,7 +1,7 @@
 /* Hostile but legal calls that once stopped or misled the kernel (issue 17), each checked
  * against what Linux does: memory calls over huge ranges, mmap's hint, the main stack's
- * growth up to RLIMIT_STACK, tid == pid, blocked signals staying pending, and kills that
- * land while the victim enters a blocking read. Prints "robust-musl: CHECK: got X, want Y"
+ * growth up to RLIMIT_STACK, tid == pid, blocked signals staying pending, kills that
+ * land while the victim enters a blocking read, and execve's room for its arguments. Prints "robust-musl: CHECK: got X, want Y"
  * on the first failure and exits 1. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -193,7 +194,54 @@ static void kills_racing_reads(const char *check, int rounds, int read_console) 
     close(never[1]);
 }
 
-int main(void) {
+/* Runs this program again with `argv` (which starts with its own path and "exec-ok") in a
+ * child and returns the child's wait status. */
+static int exec_in_child(char **argv) {
+    pid_t child = fork();
+    if (child == 0) {
+        execv(argv[0], argv);
+        _exit(100 + errno);
+    }
+    return wait_for(child);
+}
+
+/* argv and envp have a limited room together (on Linux a quarter of RLIMIT_STACK), each
+ * string at most 128 KiB with its NUL; past either execve fails with E2BIG, without the
+ * kernel copying what it cannot hold. Within them any number of strings is taken. */
+static void exec_arguments(const char *self) {
+    enum { LONGEST = 128 * 1024, MANY = 3000 };
+    char *longest = malloc(LONGEST);
+    char *too_long = malloc(LONGEST + 1);
+    char **argv = malloc((MANY + 3) * sizeof(char *));
+    if (!longest || !too_long || !argv) FAIL("exec_arguments", "malloc failed");
+    memset(longest, 'a', LONGEST - 1);
+    longest[LONGEST - 1] = 0;
+    memset(too_long, 'b', LONGEST);
+    too_long[LONGEST] = 0;
+    argv[0] = (char *)self;
+    argv[1] = "exec-ok";
+
+    for (int i = 2; i < 130; i++) argv[i] = longest;
+    argv[130] = NULL;
+    if (execv(self, argv) != -1 || errno != E2BIG)
+        FAIL("exec_sixteen_mebibytes_of_arguments", "got errno %d, want E2BIG", errno);
+    argv[2] = too_long;
+    argv[3] = NULL;
+    if (execv(self, argv) != -1 || errno != E2BIG)
+        FAIL("exec_an_argument_past_128_kib", "got errno %d, want E2BIG", errno);
+
+    for (int i = 2; i < MANY + 2; i++) argv[i] = "x";
+    argv[MANY + 2] = NULL;
+    int status = exec_in_child(argv);
+    if (status != 0) FAIL("exec_three_thousand_arguments", "the child ended with %#x, want 0", status);
+    free(argv);
+    free(too_long);
+    free(longest);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "exec-ok") == 0) return 0;
+    exec_arguments(argv[0]);
     huge_ranges();
     hints();
     stack_growth();
@@ -203,6 +251,6 @@ int main(void) {
     /* More than the process limit: a killed reader of stdin that stayed queued on the console
      * would keep its process, and fork would fail before the end. */
     kills_racing_reads("kill_racing_a_console_read", 1100, 1);
-    printf("robust-musl: huge ranges, hints, stack growth, tids, pending signals and killed readers all as on Linux\n");
+    printf("robust-musl: exec arguments, huge ranges, hints, stack growth, tids, pending signals and killed readers all as on Linux\n");
     return 0;
 }

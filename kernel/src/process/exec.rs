@@ -31,8 +31,9 @@ const DEFAULT_STACK_LIMIT: u64 = 8 << 20;
 const STACK_BOTTOM: u64 = STACK_TOP - STACK_PAGES * PAGE_SIZE;
 /// A program's segments must end at or below this: above it the stack grows.
 const PROGRAM_LIMIT: u64 = super::memory::MMAP_TOP;
-/// Room for argv, envp and their strings (Linux's ARG_MAX is larger; this is plenty here).
-const ARGUMENT_LIMIT: usize = 64 * 1024;
+/// Room on a new stack for argv, envp, their strings and the auxiliary vector (Linux gives
+/// argv and envp a quarter of RLIMIT_STACK, 2 MiB by default).
+pub const ARGUMENT_ROOM: usize = 64 * 1024;
 
 /// Why a program could not be started; nothing is left behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +184,7 @@ fn load(
         (auxv::AT_EGID, 0),
         (auxv::AT_SECURE, 0),
     ];
-    let image = initial_stack::build(STACK_TOP, ARGUMENT_LIMIT, argv, envp, &auxiliary, random_bytes())
+    let image = initial_stack::build(STACK_TOP, ARGUMENT_ROOM, argv, envp, &auxiliary, random_bytes())
         .map_err(|_| ExecError::ArgumentsTooLong)?;
     load_into(space, image.stack_pointer, &image.bytes).expect("exec: the stack is not mapped");
     Ok((plan.entry, image.stack_pointer))

@@ -20,7 +20,7 @@ pub mod usage;
 pub mod usercopy;
 mod wait;
 
-pub use exec::{ExecError, execve, spawn_program};
+pub use exec::{ARGUMENT_ROOM, ExecError, execve, spawn_program};
 pub(crate) use exec::{enter_user_mode, return_to_user_mode};
 pub use fork::{CloneError, CloneRequest, ForkError, clone_thread, fork};
 pub use lifecycle::{

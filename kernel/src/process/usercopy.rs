@@ -75,15 +75,20 @@ pub enum StringError {
     Fault,
     /// No NUL within the limit.
     TooLong,
+    /// The kernel heap could not hold it.
+    OutOfMemory,
 }
 
-/// Reads the NUL-terminated string at `address`, at most `limit` bytes before the NUL.
-pub fn copy_c_string_from_user(
+/// Appends the NUL-terminated string at `address`, without its NUL, to `into` and returns
+/// its length: at most `limit` bytes before the NUL. The heap it takes is reserved
+/// fallibly, a page's worth at a time.
+pub fn append_c_string_from_user(
     space: &AddressSpace,
     address: u64,
     limit: usize,
-) -> Result<alloc::vec::Vec<u8>, StringError> {
-    let mut string = alloc::vec::Vec::new();
+    into: &mut alloc::vec::Vec<u8>,
+) -> Result<usize, StringError> {
+    let start = into.len();
     let mut cursor = address;
     loop {
         // Up to the end of the page, so that a string ending just before an unmapped page
@@ -91,14 +96,16 @@ pub fn copy_c_string_from_user(
         let piece = (PAGE_SIZE - (cursor & (PAGE_SIZE - 1))) as usize;
         let mut buffer = [0u8; PAGE_SIZE as usize];
         copy_from_user(space, cursor, &mut buffer[..piece]).map_err(|_| StringError::Fault)?;
-        if let Some(end) = buffer[..piece].iter().position(|&byte| byte == 0) {
-            string.extend_from_slice(&buffer[..end]);
-            return if string.len() > limit { Err(StringError::TooLong) } else { Ok(string) };
-        }
-        string.extend_from_slice(&buffer[..piece]);
-        if string.len() > limit {
+        let end = buffer[..piece].iter().position(|&byte| byte == 0);
+        let taken = end.unwrap_or(piece);
+        if into.len() - start + taken > limit {
             return Err(StringError::TooLong);
         }
-        cursor += piece as u64;
+        crate::fault_injection::try_reserve(into, taken).map_err(|_| StringError::OutOfMemory)?;
+        into.extend_from_slice(&buffer[..taken]);
+        if end.is_some() {
+            return Ok(into.len() - start);
+        }
+        cursor = cursor.checked_add(piece as u64).ok_or(StringError::Fault)?;
     }
 }

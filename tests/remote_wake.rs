@@ -54,11 +54,20 @@ fn a_task_woken_ten_thousand_times_from_every_cpu_loses_no_wake_up() {
     })
     .expect("spawn failed");
     let cpus_used = Arc::new(AtomicU64::new(0));
+    // Every waker waits until all have started, so they are runnable together and placement
+    // has to spread them (one that finished before the next was made would leave its CPU
+    // idle for the next to take).
+    let started = Arc::new(AtomicU64::new(0));
     let handles: Vec<_> = (0..wakers)
         .map(|_| {
             let mailbox = mailbox.clone();
             let cpus_used = cpus_used.clone();
+            let started = started.clone();
             sched::spawn("waker", move || {
+                started.fetch_add(1, Ordering::AcqRel);
+                while started.load(Ordering::Acquire) < wakers {
+                    core::hint::spin_loop();
+                }
                 for _ in 0..WAKES_PER_THREAD {
                     cpus_used.fetch_or(1 << cpu::this_cpu_index(), Ordering::Relaxed);
                     mailbox.sent.fetch_add(1, Ordering::AcqRel);

@@ -96,7 +96,7 @@ fn sweep(call: &'static str, number: u64, errnos: &[i32]) -> u64 {
         );
         if kind == Kind::Heap {
             serial_println!(
-                "fault_injection: {call}: {heap_calls} heap allocator calls in all, {} of them fallible",
+                "fault_injection: {call}: {heap_calls} heap allocator calls in all, {} places that can fail them",
                 failed_runs + survived
             );
         }

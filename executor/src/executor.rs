@@ -6,7 +6,8 @@
 //! `max_tasks`) can never overflow; `spawn` beyond the limit returns
 //! `SpawnError::TooManyTasks` instead.
 //!
-//! Spawning allocates (the task and its boxed future) and is otherwise lock-free; whether it
+//! Spawning allocates (the task and its boxed future), fallibly: with no heap left it
+//! returns `SpawnError::OutOfMemory`, having taken nothing. It is otherwise lock-free; whether it
 //! may be called from interrupt context is the allocator's business (Lethe's kernel heap
 //! masks interrupts, so there it may). Polling happens only in `run_ready`, which must not
 //! be re-entered from inside a poll (checked: it panics naming the rule).
@@ -21,7 +22,7 @@ use core::future::Future;
 
 use crate::critical::CriticalSection;
 use crate::ready_queue::ReadyQueue;
-use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Ordering, try_arc};
 use crate::task::{Task, TaskId};
 use crate::timer::{Sleep, Ticks, Timers};
 use crate::trace::{TaskEvent, TraceRecord, TraceSink};
@@ -31,6 +32,8 @@ use crate::trace::{TaskEvent, TraceRecord, TraceSink};
 pub enum SpawnError {
     /// `limit` tasks are alive already.
     TooManyTasks { limit: usize },
+    /// The heap has no room for the task.
+    OutOfMemory,
 }
 
 impl fmt::Display for SpawnError {
@@ -39,6 +42,7 @@ impl fmt::Display for SpawnError {
             SpawnError::TooManyTasks { limit } => {
                 write!(f, "executor: task limit of {limit} reached")
             }
+            SpawnError::OutOfMemory => f.write_str("executor: no heap for a task"),
         }
     }
 }
@@ -165,8 +169,16 @@ impl Executor {
         F: Future<Output = ()> + Send + 'static,
     {
         self.shared.take_slot()?;
+        let Ok(future) = Box::try_new(future) else {
+            self.shared.release_slot();
+            return Err(SpawnError::OutOfMemory);
+        };
         let id = TaskId(self.shared.next_task_id.fetch_add(1, Ordering::Relaxed));
-        let task = Arc::new(Task::new_queued(id, name, Box::pin(future), self.shared.clone()));
+        let Some(task) = try_arc(Task::new_queued(id, name, Box::into_pin(future), self.shared.clone()))
+        else {
+            self.shared.release_slot();
+            return Err(SpawnError::OutOfMemory);
+        };
         self.shared.trace(&task, TaskEvent::Spawn);
         self.shared.push_ready(task);
         Ok(id)

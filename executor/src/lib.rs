@@ -13,6 +13,7 @@
 //!   firing it never allocates or waits for a lock.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
+#![feature(allocator_api)]
 // Under loom only the wake/poll handshake is built into a model; the polling loop is not.
 #![cfg_attr(loom, allow(dead_code))]
 

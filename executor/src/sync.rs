@@ -13,6 +13,14 @@ pub(crate) use alloc::sync::Arc;
 #[cfg(not(loom))]
 pub(crate) use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
+/// `Arc::new` that gives `None` when the heap has no room (loom's `Arc` cannot fail).
+pub(crate) fn try_arc<T>(value: T) -> Option<Arc<T>> {
+    #[cfg(loom)]
+    return Some(Arc::new(value));
+    #[cfg(not(loom))]
+    Arc::try_new(value).ok()
+}
+
 /// Tells the processor — or loom's scheduler — that this thread waits on another.
 pub(crate) fn spin_hint() {
     #[cfg(loom)]

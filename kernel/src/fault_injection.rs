@@ -6,8 +6,9 @@
 //! - `frame`: every physical frame (`mm::frame_allocator`'s refusal hook, so page tables,
 //!   user pages, pool pages and stack frames alike);
 //! - `pool`: every pool object (`mm::pool::KernelPool`);
-//! - `heap`: the kernel's *fallible* heap allocations only — `try_reserve` and
-//!   `try_reserve_exact` through this module, and only when they would really allocate.
+//! - `heap`: the kernel's *fallible* heap allocations only — `try_reserve`,
+//!   `try_reserve_exact`, `try_arc` and `try_box` through this module (the reservations
+//!   only when they would really allocate).
 //!   Rust's infallible `Box::new`/`Vec::push` end in the alloc error handler on a null
 //!   return, so failing those would turn injection into panics; instead every global
 //!   allocator call made in scope is counted (`Report::heap_calls`), never failed, which is
@@ -242,6 +243,24 @@ impl<T> Reserve for VecDeque<T> {
         let reserved = if exact { self.try_reserve_exact(additional) } else { self.try_reserve(additional) };
         reserved.map_err(|_| OutOfHeap)
     }
+}
+
+/// `Arc::new` that fails, when the `heap` kind says so or the heap is full, instead of
+/// stopping the kernel.
+pub fn try_arc<T>(value: T) -> Result<alloc::sync::Arc<T>, OutOfHeap> {
+    if refuses(Kind::Heap) {
+        return Err(OutOfHeap);
+    }
+    alloc::sync::Arc::try_new(value).map_err(|_| OutOfHeap)
+}
+
+/// `Box::new` that fails, when the `heap` kind says so or the heap is full, instead of
+/// stopping the kernel.
+pub fn try_box<T>(value: T) -> Result<alloc::boxed::Box<T>, OutOfHeap> {
+    if refuses(Kind::Heap) {
+        return Err(OutOfHeap);
+    }
+    alloc::boxed::Box::try_new(value).map_err(|_| OutOfHeap)
 }
 
 /// `try_reserve`, failing when the `heap` kind says so (only if it would allocate).

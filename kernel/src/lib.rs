@@ -8,7 +8,7 @@
 //! `deny(unsafe_code)` enforces.
 #![no_std]
 #![cfg_attr(test, no_main)]
-#![feature(custom_test_frameworks, abi_x86_interrupt)]
+#![feature(custom_test_frameworks, abi_x86_interrupt, allocator_api)]
 #![test_runner(crate::testing::run_tests)]
 #![reexport_test_harness_main = "test_main"]
 #![deny(unsafe_code)]

@@ -104,11 +104,15 @@ pub fn sleep(ticks: executor::Ticks) -> executor::Sleep {
     clock().sleep(ticks)
 }
 
-/// Spawns a task on this CPU's executor.
+/// Spawns a task on this CPU's executor. Its allocations are fallible and are the
+/// `heap` kind's to fail (`fault_injection`).
 pub fn spawn<F>(name: &'static str, future: F) -> Result<TaskId, SpawnError>
 where
     F: core::future::Future<Output = ()> + Send + 'static,
 {
+    if crate::fault_injection::refuses(crate::fault_injection::Kind::Heap) {
+        return Err(SpawnError::OutOfMemory);
+    }
     executor().spawn(name, future)
 }
 

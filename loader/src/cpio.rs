@@ -109,49 +109,66 @@ fn normalize(name: &str) -> &str {
     name.strip_prefix('/').unwrap_or(name)
 }
 
-/// Every entry of `archive` before the trailer, in order.
-pub fn entries(archive: &[u8]) -> Result<Vec<Entry<'_>>, CpioError> {
+/// The entry at `offset` and where the next one starts, or `None` at the trailer.
+fn entry_at(archive: &[u8], offset: usize) -> Result<Option<(Entry<'_>, usize)>, CpioError> {
+    if offset >= archive.len() {
+        return Err(CpioError::NoTrailer);
+    }
+    // A header cut short by the end is `Truncated` if what is left starts like the magic.
+    let magic = &archive[offset..archive.len().min(offset + MAGIC.len())];
+    if !MAGIC.starts_with(magic) {
+        return Err(CpioError::BadMagic { offset });
+    }
+    let header = slice(archive, offset, HEADER_LEN, offset, Part::Header)?;
+    let mode = hex_field(header, 1, offset)?;
+    let file_size = hex_field(header, 6, offset)? as usize;
+    let name_size = hex_field(header, 11, offset)? as usize;
+    let name_start = offset + HEADER_LEN;
+    let name_bytes = slice(archive, name_start, name_size, offset, Part::Name)?;
+    let name = match name_bytes.split_last() {
+        Some((0, name)) => core::str::from_utf8(name).map_err(|_| CpioError::BadName { offset })?,
+        _ => return Err(CpioError::BadName { offset }),
+    };
+    let data_start = pad4(name_start + name_size);
+    let data = slice(archive, data_start, file_size, offset, Part::Data)?;
+    if name == TRAILER {
+        return Ok(None);
+    }
+    Ok(Some((Entry { name: normalize(name), mode, data }, pad4(data_start + file_size))))
+}
+
+/// Calls `visit` with every entry of `archive` before the trailer, in order; fails, having
+/// visited those before it, at the first malformed one. Allocates nothing.
+fn for_each_entry<'a>(archive: &'a [u8], mut visit: impl FnMut(Entry<'a>)) -> Result<(), CpioError> {
     if archive.is_empty() {
         return Err(CpioError::Empty);
     }
-    let mut found = Vec::new();
     let mut offset = 0;
-    loop {
-        if offset >= archive.len() {
-            return Err(CpioError::NoTrailer);
-        }
-        // A header cut short by the end is `Truncated` if what is left starts like the magic.
-        let magic = &archive[offset..archive.len().min(offset + MAGIC.len())];
-        if !MAGIC.starts_with(magic) {
-            return Err(CpioError::BadMagic { offset });
-        }
-        let header = slice(archive, offset, HEADER_LEN, offset, Part::Header)?;
-        let mode = hex_field(header, 1, offset)?;
-        let file_size = hex_field(header, 6, offset)? as usize;
-        let name_size = hex_field(header, 11, offset)? as usize;
-        let name_start = offset + HEADER_LEN;
-        let name_bytes = slice(archive, name_start, name_size, offset, Part::Name)?;
-        let name = match name_bytes.split_last() {
-            Some((0, name)) => core::str::from_utf8(name).map_err(|_| CpioError::BadName { offset })?,
-            _ => return Err(CpioError::BadName { offset }),
-        };
-        let data_start = pad4(name_start + name_size);
-        let data = slice(archive, data_start, file_size, offset, Part::Data)?;
-        if name == TRAILER {
-            return Ok(found);
-        }
-        found.push(Entry { name: normalize(name), mode, data });
-        offset = pad4(data_start + file_size);
+    while let Some((entry, next)) = entry_at(archive, offset)? {
+        visit(entry);
+        offset = next;
     }
+    Ok(())
 }
 
-/// The contents of regular file `path` (leading `/` optional).
+/// Every entry of `archive` before the trailer, in order.
+pub fn entries(archive: &[u8]) -> Result<Vec<Entry<'_>>, CpioError> {
+    let mut found = Vec::new();
+    for_each_entry(archive, |entry| found.push(entry))?;
+    Ok(found)
+}
+
+/// The contents of regular file `path` (leading `/` optional): the first entry of that
+/// name, if the whole archive is well formed. Allocates nothing.
 pub fn find<'a>(archive: &'a [u8], path: &str) -> Result<Option<&'a [u8]>, CpioError> {
     let wanted = normalize(path);
-    Ok(entries(archive)?
-        .into_iter()
-        .find(|entry| entry.name == wanted && entry.is_regular_file())
-        .map(|e| e.data))
+    let mut found = None;
+    for_each_entry(archive, |entry| {
+        if found.is_none() && entry.name == wanted && entry.is_regular_file() {
+            found = Some(entry.data);
+        }
+    })?;
+    Ok(found)
 }
 
 /// Writes a newc archive of `files` (path, mode, contents), for building a ramdisk.

@@ -85,6 +85,8 @@ pub enum ElfError {
     OutsideUserSpace,
     /// Two segments overlap.
     Overlapping,
+    /// The heap has no room for the plan (not the file's fault: ENOMEM).
+    OutOfMemory,
 }
 
 impl fmt::Display for ElfError {
@@ -102,6 +104,7 @@ impl fmt::Display for ElfError {
             ElfError::FileLargerThanMemory => "a segment's file size exceeds its memory size",
             ElfError::OutsideUserSpace => "a segment or the entry point is outside user space",
             ElfError::Overlapping => "segments overlap",
+            ElfError::OutOfMemory => "no memory to plan its loading",
         })
     }
 }
@@ -165,6 +168,7 @@ pub fn plan(file: &[u8], user_end: u64) -> Result<LoadPlan, ElfError> {
                 if vaddr < PAGE_SIZE || end > user_end {
                     return Err(ElfError::OutsideUserSpace);
                 }
+                segments.try_reserve(1).map_err(|_| ElfError::OutOfMemory)?;
                 segments.push(Segment {
                     vaddr,
                     mem_size: header.p_memsz,

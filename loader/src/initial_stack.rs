@@ -13,7 +13,6 @@
 //! The builder adds `AT_RANDOM` and `AT_EXECFN` itself (it knows where it put them); the
 //! caller gives the rest (`AT_PHDR`, `AT_PHNUM`, `AT_PAGESZ`, `AT_ENTRY`, ...).
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 /// Auxiliary vector entry types (Linux's numbering).
@@ -46,6 +45,14 @@ pub struct StackImage {
 pub enum StackError {
     /// The arguments and environment need more than `limit` bytes (E2BIG).
     TooBig,
+    /// The heap has no room for the image (ENOMEM).
+    OutOfMemory,
+}
+
+/// Writes `value` as word number `*word` of `bytes` and moves on to the next.
+fn put_word(bytes: &mut [u8], word: &mut usize, value: u64) {
+    bytes[*word * 8..*word * 8 + 8].copy_from_slice(&value.to_le_bytes());
+    *word += 1;
 }
 
 /// Builds the stack for a program started with `argv` and `envp`, whose stack ends at
@@ -68,35 +75,31 @@ pub fn build(
     if size > limit {
         return Err(StackError::TooBig);
     }
-    let mut bytes = vec![0u8; size];
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(size).map_err(|_| StackError::OutOfMemory)?;
+    bytes.resize(size, 0);
     let offset = |address: u64| (address - stack_pointer) as usize;
 
-    let mut string_cursor = strings_at;
-    let mut place = |string: &[u8], bytes: &mut Vec<u8>| {
-        let address = string_cursor;
-        let start = offset(address);
-        bytes[start..start + string.len()].copy_from_slice(string);
-        string_cursor += string.len() as u64 + 1;
-        address
-    };
-    let argv_addresses: Vec<u64> = argv.iter().map(|s| place(s, &mut bytes)).collect();
-    let envp_addresses: Vec<u64> = envp.iter().map(|s| place(s, &mut bytes)).collect();
+    let mut word = 0;
+    put_word(&mut bytes, &mut word, argv.len() as u64);
+    let mut string_at = strings_at;
+    for list in [argv, envp] {
+        for string in list {
+            let start = offset(string_at);
+            bytes[start..start + string.len()].copy_from_slice(string);
+            put_word(&mut bytes, &mut word, string_at);
+            string_at += string.len() as u64 + 1;
+        }
+        put_word(&mut bytes, &mut word, 0);
+    }
     bytes[offset(random_at)..offset(random_at) + 16].copy_from_slice(&random);
-
-    let execfn = argv_addresses.first().copied().unwrap_or(0);
-    let mut pointers = Vec::with_capacity(words);
-    pointers.push(argv.len() as u64);
-    pointers.extend(&argv_addresses);
-    pointers.push(0);
-    pointers.extend(&envp_addresses);
-    pointers.push(0);
-    for &(kind, value) in auxv.iter().chain(&[(auxv::AT_RANDOM, random_at), (auxv::AT_EXECFN, execfn)]) {
-        pointers.extend([kind, value]);
+    let execfn = if argv.is_empty() { 0 } else { strings_at };
+    let added = [(auxv::AT_RANDOM, random_at), (auxv::AT_EXECFN, execfn), (auxv::AT_NULL, 0)];
+    for &(kind, value) in auxv.iter().chain(&added) {
+        put_word(&mut bytes, &mut word, kind);
+        put_word(&mut bytes, &mut word, value);
     }
-    pointers.extend([auxv::AT_NULL, 0]);
-    for (index, word) in pointers.iter().enumerate() {
-        bytes[index * 8..index * 8 + 8].copy_from_slice(&word.to_le_bytes());
-    }
+    debug_assert_eq!(word, words);
     Ok(StackImage { stack_pointer, bytes })
 }
 

@@ -53,16 +53,16 @@ pub struct ReadEnd(Arc<Pipe>);
 /// The write end. Dropping it closes it.
 pub struct WriteEnd(Arc<Pipe>);
 
-/// A new pipe's two ends.
-pub fn new() -> (ReadEnd, WriteEnd) {
-    let pipe = Arc::new(Pipe {
+/// A new pipe's two ends, or `OutOfHeap` when the heap has no room for it.
+pub fn new() -> Result<(ReadEnd, WriteEnd), crate::fault_injection::OutOfHeap> {
+    let pipe = crate::fault_injection::try_arc(Pipe {
         buffer: SpinLock::new(VecDeque::new()),
         readers: AtomicUsize::new(1),
         writers: AtomicUsize::new(1),
         readable: WaitQueue::new(),
         writable: WaitQueue::new(),
-    });
-    (ReadEnd(pipe.clone()), WriteEnd(pipe))
+    })?;
+    Ok((ReadEnd(pipe.clone()), WriteEnd(pipe)))
 }
 
 impl ReadEnd {

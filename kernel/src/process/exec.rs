@@ -76,7 +76,7 @@ pub fn spawn_program(
     argv: &[&[u8]],
     envp: &[&[u8]],
 ) -> Result<Arc<Process>, ExecError> {
-    let plan = elf_plan::plan(program, PROGRAM_LIMIT).map_err(ExecError::NotExecutable)?;
+    let plan = plan(program)?;
     let task_charge = TaskCharge::take(RLIM_INFINITY).ok_or(ExecError::TooManyThreads)?;
     let counted = ProcessCount::take().ok_or(ExecError::TooManyProcesses)?;
     let mut space = spaces::create().map_err(|_| ExecError::OutOfMemory)?;
@@ -93,9 +93,10 @@ pub fn spawn_program(
         return Err(ExecError::OutOfMemory);
     };
     let pid = Pid(sched::ThreadId::reserve_for_process().0 as u32);
-    let process = Process::new(pid, counted, space, program_layout(&plan), limits, files, None);
+    let process = Process::new(pid, counted, space, program_layout(&plan), limits, files, None)
+        .map_err(|_| ExecError::OutOfMemory)?;
     let (entry, stack_pointer) = start;
-    process.reserve_thread();
+    process.reserve_thread().map_err(|_| ExecError::OutOfMemory)?;
     let spawned = sched::spawn_user(name, process.clone(), task_charge, entry, stack_pointer);
     if spawned.is_err() {
         process.unreserve_thread();
@@ -124,7 +125,7 @@ pub fn execve(
 ) -> Result<(), ExecError> {
     let path = core::str::from_utf8(path).map_err(|_| ExecError::NotFound)?;
     let program = crate::initrd::find(path).ok().flatten().ok_or(ExecError::NotFound)?;
-    let plan = elf_plan::plan(program, PROGRAM_LIMIT).map_err(ExecError::NotExecutable)?;
+    let plan = plan(program)?;
     let mut space = spaces::create().map_err(|_| ExecError::OutOfMemory)?;
     let (entry, stack_pointer) = match load(&mut space, &plan, program, argv, envp) {
         Ok(start) => start,
@@ -184,10 +185,28 @@ fn load(
         (auxv::AT_EGID, 0),
         (auxv::AT_SECURE, 0),
     ];
+    if crate::fault_injection::refuses(crate::fault_injection::Kind::Heap) {
+        return Err(ExecError::OutOfMemory);
+    }
     let image = initial_stack::build(STACK_TOP, ARGUMENT_ROOM, argv, envp, &auxiliary, random_bytes())
-        .map_err(|_| ExecError::ArgumentsTooLong)?;
+        .map_err(|error| match error {
+            initial_stack::StackError::TooBig => ExecError::ArgumentsTooLong,
+            initial_stack::StackError::OutOfMemory => ExecError::OutOfMemory,
+        })?;
     load_into(space, image.stack_pointer, &image.bytes).expect("exec: the stack is not mapped");
     Ok((plan.entry, image.stack_pointer))
+}
+
+/// Plans the loading of `program` below `PROGRAM_LIMIT`; the plan's heap is the `heap`
+/// kind's to fail (`fault_injection`).
+fn plan(program: &[u8]) -> Result<elf_plan::LoadPlan, ExecError> {
+    if crate::fault_injection::refuses(crate::fault_injection::Kind::Heap) {
+        return Err(ExecError::OutOfMemory);
+    }
+    elf_plan::plan(program, PROGRAM_LIMIT).map_err(|error| match error {
+        ElfError::OutOfMemory => ExecError::OutOfMemory,
+        error => ExecError::NotExecutable(error),
+    })
 }
 
 /// Maps fresh zeroed pages over `range`. A page two segments share is mapped once, with

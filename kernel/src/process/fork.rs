@@ -45,7 +45,8 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
         return Err(ForkError::OutOfMemory);
     };
     let id = sched::ThreadId::reserve_for_process();
-    let child = Process::new(Pid(id.0 as u32), counted, space, parent.layout(), limits, files, Some(parent));
+    let child = Process::new(Pid(id.0 as u32), counted, space, parent.layout(), limits, files, Some(parent))
+        .map_err(|_| ForkError::OutOfMemory)?;
     // After the child is in the process table: a `kill_all_but` that did not see the child
     // had already marked this parent, or sees the child on its next pass.
     if parent.must_leave() {
@@ -57,7 +58,10 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
     child_registers.rax = 0;
     let me = sched::cpu::current_thread();
     let fs_base = me.fs_base.load(core::sync::atomic::Ordering::Relaxed);
-    child.reserve_thread();
+    if child.reserve_thread().is_err() {
+        parent.abandon_child(&child);
+        return Err(ForkError::OutOfMemory);
+    }
     let spawned = sched::spawn_forked(
         me.name(),
         child.clone(),
@@ -170,7 +174,7 @@ pub fn clone_thread(
     }
     let task_charge =
         TaskCharge::take(process.limits().task_limit()).ok_or(CloneError::Fork(ForkError::TooManyThreads))?;
-    process.reserve_thread();
+    process.reserve_thread().map_err(|_| CloneError::Fork(ForkError::OutOfMemory))?;
     let spawned = sched::spawn_forked(
         me.name(),
         process.clone(),

@@ -3,7 +3,7 @@
 //! Exit status uses Linux's wait-status encoding (`W_EXITCODE`): an exit code `c` is
 //! `(c & 0xff) << 8`, death by signal `s` is `s`.
 
-use alloc::collections::BTreeMap;
+use super::pid_map::PidMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +16,7 @@ use mm::address_space::AddressSpace;
 use super::limits::{Limit, LimitError, Limits};
 use super::memory::Layout;
 use super::usage::Usage;
+use crate::fault_injection::OutOfHeap;
 use crate::files::FdTable;
 use crate::mm::shootdown::CpuSet;
 use crate::mm::spaces;
@@ -55,7 +56,7 @@ impl WaitStatus {
 /// The children of an ended process on their way to init, and the next such batch.
 #[derive(Default)]
 struct Orphans {
-    children: BTreeMap<u32, Arc<Process>>,
+    children: PidMap<Arc<Process>>,
     next: Option<alloc::boxed::Box<Orphans>>,
 }
 
@@ -92,7 +93,7 @@ pub struct Process {
     /// Children not yet collected by `wait4`, zombies included, by pid: waiting for one
     /// child and collecting it take a lookup, not a walk over every child (a walk made
     /// fork+exit+wait 46% dearer beside 1,000 other children).
-    children: SpinLock<BTreeMap<u32, Arc<Process>>>,
+    children: SpinLock<PidMap<Arc<Process>>>,
     /// Where this process's threads wait for a child to end.
     child_ended: WaitQueue,
     /// The program break and where mappings go.
@@ -178,20 +179,11 @@ pub fn process_count() -> usize {
 }
 
 /// Every process with a pid, by pid, for `kill`.
-static TABLE: SpinLock<alloc::collections::BTreeMap<u32, Weak<Process>>> =
-    SpinLock::new(alloc::collections::BTreeMap::new());
+static TABLE: SpinLock<PidMap<Weak<Process>>> = SpinLock::new(PidMap::new());
 
-/// Takes `pid` out of the table: from now on it may be reused. An emptied table also gives
-/// back the node a B-tree keeps for its root, so that the pids of a finished workload
-/// leave no heap behind.
+/// Takes `pid` out of the table: from now on it may be reused.
 fn release_pid(pid: Pid) {
-    without_interrupts(|| {
-        let mut table = TABLE.lock();
-        table.remove(&pid.0);
-        if table.is_empty() {
-            *table = alloc::collections::BTreeMap::new();
-        }
-    });
+    without_interrupts(|| TABLE.lock().remove(pid.0));
 }
 
 /// Pids in use: processes not yet collected, zombies included.
@@ -201,7 +193,7 @@ pub fn pids_in_use() -> usize {
 
 /// The process with `pid`, if it exists (zombies included).
 pub fn find(pid: Pid) -> Option<Arc<Process>> {
-    without_interrupts(|| TABLE.lock().get(&pid.0).and_then(Weak::upgrade))
+    without_interrupts(|| TABLE.lock().get(pid.0).and_then(Weak::upgrade))
 }
 
 /// Sends `signal` to every process but init and `spared` (`kill(-1, signal)`,
@@ -243,7 +235,8 @@ impl Process {
     /// A process numbered `pid` (the id its first thread will have,
     /// `ThreadId::reserve_for_process`), counted by `counted`, owning `space`, child of
     /// `parent` (or of the kernel), with `limits`. The first process made is pid 1, the
-    /// init that adopts orphans.
+    /// init that adopts orphans. Fails, leaving nothing behind, when the kernel heap has no
+    /// room for it.
     pub(super) fn new(
         pid: Pid,
         counted: ProcessCount,
@@ -252,15 +245,20 @@ impl Process {
         limits: Limits,
         files: FdTable,
         parent: Option<&Arc<Process>>,
-    ) -> Arc<Self> {
-        let process = Arc::new(Process {
+    ) -> Result<Arc<Self>, OutOfHeap> {
+        let Ok(orphans) = crate::fault_injection::try_box(Orphans::default()) else {
+            spaces::destroy(space);
+            return Err(OutOfHeap);
+        };
+        // Dropped on failure, the process destroys its space.
+        let process = crate::fault_injection::try_arc(Process {
             pid,
             root: core::sync::atomic::AtomicU64::new(space.root()),
             space: SpinLock::new(Some(space)),
             status: SpinLock::new(None),
             exited: OneShotEvent::new(),
             parent: SpinLock::new(parent.map(Arc::downgrade)),
-            children: SpinLock::new(BTreeMap::new()),
+            children: SpinLock::new(PidMap::new()),
             child_ended: WaitQueue::new(),
             layout: SpinLock::new(layout),
             group_exit: SpinLock::new(None),
@@ -273,23 +271,24 @@ impl Process {
             signal_mask: core::sync::atomic::AtomicU64::new(0),
             pending_signals: core::sync::atomic::AtomicU64::new(0),
             threads: SpinLock::new(Vec::new()),
-            orphans: SpinLock::new(Some(alloc::boxed::Box::default())),
+            orphans: SpinLock::new(Some(orphans)),
             adopted: SpinLock::new(None),
             limits: SpinLock::new(limits),
             usage: SpinLock::new(Usage::default()),
             files: SpinLock::new(files),
             _counted: counted,
-        });
-        without_interrupts(|| TABLE.lock().insert(process.pid.0, Arc::downgrade(&process)));
+        })?;
+        // Dropped on failure, the process takes its pid out of the table again.
+        without_interrupts(|| TABLE.lock().try_insert(process.pid.0, Arc::downgrade(&process)))?;
         if let Some(parent) = parent {
-            without_interrupts(|| parent.children.lock().insert(process.pid.0, process.clone()));
+            without_interrupts(|| parent.children.lock().try_insert(process.pid.0, process.clone()))?;
         }
-        process
+        Ok(process)
     }
 
     /// Forgets `child`, a child whose start failed half-way.
     pub(super) fn abandon_child(&self, child: &Arc<Process>) {
-        without_interrupts(|| self.children.lock().remove(&child.pid.0));
+        without_interrupts(|| self.children.lock().remove(child.pid.0));
     }
 
     /// The parent's pid, 0 if the kernel started this process.
@@ -308,7 +307,7 @@ impl Process {
             if pid == -1 {
                 return (children.len(), children.values().find_map(zombie));
             }
-            let child = u32::try_from(pid).ok().and_then(|pid| children.get(&pid));
+            let child = u32::try_from(pid).ok().and_then(|pid| children.get(pid));
             (usize::from(child.is_some()), child.and_then(zombie))
         })
     }
@@ -318,8 +317,8 @@ impl Process {
     pub(super) fn collect_child(&self, child: &Arc<Process>) -> bool {
         let collected = without_interrupts(|| {
             let mut children = self.children.lock();
-            match children.get(&child.pid.0) {
-                Some(listed) if Arc::ptr_eq(listed, child) => children.remove(&child.pid.0).is_some(),
+            match children.get(child.pid.0) {
+                Some(listed) if Arc::ptr_eq(listed, child) => children.remove(child.pid.0).is_some(),
                 _ => false,
             }
         });
@@ -481,10 +480,19 @@ impl Process {
         }
     }
 
-    /// Counts a thread about to be made, before it can run (and so leave); undone by
-    /// `unreserve_thread` if making it fails.
-    pub(super) fn reserve_thread(&self) {
-        self.live_threads.fetch_add(1, Ordering::AcqRel);
+    /// Counts a thread about to be made, before it can run (and so leave), and makes room
+    /// for it on the thread list (so `add_thread` does not allocate); undone by
+    /// `unreserve_thread` if making it fails. Fails, changing nothing, when the heap has
+    /// no room.
+    pub(super) fn reserve_thread(&self) -> Result<(), OutOfHeap> {
+        without_interrupts(|| {
+            let mut threads = self.threads.lock();
+            let counted = self.live_threads.load(Ordering::Acquire) + 1;
+            let more = counted.saturating_sub(threads.len());
+            crate::fault_injection::try_reserve(&mut *threads, more)?;
+            self.live_threads.fetch_add(1, Ordering::AcqRel);
+            Ok(())
+        })
     }
 
     pub(super) fn unreserve_thread(&self) {
@@ -527,7 +535,7 @@ impl Process {
         if detached {
             let zombies: Vec<Arc<Process>> = without_interrupts(|| {
                 let mut zombies = Vec::new();
-                self.children.lock().retain(|_, child| {
+                self.children.lock().retain(|child| {
                     let ended = child.status().is_some();
                     if ended {
                         zombies.push(child.clone());
@@ -655,7 +663,7 @@ impl Process {
         if let Some(parent) = parent {
             if parent.children_detached.load(Ordering::Acquire) {
                 // Nobody will wait for this one: no zombie, the pid goes at once.
-                without_interrupts(|| parent.children.lock().remove(&self.pid.0));
+                without_interrupts(|| parent.children.lock().remove(self.pid.0));
                 release_pid(self.pid);
                 crate::trace::process_event(self.pid.0, "detached");
             }
@@ -689,22 +697,42 @@ impl Process {
     }
 
     /// Merges the batches of orphans handed to this process (init) into its children;
-    /// with SIGCHLD ignored, those already ended are let go instead.
+    /// with SIGCHLD ignored, those already ended are let go instead. A batch there is no
+    /// heap to merge goes back on the list, to be merged on a later call.
     fn adopt_orphans(&self) {
         let mut batches = without_interrupts(|| self.adopted.lock().take());
         let detached = self.children_detached.load(Ordering::Acquire);
         while let Some(mut batch) = batches {
+            let room = without_interrupts(|| self.children.lock().reserve(batch.children.len()));
+            if room.is_err() {
+                self.put_back(batch);
+                return;
+            }
             let orphans = core::mem::take(&mut batch.children);
             batches = batch.next.take();
             drop(batch);
-            for (pid, orphan) in orphans {
+            for (pid, orphan) in orphans.into_entries() {
                 if detached && orphan.status().is_some() {
                     release_pid(orphan.pid);
                 } else {
-                    without_interrupts(|| self.children.lock().insert(pid, orphan));
+                    let entered = without_interrupts(|| self.children.lock().try_insert(pid, orphan));
+                    entered.expect("process: no room for an orphan after reserving it");
                 }
             }
         }
+    }
+
+    /// Puts `batches`, orphans not yet merged, back at the head of the adopted list.
+    fn put_back(&self, mut batches: alloc::boxed::Box<Orphans>) {
+        without_interrupts(|| {
+            let mut adopted = self.adopted.lock();
+            let mut tail = &mut batches;
+            while tail.next.is_some() {
+                tail = tail.next.as_mut().expect("process: a batch vanished");
+            }
+            tail.next = adopted.take();
+            *adopted = Some(batches);
+        });
     }
 }
 

@@ -15,6 +15,7 @@ pub mod futex;
 mod lifecycle;
 pub mod limits;
 pub mod memory;
+mod pid_map;
 pub mod signal;
 pub mod usage;
 pub mod usercopy;

@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 
 use super::current_process;
 use super::errno::Errno;
+use crate::fault_injection::try_arc;
 use crate::files::pipe::{self, PIPE_BUF, PipeError};
 use crate::files::{File, Kind, TableError};
 use crate::process::{self, usercopy};
@@ -181,9 +182,10 @@ pub(super) fn pipe2(fds: u64, flags: u64) -> Result<u64, Errno> {
     }
     let nonblocking = flags & O_NONBLOCK != 0;
     let close_on_exec = flags & O_CLOEXEC != 0;
-    let (read_end, write_end) = pipe::new();
-    let reader = Arc::new(File { kind: Kind::PipeRead(read_end), nonblocking });
-    let writer = Arc::new(File { kind: Kind::PipeWrite(write_end), nonblocking });
+    let (read_end, write_end) = pipe::new().map_err(|_| Errno::ENOMEM)?;
+    let reader = try_arc(File { kind: Kind::PipeRead(read_end), nonblocking }).map_err(|_| Errno::ENOMEM)?;
+    let writer =
+        try_arc(File { kind: Kind::PipeWrite(write_end), nonblocking }).map_err(|_| Errno::ENOMEM)?;
     let process = current_process();
     let (read_fd, write_fd) = process.with_files(|table| {
         let read_fd = table.install(reader, close_on_exec)?;

@@ -20,21 +20,21 @@ static CAPTURED: crate::sync::SpinLock<Option<alloc::vec::Vec<u8>>> = crate::syn
 /// capture is on.
 pub fn user_output(bytes: &[u8]) {
     print_both(format_args!("{}", alloc::string::String::from_utf8_lossy(bytes)));
-    x86_64::instructions::interrupts::without_interrupts(|| {
+    {
         if let Some(captured) = CAPTURED.lock().as_mut() {
             captured.extend_from_slice(bytes);
         }
-    });
+    }
 }
 
 /// Starts keeping a copy of user programs' output.
 pub fn start_capture() {
-    x86_64::instructions::interrupts::without_interrupts(|| *CAPTURED.lock() = Some(alloc::vec::Vec::new()));
+    *CAPTURED.lock() = Some(alloc::vec::Vec::new());
 }
 
 /// Stops keeping user output and returns what was kept.
 pub fn take_capture() -> alloc::vec::Vec<u8> {
-    x86_64::instructions::interrupts::without_interrupts(|| CAPTURED.lock().take()).unwrap_or_default()
+    CAPTURED.lock().take().unwrap_or_default()
 }
 
 #[doc(hidden)]

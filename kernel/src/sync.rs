@@ -1,50 +1,121 @@
-//! The kernel's spinlock: a `spin` mutex that is only taken unpreemptible, and whose
-//! waiting answers TLB shootdowns.
+//! The kernel's spinlock, whose type says what holding it keeps away, and whose waiting
+//! answers TLB shootdowns.
 //!
-//! **Taken unpreemptible.** A thread preempted while it holds a lock leaves it held; if the
-//! thread that then runs on that CPU spins for the same lock with preemption off, the CPU
-//! never gets back to the holder and stops. So every acquisition happens with interrupts
-//! masked or preemption disabled (`sched::without_preemption`), and a lock an interrupt
-//! handler also takes must be taken with interrupts masked everywhere. Debug builds check
-//! the first half at every `lock` and `try_lock`: a call site that forgets panics the first
-//! time it runs, in every QEMU test that reaches it.
+//! **The rule is in the type.** A thread that is interrupted or preempted while it holds a
+//! lock leaves it held; if what then runs on that CPU (an interrupt handler, or a thread
+//! that cannot be preempted) spins for the same lock, the CPU never gets back to the
+//! holder and stops. So taking a lock first shuts out what could spin for it, for as long
+//! as its guard lives:
+//! - `SpinLock<T>` (`MaskInterrupts`, the default) masks interrupts on this CPU: for
+//!   anything an interrupt handler or the switch path may take, and every short section;
+//! - `SpinLock<T, NoPreemption>` disables preemption only, interrupts staying on: for the
+//!   locks held across long work that must still take interrupts (an address space while
+//!   fork copies it or munmap purges it; the layout beside it).
+//!
+//! A guard gives back what it took when dropped, after unlocking. Guards of nested locks
+//! are dropped in the reverse order of taking, as Rust's scopes drop them: dropping an
+//! outer `MaskInterrupts` guard by hand while an inner one lives would unmask interrupts
+//! with the inner lock still held.
 //!
 //! **Waiting answers shootdowns.** A CPU spinning for a lock, often with interrupts masked,
 //! cannot take the shootdown IPI. If the lock's holder is itself waiting for that CPU's
 //! flush, neither moves (`mprotect` holding a process's address-space lock while it waits
 //! for the other CPUs' flushes, and a thread of the same process on another CPU spinning
-//! for that lock inside `futex` with interrupts masked). So every round of every spin for a
-//! kernel lock serves this CPU's pending shootdown (`mm::shootdown::serve_pending`: one
-//! atomic load when none is owed), and a shootdown initiator may hold any kernel lock while
-//! it waits.
+//! for that lock inside `futex`). So every round of every spin for a kernel lock serves
+//! this CPU's pending shootdown (`mm::shootdown::serve_pending`: one atomic load when none
+//! is owed), and a shootdown initiator may hold any kernel lock while it waits.
 //!
 //! Every lock of the kernel crate is a `SpinLock`. The drivers' and executor's locks are
 //! plain `spin` mutexes: they are leaves, never held across a shootdown.
 
+use core::marker::PhantomData;
+use core::ops::{Deref, DerefMut};
+
 use spin::mutex::{Mutex, MutexGuard};
 
-/// The kernel's spinlock (see the module doc).
-pub struct SpinLock<T> {
-    inner: Mutex<T, AnswerShootdowns>,
+/// What a lock's guard keeps away while it lives.
+pub trait Guardian {
+    /// Keeps it away until dropped.
+    type Token;
+    fn enter() -> Self::Token;
 }
 
-impl<T> SpinLock<T> {
+/// Interrupts masked on this CPU while the guard lives (so no preemption either).
+pub struct MaskInterrupts;
+
+/// Preemption disabled on this CPU while the guard lives; interrupts stay as they were.
+pub struct NoPreemption;
+
+impl Guardian for MaskInterrupts {
+    type Token = InterruptsMasked;
+    fn enter() -> InterruptsMasked {
+        InterruptsMasked::new()
+    }
+}
+
+impl Guardian for NoPreemption {
+    type Token = crate::sched::PreemptionOff;
+    fn enter() -> crate::sched::PreemptionOff {
+        crate::sched::PreemptionOff::new()
+    }
+}
+
+/// Interrupts masked on this CPU until dropped, then as they were before.
+pub struct InterruptsMasked {
+    were_enabled: bool,
+    /// Stays on the CPU it was made on.
+    _here: PhantomData<*const ()>,
+}
+
+impl InterruptsMasked {
+    pub fn new() -> Self {
+        let were_enabled = x86_64::instructions::interrupts::are_enabled();
+        x86_64::instructions::interrupts::disable();
+        Self { were_enabled, _here: PhantomData }
+    }
+}
+
+impl Default for InterruptsMasked {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for InterruptsMasked {
+    fn drop(&mut self) {
+        if self.were_enabled {
+            x86_64::instructions::interrupts::enable();
+        }
+    }
+}
+
+/// The kernel's spinlock (see the module doc).
+pub struct SpinLock<T, G: Guardian = MaskInterrupts> {
+    inner: Mutex<T, AnswerShootdowns>,
+    _guardian: PhantomData<G>,
+}
+
+/// A held `SpinLock`: unlocks, then gives back what its guardian took.
+pub struct SpinGuard<'a, T, G: Guardian> {
+    guard: MutexGuard<'a, T, AnswerShootdowns>,
+    _token: G::Token,
+}
+
+impl<T, G: Guardian> SpinLock<T, G> {
     pub const fn new(value: T) -> Self {
-        Self { inner: Mutex::new(value) }
+        Self { inner: Mutex::new(value), _guardian: PhantomData }
     }
 
-    /// Spins until the lock is free and takes it. Call unpreemptible (see the module doc).
-    #[track_caller]
-    pub fn lock(&self) -> MutexGuard<'_, T, AnswerShootdowns> {
-        debug_assert_unpreemptible();
-        self.inner.lock()
+    /// Shuts out what the guardian keeps away, then spins until the lock is free and takes it.
+    pub fn lock(&self) -> SpinGuard<'_, T, G> {
+        let token = G::enter();
+        SpinGuard { guard: self.inner.lock(), _token: token }
     }
 
-    /// Takes the lock if it is free. Call unpreemptible (see the module doc).
-    #[track_caller]
-    pub fn try_lock(&self) -> Option<MutexGuard<'_, T, AnswerShootdowns>> {
-        debug_assert_unpreemptible();
-        self.inner.try_lock()
+    /// Takes the lock if it is free.
+    pub fn try_lock(&self) -> Option<SpinGuard<'_, T, G>> {
+        let token = G::enter();
+        self.inner.try_lock().map(|guard| SpinGuard { guard, _token: token })
     }
 
     /// The value, through exclusive access: no lock needed.
@@ -53,20 +124,23 @@ impl<T> SpinLock<T> {
     }
 }
 
-impl<T: Default> Default for SpinLock<T> {
+impl<T: Default, G: Guardian> Default for SpinLock<T, G> {
     fn default() -> Self {
         Self::new(T::default())
     }
 }
 
-/// Panics (in debug builds) unless the caller can be neither interrupted nor preempted
-/// into another thread that might spin for a lock it holds.
-#[track_caller]
-fn debug_assert_unpreemptible() {
-    debug_assert!(
-        !x86_64::instructions::interrupts::are_enabled() || crate::sched::preemption_disabled(),
-        "sync: a lock taken with interrupts and preemption enabled"
-    );
+impl<T, G: Guardian> Deref for SpinGuard<'_, T, G> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T, G: Guardian> DerefMut for SpinGuard<'_, T, G> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
 }
 
 /// Panics (in debug builds) unless interrupts are masked: the rule of firing a one-shot

@@ -129,7 +129,7 @@ pub fn silent_reports(cpu_index: u32) -> u64 {
 
 /// Where CPU `cpu_index` was at its last stuck report.
 pub fn last_stuck(cpu_index: u32) -> Option<Stuck> {
-    x86_64::instructions::interrupts::without_interrupts(|| *LAST_STUCK[cpu_index as usize].lock())
+    *LAST_STUCK[cpu_index as usize].lock()
 }
 
 /// Records that this CPU is at a scheduling point. Interrupts must be masked (the CPU must

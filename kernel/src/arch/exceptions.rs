@@ -47,7 +47,7 @@ pub fn breakpoints_handled() -> usize {
 /// Has the next breakpoint exception run `work` in its handler, so tests can exercise code
 /// in interrupt context.
 pub fn run_at_next_breakpoint(work: fn()) {
-    x86_64::instructions::interrupts::without_interrupts(|| *AT_NEXT_BREAKPOINT.lock() = Some(work));
+    *AT_NEXT_BREAKPOINT.lock() = Some(work);
 }
 
 /// Tells the fault handlers that the next fault of this kind is a test's doing.

@@ -134,7 +134,7 @@ fn start_one(cpu_index: u32, apic_id: u32, page: u64) -> bool {
         }
     };
     trampoline::prepare(page, cpu_index, stack.top());
-    x86_64::instructions::interrupts::without_interrupts(|| AP_STACKS.lock().push(stack));
+    AP_STACKS.lock().push(stack);
     let page_number = u8::try_from(page >> 12).expect("smp: the start-up page lies above 1 MiB");
     let checked_in = || CHECKED_IN[cpu_index as usize].load(Ordering::Acquire);
     super::apic::send_init(apic_id);

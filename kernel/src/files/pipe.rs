@@ -76,9 +76,7 @@ impl ReadEnd {
         give_up: impl Fn() -> bool,
     ) -> Result<Vec<u8>, PipeError> {
         let pipe = &self.0;
-        let ready = || {
-            !without_interrupts(|| pipe.buffer.lock().is_empty()) || pipe.writers.load(Ordering::Acquire) == 0
-        };
+        let ready = || !pipe.buffer.lock().is_empty() || pipe.writers.load(Ordering::Acquire) == 0;
         if nonblocking && !ready() {
             return Err(PipeError::WouldBlock);
         }
@@ -89,7 +87,7 @@ impl ReadEnd {
         let mut taken = Vec::new();
         crate::fault_injection::try_reserve_exact(&mut taken, limit.min(CAPACITY))
             .map_err(|_| PipeError::OutOfMemory)?;
-        without_interrupts(|| {
+        {
             let mut buffer = pipe.buffer.lock();
             let count = limit.min(buffer.len());
             taken.extend(buffer.drain(..count));
@@ -97,7 +95,7 @@ impl ReadEnd {
                 // Give the grown queue back once drained, so that idle pipes hold no heap.
                 *buffer = VecDeque::new();
             }
-        });
+        }
         if !taken.is_empty() {
             pipe.writable.wake_all();
         }
@@ -133,7 +131,7 @@ impl WriteEnd {
             if nonblocking {
                 return Err(PipeError::WouldBlock);
             }
-            let fits = || CAPACITY - without_interrupts(|| pipe.buffer.lock().len()) >= data.len();
+            let fits = || CAPACITY - pipe.buffer.lock().len() >= data.len();
             pipe.writable.wait_until(|| fits() || broken() || give_up());
             if give_up() {
                 return Err(PipeError::Interrupted);

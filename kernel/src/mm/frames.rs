@@ -6,7 +6,6 @@
 use conquer_once::spin::OnceCell;
 use mm::frame_allocator::{FrameAllocator, FrameOwner, FrameStats, FreeError, OutOfFrames};
 use mm::frame_source::FrameSource;
-use x86_64::instructions::interrupts::without_interrupts;
 
 use crate::sync::SpinLock;
 
@@ -20,7 +19,7 @@ pub(super) fn init(mut allocator: FrameAllocator) {
 /// Runs `work` with the frame allocator locked and interrupts masked.
 pub fn with_frames<R>(work: impl FnOnce(&mut FrameAllocator) -> R) -> R {
     let frames = FRAMES.get().expect("mm: frame allocator used before mm::init");
-    without_interrupts(|| work(&mut frames.lock()))
+    work(&mut frames.lock())
 }
 
 /// Current frame counts.

@@ -79,7 +79,7 @@ unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         note_call();
         crate::fault_injection::note_heap_call();
-        without_interrupts(|| self.0.lock().allocate_first_fit(layout).map_or(null_mut(), NonNull::as_ptr))
+        self.0.lock().allocate_first_fit(layout).map_or(null_mut(), NonNull::as_ptr)
     }
 
     unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
@@ -101,10 +101,10 @@ pub struct HeapStats {
 
 /// Current usage.
 pub fn stats() -> HeapStats {
-    without_interrupts(|| {
+    {
         let heap = HEAP.0.lock();
         HeapStats { size: heap.size(), used: heap.used() }
-    })
+    }
 }
 
 /// Bytes allocated and not yet freed.

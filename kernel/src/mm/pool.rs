@@ -19,7 +19,6 @@ use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use mm::frame_allocator::OutOfFrames;
 use mm::phys::PhysWindow;
 use mm::pool::{Pool, PoolSlot, PoolStats};
-use x86_64::instructions::interrupts::without_interrupts;
 
 use super::frames::with_frames;
 use super::window::window;
@@ -40,11 +39,11 @@ pub trait PoolCounters: Sync {
 static REGISTRY: SpinLock<[Option<&'static dyn PoolCounters>; MAX_POOLS]> = SpinLock::new([None; MAX_POOLS]);
 
 fn register(pool: &'static dyn PoolCounters) {
-    let registered = without_interrupts(|| {
+    let registered = {
         let mut registry = REGISTRY.lock();
         let free = registry.iter_mut().find(|entry| entry.is_none());
         free.map(|entry| *entry = Some(pool)).is_some()
-    });
+    };
     if !registered {
         log::warn!("mm: pool {} not listed in meminfo: more than {MAX_POOLS} pools", pool.name());
     }
@@ -52,7 +51,7 @@ fn register(pool: &'static dyn PoolCounters) {
 
 /// Every registered pool's name and counters.
 pub fn all_stats() -> [Option<(&'static str, PoolStats)>; MAX_POOLS] {
-    let pools = without_interrupts(|| *REGISTRY.lock());
+    let pools = *REGISTRY.lock();
     pools.map(|pool| pool.map(|pool| (pool.name(), pool.stats())))
 }
 
@@ -83,7 +82,7 @@ impl<T> KernelPool<T> {
         let pool = self.pool.call_once(|| {
             SpinLock::new(Pool::new(self.name, size_of::<T>(), align_of::<T>(), MAX_IDLE_PAGES))
         });
-        without_interrupts(|| work(&mut pool.lock()))
+        work(&mut pool.lock())
     }
 
     /// Moves `value` into a fresh slot.

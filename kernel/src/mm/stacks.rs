@@ -19,7 +19,6 @@ use core::ops::Range;
 
 use conquer_once::spin::OnceCell;
 use mm::kernel_stacks::{KernelStack, KernelStacks, StackError, StackLayout};
-use x86_64::instructions::interrupts::without_interrupts;
 
 use super::shootdown::{self, CpuSet};
 use super::{frames, kernel_root, window::window};
@@ -60,7 +59,7 @@ pub(super) fn init(slots: u32) -> u64 {
 
 fn with_stacks<R>(work: impl FnOnce(&mut KernelStacks) -> R) -> R {
     let stacks = STACKS.get().expect("mm: kernel stacks used before mm::init");
-    without_interrupts(|| work(&mut stacks.lock()))
+    work(&mut stacks.lock())
 }
 
 /// Stacks retired before one flush gives them all back.

@@ -116,8 +116,7 @@ fn expect_word(process: &Process, address: u64, expected: u32) -> Result<(), Fut
 pub fn wake(process: &Process, address: u64, count: usize) -> usize {
     let mut woken = 0;
     while woken < count {
-        let Some(waiter) = without_interrupts(|| take_waiter(&mut WAITERS.lock(), key(process, address)))
-        else {
+        let Some(waiter) = take_waiter(&mut WAITERS.lock(), key(process, address)) else {
             break;
         };
         wake_all(core::slice::from_ref(&waiter));
@@ -196,7 +195,8 @@ fn take_waiter(waiters: &mut BTreeMap<Key, VecDeque<Arc<Waiter>>>, key: Key) -> 
 fn wake_all(woken: &[Arc<Waiter>]) {
     for waiter in woken {
         waiter.woken.store(true, Ordering::Release);
-        if let Some(waker) = without_interrupts(|| waiter.waker.lock().take()) {
+        let waker = waiter.waker.lock().take();
+        if let Some(waker) = waker {
             waker.wake();
         }
     }
@@ -224,7 +224,7 @@ impl Future for Woken {
         if self.waiter.woken.load(Ordering::Acquire) {
             return Poll::Ready(true);
         }
-        let replaced = without_interrupts(|| self.waiter.waker.lock().replace(cx.waker().clone()));
+        let replaced = self.waiter.waker.lock().replace(cx.waker().clone());
         drop(replaced);
         if self.waiter.woken.load(Ordering::Acquire) {
             return Poll::Ready(true);

@@ -22,7 +22,7 @@ use crate::mm::shootdown::CpuSet;
 use crate::mm::spaces;
 use crate::sched::cpu_time::{self, CpuTime};
 use crate::sched::{self, WaitQueue, cpu::current_thread};
-use crate::sync::SpinLock;
+use crate::sync::{NoPreemption, SpinLock};
 
 /// A process id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,15 +76,16 @@ impl Exited {
 #[derive(Debug)]
 pub struct Evicted;
 
-/// A process. Lock rule: `parent` and `children` are taken with interrupts off, briefly,
-/// never one inside another's.
+/// A process. Lock rules: `space` then `layout`, never the other way round, held with
+/// preemption off (their guards see to it) and interrupts on, across long work (fork's
+/// copy, munmap's purge); `parent` and `children` briefly, never one inside another's.
 pub struct Process {
     pid: Pid,
     /// Physical address of the address space's root (what CR3 holds for its threads);
     /// changes only at execve.
     root: core::sync::atomic::AtomicU64,
     /// The address space; taken (and freed) when the process goes.
-    space: SpinLock<Option<AddressSpace>>,
+    space: SpinLock<Option<AddressSpace>, NoPreemption>,
     status: SpinLock<Option<WaitStatus>>,
     exited: OneShotEvent<Exited>,
     /// The parent; `None` for processes the kernel started, and for orphans when there is
@@ -97,7 +98,7 @@ pub struct Process {
     /// Where this process's threads wait for a child to end.
     child_ended: WaitQueue,
     /// The program break and where mappings go.
-    layout: SpinLock<Layout>,
+    layout: SpinLock<Layout, NoPreemption>,
     /// How the whole process is to end, once `exit_group` or a fatal signal says so: every
     /// thread leaves at its next way back to ring 3, and the last one out ends the process
     /// with this status.
@@ -183,17 +184,17 @@ static TABLE: SpinLock<PidMap<Weak<Process>>> = SpinLock::new(PidMap::new());
 
 /// Takes `pid` out of the table: from now on it may be reused.
 fn release_pid(pid: Pid) {
-    without_interrupts(|| TABLE.lock().remove(pid.0));
+    TABLE.lock().remove(pid.0);
 }
 
 /// Pids in use: processes not yet collected, zombies included.
 pub fn pids_in_use() -> usize {
-    without_interrupts(|| TABLE.lock().len())
+    TABLE.lock().len()
 }
 
 /// The process with `pid`, if it exists (zombies included).
 pub fn find(pid: Pid) -> Option<Arc<Process>> {
-    without_interrupts(|| TABLE.lock().get(pid.0).and_then(Weak::upgrade))
+    TABLE.lock().get(pid.0).and_then(Weak::upgrade)
 }
 
 /// Sends `signal` to every process but init and `spared` (`kill(-1, signal)`,
@@ -208,8 +209,7 @@ pub fn kill_all_but(spared: &Process, signal: Option<i32>) -> usize {
     const MAX_PASSES: usize = 64;
     let mut seen = alloc::collections::BTreeSet::new();
     for _ in 0..MAX_PASSES {
-        let everyone: Vec<Arc<Process>> =
-            without_interrupts(|| TABLE.lock().values().filter_map(Weak::upgrade).collect());
+        let everyone: Vec<Arc<Process>> = TABLE.lock().values().filter_map(Weak::upgrade).collect();
         let mut unseen = 0;
         for process in everyone {
             if process.pid == INIT_PID || process.pid == spared.pid || !seen.insert(process.pid.0) {
@@ -279,21 +279,21 @@ impl Process {
             _counted: counted,
         })?;
         // Dropped on failure, the process takes its pid out of the table again.
-        without_interrupts(|| TABLE.lock().try_insert(process.pid.0, Arc::downgrade(&process)))?;
+        TABLE.lock().try_insert(process.pid.0, Arc::downgrade(&process))?;
         if let Some(parent) = parent {
-            without_interrupts(|| parent.children.lock().try_insert(process.pid.0, process.clone()))?;
+            parent.children.lock().try_insert(process.pid.0, process.clone())?;
         }
         Ok(process)
     }
 
     /// Forgets `child`, a child whose start failed half-way.
     pub(super) fn abandon_child(&self, child: &Arc<Process>) {
-        without_interrupts(|| self.children.lock().remove(child.pid.0));
+        self.children.lock().remove(child.pid.0);
     }
 
     /// The parent's pid, 0 if the kernel started this process.
     pub fn parent_pid(&self) -> Pid {
-        let parent = without_interrupts(|| self.parent.lock().as_ref().and_then(Weak::upgrade));
+        let parent = self.parent.lock().as_ref().and_then(Weak::upgrade);
         parent.map_or(Pid(0), |parent| parent.pid)
     }
 
@@ -315,13 +315,13 @@ impl Process {
     /// Removes collected child `child` from the children (wait4's reaping); its pid is gone
     /// from then on, even if its last thread is still being torn down.
     pub(super) fn collect_child(&self, child: &Arc<Process>) -> bool {
-        let collected = without_interrupts(|| {
+        let collected = {
             let mut children = self.children.lock();
             match children.get(child.pid.0) {
                 Some(listed) if Arc::ptr_eq(listed, child) => children.remove(child.pid.0).is_some(),
                 _ => false,
             }
-        });
+        };
         if collected {
             release_pid(child.pid);
         }
@@ -385,19 +385,17 @@ impl Process {
         Ok(())
     }
 
-    /// Runs `work` on the address space, with preemption off (the lock is a spin lock).
+    /// Runs `work` on the address space, with preemption off.
     pub fn with_space<R>(&self, work: impl FnOnce(&mut AddressSpace) -> R) -> Option<R> {
-        sched::without_preemption(|| self.space.lock().as_mut().map(work))
+        self.space.lock().as_mut().map(work)
     }
 
     /// Runs `work` on the address space and the layout together (brk, mmap), with
     /// preemption off.
     pub fn with_memory<R>(&self, work: impl FnOnce(&mut AddressSpace, &mut Layout) -> R) -> Option<R> {
-        sched::without_preemption(|| {
-            let mut space = self.space.lock();
-            let space = space.as_mut()?;
-            Some(work(space, &mut self.layout.lock()))
-        })
+        let mut space = self.space.lock();
+        let space = space.as_mut()?;
+        Some(work(space, &mut self.layout.lock()))
     }
 
     /// Grows the main stack down to user `address` if it lies within RLIMIT_STACK of the
@@ -413,57 +411,57 @@ impl Process {
     pub fn usage(&self) -> Usage {
         // Both locks at once, in `leave`'s order: a thread moving from the list to the
         // settled time is counted exactly once.
-        without_interrupts(|| {
+        {
             let threads = self.threads.lock();
             let settled = *self.usage.lock();
             let own = threads.iter().fold(settled.own, |sum, thread| sum + cpu_time::of(thread));
             Usage { own, ..settled }
-        })
+        }
     }
 
     /// What a parent collecting this ended process gets: all of its time and its children's.
     pub(super) fn total_usage(&self) -> CpuTime {
-        let usage = without_interrupts(|| *self.usage.lock());
+        let usage = *self.usage.lock();
         usage.own + usage.children
     }
 
     /// Adds a collected child's total time to the children's.
     pub(super) fn add_child_usage(&self, time: CpuTime) {
-        without_interrupts(|| {
+        {
             let mut usage = self.usage.lock();
             usage.children = usage.children + time;
-        });
+        }
     }
 
     /// Runs `work` on the descriptor table, with interrupts off: it must not block.
     pub fn with_files<R>(&self, work: impl FnOnce(&mut FdTable) -> R) -> R {
-        without_interrupts(|| work(&mut self.files.lock()))
+        work(&mut self.files.lock())
     }
 
     /// The resource limits now (what a forked child starts with).
     pub fn limits(&self) -> Limits {
-        without_interrupts(|| *self.limits.lock())
+        *self.limits.lock()
     }
 
     /// Sets the limit of `resource`, returning the old one.
     pub fn set_limit(&self, resource: usize, limit: Limit) -> Result<Limit, LimitError> {
-        without_interrupts(|| self.limits.lock().set(resource, limit))
+        self.limits.lock().set(resource, limit)
     }
 
     /// The memory layout now (what a forked child starts with).
     pub fn layout(&self) -> Layout {
-        sched::without_preemption(|| *self.layout.lock())
+        *self.layout.lock()
     }
 
     /// Records `thread` as one of the process's (for `kill` to wake it). Called by the
     /// spawn before the thread can run, so before it can take itself off the list: added
     /// later, a thread that had already left would keep its process alive forever.
     pub(crate) fn add_thread(&self, thread: crate::mm::pool::PoolArc<crate::sched::Thread>) {
-        without_interrupts(|| {
+        {
             let mut threads = self.threads.lock();
             thread.place_in_process.store(threads.len(), Ordering::Relaxed);
             threads.push(thread);
-        });
+        }
     }
 
     /// Takes `thread` off the process's list in one step: the last thread takes its place.
@@ -501,19 +499,19 @@ impl Process {
 
     /// Takes `parent`'s signal actions, mask and SIGCHLD disposition (fork).
     pub(super) fn inherit_signals(&self, parent: &Process) {
-        let actions = without_interrupts(|| *parent.signal_actions.lock());
-        without_interrupts(|| *self.signal_actions.lock() = actions);
+        let actions = *parent.signal_actions.lock();
+        *self.signal_actions.lock() = actions;
         self.set_signal_mask(parent.signal_mask());
         self.children_detached.store(parent.children_detached.load(Ordering::Acquire), Ordering::Release);
     }
 
     /// The action recorded for signal `index + 1`.
     pub fn signal_action(&self, index: usize) -> [u64; 4] {
-        without_interrupts(|| self.signal_actions.lock()[index])
+        self.signal_actions.lock()[index]
     }
 
     pub fn set_signal_action(&self, index: usize, action: [u64; 4]) {
-        without_interrupts(|| self.signal_actions.lock()[index] = action);
+        self.signal_actions.lock()[index] = action;
     }
 
     pub fn signal_mask(&self) -> u64 {
@@ -533,7 +531,7 @@ impl Process {
         self.children_detached.store(detached, Ordering::Release);
         self.adopt_orphans();
         if detached {
-            let zombies: Vec<Arc<Process>> = without_interrupts(|| {
+            let zombies: Vec<Arc<Process>> = {
                 let mut zombies = Vec::new();
                 self.children.lock().retain(|child| {
                     let ended = child.status().is_some();
@@ -543,7 +541,7 @@ impl Process {
                     !ended
                 });
                 zombies
-            });
+            };
             for zombie in zombies {
                 release_pid(zombie.pid);
             }
@@ -569,12 +567,12 @@ impl Process {
     /// leaves at its next way back to ring 3, those blocked in the kernel are woken to get
     /// there, and the last one out ends the process.
     pub fn start_group_exit(&self, status: WaitStatus) {
-        without_interrupts(|| {
+        {
             let mut group_exit = self.group_exit.lock();
             if group_exit.is_none() {
                 *group_exit = Some(status);
             }
-        });
+        }
         self.exiting.store(true, Ordering::Release);
         self.interrupt_threads();
         self.child_ended.wake_all();
@@ -583,7 +581,7 @@ impl Process {
     /// Wakes every thread of the process blocked in the kernel, so that it looks again at
     /// whether it must leave.
     fn interrupt_threads(&self) {
-        without_interrupts(|| self.threads.lock().iter().for_each(sched::interrupt));
+        self.threads.lock().iter().for_each(sched::interrupt);
     }
 
     /// Sends a terminating signal (SIGKILL, SIGTERM's default action).
@@ -606,13 +604,13 @@ impl Process {
         }
         // Settle the thread's CPU time as it leaves the list `usage` sums, in one step.
         let spent = cpu_time::of(&me);
-        without_interrupts(|| {
+        {
             self.remove_thread(&me);
             let mut usage = self.usage.lock();
             usage.own = usage.own + spent;
-        });
+        }
         if self.live_threads.fetch_sub(1, Ordering::SeqCst) == 1 {
-            let status = without_interrupts(|| *self.group_exit.lock()).unwrap_or(own);
+            let status = (*self.group_exit.lock()).unwrap_or(own);
             self.finish(status);
         } else if self.exec_thread.load(Ordering::SeqCst) != 0 {
             // SeqCst on both sides: either this sees the exec'ing thread's mark, or its
@@ -623,7 +621,7 @@ impl Process {
 
     /// How the process ended, once it has.
     pub fn status(&self) -> Option<WaitStatus> {
-        without_interrupts(|| *self.status.lock())
+        *self.status.lock()
     }
 
     /// Completes when the process has ended and its user memory is gone.
@@ -651,19 +649,19 @@ impl Process {
         });
         debug_assert!(purged.is_some(), "process: finished twice");
         self.hand_children_to_init();
-        let threads = without_interrupts(|| core::mem::take(&mut *self.threads.lock()));
+        let threads = core::mem::take(&mut *self.threads.lock());
         drop(threads);
         crate::trace::process_event(self.pid.0, "exit");
-        without_interrupts(|| *self.status.lock() = Some(status));
+        *self.status.lock() = Some(status);
         crate::trace::process_event(self.pid.0, "zombie");
         // Interrupts off, as the event's rule asks: a waiter that sees it firing spins
         // until it has fired.
         without_interrupts(|| self.exited.fire(Exited::new()));
-        let parent = without_interrupts(|| self.parent.lock().as_ref().and_then(Weak::upgrade));
+        let parent = self.parent.lock().as_ref().and_then(Weak::upgrade);
         if let Some(parent) = parent {
             if parent.children_detached.load(Ordering::Acquire) {
                 // Nobody will wait for this one: no zombie, the pid goes at once.
-                without_interrupts(|| parent.children.lock().remove(self.pid.0));
+                parent.children.lock().remove(self.pid.0);
                 release_pid(self.pid);
                 crate::trace::process_event(self.pid.0, "detached");
             }
@@ -676,23 +674,23 @@ impl Process {
     /// merges them into its children itself (`adopt_orphans`), where it may allocate.
     fn hand_children_to_init(&self) {
         self.adopt_orphans();
-        let orphans = without_interrupts(|| core::mem::take(&mut *self.children.lock()));
+        let orphans = core::mem::take(&mut *self.children.lock());
         if orphans.is_empty() {
             return;
         }
         let init = find(INIT_PID).filter(|init| init.pid != self.pid && init.status().is_none());
         for orphan in orphans.values() {
             let adoptive = init.as_ref().map(Arc::downgrade);
-            without_interrupts(|| *orphan.parent.lock() = adoptive);
+            *orphan.parent.lock() = adoptive;
         }
         let Some(init) = init else { return };
-        let mut batch = without_interrupts(|| self.orphans.lock().take()).expect("process: orphaned twice");
+        let mut batch = self.orphans.lock().take().expect("process: orphaned twice");
         batch.children = orphans;
-        without_interrupts(|| {
+        {
             let mut adopted = init.adopted.lock();
             batch.next = adopted.take();
             *adopted = Some(batch);
-        });
+        }
         init.child_ended.wake_all();
     }
 
@@ -700,10 +698,10 @@ impl Process {
     /// with SIGCHLD ignored, those already ended are let go instead. A batch there is no
     /// heap to merge goes back on the list, to be merged on a later call.
     fn adopt_orphans(&self) {
-        let mut batches = without_interrupts(|| self.adopted.lock().take());
+        let mut batches = self.adopted.lock().take();
         let detached = self.children_detached.load(Ordering::Acquire);
         while let Some(mut batch) = batches {
-            let room = without_interrupts(|| self.children.lock().reserve(batch.children.len()));
+            let room = self.children.lock().reserve(batch.children.len());
             if room.is_err() {
                 self.put_back(batch);
                 return;
@@ -715,7 +713,7 @@ impl Process {
                 if detached && orphan.status().is_some() {
                     release_pid(orphan.pid);
                 } else {
-                    let entered = without_interrupts(|| self.children.lock().try_insert(pid, orphan));
+                    let entered = self.children.lock().try_insert(pid, orphan);
                     entered.expect("process: no room for an orphan after reserving it");
                 }
             }
@@ -724,7 +722,7 @@ impl Process {
 
     /// Puts `batches`, orphans not yet merged, back at the head of the adopted list.
     fn put_back(&self, mut batches: alloc::boxed::Box<Orphans>) {
-        without_interrupts(|| {
+        {
             let mut adopted = self.adopted.lock();
             let mut tail = &mut batches;
             while tail.next.is_some() {
@@ -732,7 +730,7 @@ impl Process {
             }
             tail.next = adopted.take();
             *adopted = Some(batches);
-        });
+        }
     }
 }
 

@@ -32,7 +32,7 @@ pub mod thread;
 pub mod wait_queue;
 
 pub use block::{block_on, block_on_unless, interrupt};
-pub use switch::{preemption_disabled, without_preemption, yield_now};
+pub use switch::{PreemptionOff, preemption_disabled, without_preemption, yield_now};
 pub use teardown::last_exit_to_teardown_cycles;
 pub use thread::{
     JoinHandle, SpawnError, Thread, ThreadId, UserThread, spawn, spawn_forked, spawn_user, spawn_with_fpu,

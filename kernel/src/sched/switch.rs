@@ -224,23 +224,46 @@ pub fn preemption_disabled() -> bool {
     cpu::try_this_cpu().is_some_and(|cpu| cpu.preempt_disabled())
 }
 
-/// Runs `work` with preemption disabled on this CPU (a no-op before `sched::init`).
+/// Preemption disabled on this CPU until dropped (nothing to disable before `sched::init`).
 ///
 /// The CPU is found and its count raised with interrupts off: between the two, a tick
-/// could move the thread to another CPU, which would then run `work` preemptible while
-/// the first CPU's count stayed raised (found at -smp 4: "schedule called with preemption
-/// disabled" on a CPU whose thread had left). Once raised, the thread stays put.
-pub fn without_preemption<R>(work: impl FnOnce() -> R) -> R {
-    let cpu = x86_64::instructions::interrupts::without_interrupts(|| {
-        let cpu = cpu::try_this_cpu()?;
-        cpu.disable_preemption();
-        Some(cpu)
-    });
-    let result = work();
-    if let Some(cpu) = cpu {
-        cpu.enable_preemption();
+/// could move the thread to another CPU, which would then run preemptible while the first
+/// CPU's count stayed raised. Once raised, the thread stays put.
+pub struct PreemptionOff {
+    cpu: Option<&'static cpu::Cpu>,
+    /// Stays on the CPU it was made on.
+    _here: core::marker::PhantomData<*const ()>,
+}
+
+impl PreemptionOff {
+    pub fn new() -> Self {
+        let cpu = x86_64::instructions::interrupts::without_interrupts(|| {
+            let cpu = cpu::try_this_cpu()?;
+            cpu.disable_preemption();
+            Some(cpu)
+        });
+        Self { cpu, _here: core::marker::PhantomData }
     }
-    result
+}
+
+impl Default for PreemptionOff {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for PreemptionOff {
+    fn drop(&mut self) {
+        if let Some(cpu) = self.cpu {
+            cpu.enable_preemption();
+        }
+    }
+}
+
+/// Runs `work` with preemption disabled on this CPU (see `PreemptionOff`).
+pub fn without_preemption<R>(work: impl FnOnce() -> R) -> R {
+    let _off = PreemptionOff::new();
+    work()
 }
 
 /// The timer interrupt's scheduler point: poll a few ready tasks (so teardown never

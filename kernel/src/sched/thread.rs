@@ -451,9 +451,7 @@ fn spawn_thread(
         match crate::tasks::spawn("teardown", teardown::teardown(thread.clone())) {
             Ok(task) => thread.teardown_task.store(task.0, Ordering::Relaxed),
             Err(_) => {
-                let stack =
-                    x86_64::instructions::interrupts::without_interrupts(|| thread.stack.lock().take())
-                        .expect("sched: a new thread has a stack");
+                let stack = thread.stack.lock().take().expect("sched: a new thread has a stack");
                 stacks::free(stack);
                 slots::release_unused(slot);
                 return Err(SpawnError::OutOfMemory);

@@ -125,6 +125,23 @@ impl Ledger {
     }
 }
 
+/// Runs the ramdisk's `/bin/NAME` with `arguments` after its path to its end, capturing
+/// what it prints; returns how it ended and the output.
+pub fn run_program(name: &str, arguments: &[&[u8]]) -> (crate::process::WaitStatus, alloc::string::String) {
+    let path = alloc::format!("/bin/{name}");
+    let program = crate::initrd::find(&path).expect("ramdisk unreadable").unwrap_or_else(|| {
+        panic!("{path} is not in the ramdisk (C programs need musl-gcc: run scripts/setup)")
+    });
+    let mut argv = alloc::vec![path.as_bytes()];
+    argv.extend_from_slice(arguments);
+    crate::console::start_capture();
+    let process = crate::process::spawn_program("test-program", program, &argv, &[b"HOME=/"])
+        .unwrap_or_else(|error| panic!("exec of {path} failed: {error}"));
+    let status = crate::sched::block_on(process.exited());
+    let output = alloc::string::String::from_utf8_lossy(&crate::console::take_capture()).into_owned();
+    (status, output)
+}
+
 /// Lets every process that has ended be torn down and freed: waits, a tick at a time, until
 /// no process exists (up to 10 s), then two ticks more. Teardown comes after the parent sees
 /// the exit, and a fixed wait is not enough: under emulation timer ticks can arrive in a

@@ -89,7 +89,10 @@ fn page_range(address: u64, length: u64) -> Result<core::ops::Range<u64>, Memory
     if !address.is_multiple_of(PAGE_SIZE) || length == 0 {
         return Err(MemoryError::Invalid);
     }
-    let end = address.checked_add(length).ok_or(MemoryError::Invalid)?.next_multiple_of(PAGE_SIZE);
+    let end = address
+        .checked_add(length)
+        .and_then(|end| end.checked_next_multiple_of(PAGE_SIZE))
+        .ok_or(MemoryError::Invalid)?;
     if end > USER_END {
         return Err(MemoryError::Invalid);
     }

@@ -132,7 +132,7 @@ fn kill_user_process(name: &str, frame: &InterruptStackFrame, signal: i32, touch
         }
     }
     x86_64::instructions::interrupts::enable();
-    crate::process::kill_current(signal)
+    crate::process::exit_group(crate::process::WaitStatus::signaled(signal))
 }
 
 macro_rules! exception {

@@ -104,7 +104,7 @@ extern "x86-interrupt" fn timer(frame: InterruptStackFrame) {
     crate::sched::switch::on_timer_tick(TICK_TASK_BUDGET);
     // A process killed while it computes dies here, before it runs another instruction.
     if super::user::from_user(&frame) {
-        crate::process::die_if_killed();
+        crate::process::exit_if_group_exiting();
     }
 }
 
@@ -133,7 +133,7 @@ fn reschedule_requested(frame: &InterruptStackFrame) {
     RESCHEDULE_IPIS[super::cpu::id() as usize].fetch_add(1, Ordering::Relaxed);
     crate::sched::switch::on_timer_tick(TICK_TASK_BUDGET);
     if super::user::from_user(frame) {
-        crate::process::die_if_killed();
+        crate::process::exit_if_group_exiting();
     }
 }
 

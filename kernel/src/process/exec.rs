@@ -8,16 +8,18 @@
 
 use alloc::sync::Arc;
 use core::fmt;
+use core::sync::atomic::Ordering;
 
 use loader::elf_plan::{self, ElfError, LoadPlan};
 use loader::initial_stack::{self, auxv};
 use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, MapError, PageAccess};
 
-use super::lifecycle::{Pid, Process, ProcessCount};
 use super::limits::{Limits, RLIM_INFINITY, TaskCharge};
 use super::memory::Layout;
+use super::process_count::ProcessCount;
 use super::usercopy::load_into;
+use super::{Pid, Process};
 use crate::mm::{frames::LockedFrames, spaces, window::window};
 use crate::sched::{self, SpawnError};
 
@@ -115,7 +117,7 @@ pub fn spawn_program(
 /// `path` and makes `registers` (the system call's frame) start it — every register zero
 /// but rip and rsp. Once the new image is loaded, every other thread of the process leaves
 /// first (`Process::evict_other_threads`). On failure the process is unchanged (but for
-/// `Evicted`, after which the caller leaves too).
+/// `Evicted`, after which the caller exits too).
 pub fn execve(
     process: &Process,
     path: &[u8],
@@ -259,4 +261,49 @@ pub(crate) fn return_to_user_mode(registers: &crate::arch::syscall::SyscallFrame
     // area's before switching here.
     // SAFETY: so `return_to_user`'s contract holds.
     unsafe { crate::arch::syscall::return_to_user(registers) }
+}
+
+/// `evict_other_threads` did not make the caller the only thread: it must exit instead.
+#[derive(Debug)]
+struct Evicted;
+
+impl Process {
+    /// execve's first step in a process of several threads (Linux's `de_thread`): makes
+    /// every other thread exit and returns once the caller is the only one. `Err` if the
+    /// process is ending meanwhile, or another thread's execve got there first: the caller
+    /// then exits too, on its way back to ring 3.
+    fn evict_other_threads(&self) -> Result<(), Evicted> {
+        let me = sched::cpu::current_thread().id().0;
+        if self.exec_thread.compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+            return Err(Evicted);
+        }
+        // The caller is woken too: at worst one blocking call of it looks again.
+        self.interrupt_threads();
+        self.thread_exited.wait_until(|| self.live_threads.load(Ordering::SeqCst) == 1 || self.is_exiting());
+        if self.is_exiting() {
+            return Err(Evicted);
+        }
+        self.exec_thread.store(0, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// execve's switch to a new image: makes `space` and `layout` the process's, loads
+    /// `space` on this CPU, and frees the old address space. Called by the process's only
+    /// thread, which is running on the old one.
+    fn replace_image(&self, space: AddressSpace, layout: Layout) {
+        let old = sched::without_preemption(|| {
+            spaces::activate(&space);
+            self.root.store(space.root(), Ordering::Release);
+            *self.layout.lock() = layout;
+            self.space.lock().replace(space)
+        });
+        if let Some(old) = old {
+            // The threads `evict_other_threads` saw exit may still be switching away on
+            // their CPUs with the old root in CR3: it is freed only once no CPU has it loaded.
+            while spaces::loaded_anywhere(old.root()) {
+                sched::yield_now();
+            }
+            spaces::destroy(old);
+        }
+    }
 }

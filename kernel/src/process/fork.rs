@@ -6,8 +6,9 @@
 
 use alloc::sync::Arc;
 
-use super::lifecycle::{Pid, Process, ProcessCount};
 use super::limits::TaskCharge;
+use super::process_count::ProcessCount;
+use super::{Pid, Process};
 use crate::arch::syscall::SyscallFrame;
 use crate::mm::{frames::LockedFrames, window::window};
 use crate::sched::{self, SpawnError};
@@ -49,7 +50,7 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
         .map_err(|_| ForkError::OutOfMemory)?;
     // After the child is in the process table: a `kill_all_but` that did not see the child
     // had already marked this parent, or sees the child on its next pass.
-    if parent.must_leave() {
+    if parent.group_exiting() {
         parent.abandon_child(&child);
         return Err(ForkError::Killed);
     }

@@ -19,7 +19,7 @@ use core::task::{Context, Poll, Waker};
 
 use x86_64::instructions::interrupts::without_interrupts;
 
-use super::lifecycle::Process;
+use super::Process;
 use super::usercopy;
 use crate::sched;
 use crate::sync::SpinLock;
@@ -76,7 +76,7 @@ pub fn wait(
         Ok(())
     })?;
     let sleep = timeout_ticks.map(crate::tasks::sleep);
-    let outcome = sched::block_on_unless(Woken { waiter: waiter.clone(), sleep }, || process.must_leave());
+    let outcome = sched::block_on_unless(Woken { waiter: waiter.clone(), sleep }, || process.group_exiting());
     // Still queued unless a wake took it: take it out, from wherever a requeue moved it.
     // A wake that took it after the timeout or the kill ended the sleep still counts (as
     // Linux's unqueue): returning an error would swallow the only wake of a lock's release.

@@ -1,32 +1,34 @@
 //! User processes: an address space, threads, an exit status, a parent and children.
-//! exec loads a static ELF from the ramdisk into a fresh address space, makes the other
-//! threads leave and only then frees the old space; fork copies the calling process;
-//! wait4 collects ended children.
 //!
-//! Exit follows DESIGN.md's order already: in the exiting thread's own context the user
-//! address space is purged (R2), then the exit status is published and the `exited` event
-//! fires, then the thread exits and its teardown task reaps it. The page-table root goes
-//! when the process does (after its last thread is torn down and its parent has collected
-//! it). Orphans go to init, pid 1 (R9).
+//! `control_block` is what a process is made of and its lock order; `exit` is how it and
+//! its threads die (the state diagram); `exec` loads a static ELF from the ramdisk into a
+//! fresh address space, makes the other threads exit and only then frees the old space;
+//! `fork` copies the calling process; `wait` collects ended children; `pid_table` and
+//! `process_count` are the kernel-wide tables; `signal` sends signals.
 
+mod control_block;
 mod exec;
+mod exit;
 mod fork;
 pub mod futex;
-mod lifecycle;
 pub mod limits;
 pub mod memory;
 mod pid_map;
+mod pid_table;
+mod process_count;
 pub mod signal;
 pub mod usage;
 pub mod usercopy;
 mod wait;
+mod wait_status;
 
+pub use control_block::{Process, current};
 pub use exec::{ARGUMENT_ROOM, ExecError, execve, spawn_program};
 pub(crate) use exec::{enter_user_mode, return_to_user_mode};
+pub use exit::{exit, exit_group, exit_if_group_exiting};
 pub use fork::{CloneError, CloneRequest, ForkError, clone_thread, fork};
-pub use lifecycle::{
-    MAX_PROCESSES, Pid, Process, WaitStatus, current, die_if_killed, exit_current, exit_thread, find,
-    kill_all_but, kill_current, pids_in_use, process_count,
-};
 pub use limits::TaskCharge;
+pub use pid_table::{Pid, find, kill_all_but, pids_in_use};
+pub use process_count::{MAX_PROCESSES, process_count};
 pub use wait::{WaitError, WaitOptions, wait4};
+pub use wait_status::WaitStatus;

@@ -15,7 +15,8 @@
 
 use core::sync::atomic::Ordering;
 
-use super::lifecycle::{INIT_PID, Process};
+use super::Process;
+use super::pid_table::INIT_PID;
 
 pub const SIGKILL: i32 = 9;
 pub const SIGPIPE: i32 = 13;
@@ -96,5 +97,35 @@ fn act(process: &Process, signal: i32) {
     match default_action(signal) {
         DefaultAction::Terminate => process.kill(signal),
         DefaultAction::Ignore | DefaultAction::Stop => {}
+    }
+}
+
+impl Process {
+    /// Takes `parent`'s signal actions, mask and SIGCHLD disposition (fork).
+    pub(super) fn inherit_signals(&self, parent: &Process) {
+        let actions = *parent.signal_actions.lock();
+        *self.signal_actions.lock() = actions;
+        self.set_signal_mask(parent.signal_mask());
+        self.children_detached.store(parent.children_detached.load(Ordering::Acquire), Ordering::Release);
+    }
+
+    /// The action recorded for signal `index + 1`.
+    pub fn signal_action(&self, index: usize) -> [u64; 4] {
+        self.signal_actions.lock()[index]
+    }
+
+    pub fn set_signal_action(&self, index: usize, action: [u64; 4]) {
+        self.signal_actions.lock()[index] = action;
+    }
+
+    pub fn signal_mask(&self) -> u64 {
+        self.signal_mask.load(Ordering::SeqCst)
+    }
+
+    /// Sets the mask (SIGKILL and SIGSTOP stay unblocked) and acts on every pending
+    /// signal it no longer blocks.
+    pub fn set_signal_mask(&self, mask: u64) {
+        self.signal_mask.store(mask & !UNBLOCKABLE, Ordering::SeqCst);
+        act_on_unblocked(self);
     }
 }

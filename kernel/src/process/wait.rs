@@ -8,8 +8,8 @@
 
 use alloc::sync::Arc;
 
-use super::lifecycle::{Pid, Process, WaitStatus};
 use super::usercopy::{Efault, copy_to_user};
+use super::{Pid, Process, WaitStatus};
 
 /// wait4's options (Linux's bits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +73,7 @@ pub fn wait4(
         if options.0 & WaitOptions::WNOHANG != 0 {
             return Ok(Pid(0));
         }
-        if process.must_leave() {
+        if process.group_exiting() {
             return Err(WaitError::Interrupted);
         }
         process.wait_for_child(pid);
@@ -98,4 +98,28 @@ fn write_results(
             Ok(())
         })
         .unwrap_or(Err(Efault))
+}
+
+impl Process {
+    /// Children matching `pid` (-1: any), and among them the zombie of lowest pid with its
+    /// status.
+    fn find_child(&self, pid: i64) -> (usize, Option<(Arc<Process>, WaitStatus)>) {
+        self.adopt_orphans();
+        let zombie = |child: &Arc<Process>| child.status().map(|status| (child.clone(), status));
+        let children = self.children.lock();
+        if pid == -1 {
+            return (children.len(), children.values().find_map(zombie));
+        }
+        let child = u32::try_from(pid).ok().and_then(|pid| children.get(pid));
+        (usize::from(child.is_some()), child.and_then(zombie))
+    }
+
+    /// Blocks until a child matching `pid` has ended, none is left, or the process must
+    /// exit.
+    fn wait_for_child(&self, pid: i64) {
+        self.child_ended.wait_until(|| {
+            let (matching, zombie) = self.find_child(pid);
+            matching == 0 || zombie.is_some() || self.group_exiting()
+        });
+    }
 }

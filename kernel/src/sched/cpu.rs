@@ -12,8 +12,8 @@
 //! idle, else to any idle CPU, else back to its last CPU. Two exceptions keep a hand-off
 //! on one CPU, when the running thread is about to give its CPU up: a user thread made by
 //! fork or clone (`make_runnable_beside_creator`: its creator usually blocks next, in
-//! wait4 or pthread_join), and a thread woken by a thread that is leaving (`Thread::
-//! start_leaving`: the joiner or waiting parent takes over the CPU the child exits on).
+//! wait4 or pthread_join), and a thread woken by a thread that is exiting (`Thread::
+//! start_exiting`: the joiner or waiting parent takes over the CPU the child exits on).
 //! Either goes on the running thread's CPU if at most one other thread waits there (say,
 //! the CPU's reaper, which a thread's exit there has just woken) — no reschedule
 //! IPI, no halted CPU woken, the address space loaded on one CPU (a TLB shootdown stays
@@ -179,9 +179,9 @@ impl Cpu {
         Ok(())
     }
 
-    /// Whether the running thread has started to leave (`Thread::start_leaving`).
-    fn running_thread_leaving(&self) -> bool {
-        self.current.lock().as_ref().is_some_and(|running| running.is_leaving())
+    /// Whether the running thread has started to exit (`Thread::start_exiting`).
+    fn running_thread_exiting(&self) -> bool {
+        self.current.lock().as_ref().is_some_and(|running| running.is_exiting())
     }
 
     pub(super) fn idle(&self) -> &PoolArc<Thread> {
@@ -347,7 +347,7 @@ pub fn make_runnable(thread: PoolArc<Thread>) {
     without_interrupts(|| {
         let here = this_cpu();
         let queued =
-            if here.running_thread_leaving() { here.queue_beside_running(thread) } else { Err(thread) };
+            if here.running_thread_exiting() { here.queue_beside_running(thread) } else { Err(thread) };
         if let Err(thread) = queued {
             place(thread);
         }

@@ -3,10 +3,10 @@
 //! The life of a kernel thread, each transition with the function that makes it:
 //!
 //! ```text
-//!   spawn ─► Runnable ─(schedule)─► Running ─(exit_current)─► Dead ─(finish_switch)─► OffCpu
+//!   spawn ─► Runnable ─(schedule)─► Running ─(die)─────────► Dead ─(finish_switch)─► OffCpu
 //!              ▲  ▲                   │  │                                               │
 //!              │  └──(timer, yield)───┘  └─(block_on, WaitQueue::wait_until)─► Blocked   ▼
-//!              └──────(ThreadWaker::wake, WaitQueue::wake_all)────────┘   TornDown ◄─(teardown)
+//!              └──────(ThreadWaker::wake, WaitQueue::wake_all)────────┘   TornDown ◄─(tear_down)
 //! ```
 //!
 //! Rules (DESIGN.md): a thread's stack and control block are freed only after it left its
@@ -33,7 +33,7 @@ pub mod wait_queue;
 
 pub use block::{block_on, block_on_unless, interrupt};
 pub use switch::{PreemptionOff, preemption_disabled, without_preemption, yield_now};
-pub use teardown::last_exit_to_teardown_cycles;
+pub use teardown::{die, last_exit_to_teardown_cycles};
 pub use thread::{
     JoinHandle, SpawnError, Thread, ThreadId, UserThread, spawn, spawn_forked, spawn_user, spawn_with_fpu,
 };

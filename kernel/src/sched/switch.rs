@@ -188,7 +188,7 @@ pub(super) extern "C" fn thread_start() -> ! {
         Some(Start::Fork(registers)) => crate::process::return_to_user_mode(&registers),
         None => {}
     }
-    super::thread::exit_current()
+    super::teardown::die()
 }
 
 /// Lets other runnable threads run; returns when this thread is scheduled again.

@@ -1,44 +1,68 @@
-//! Tearing a dead thread down, and the teardown task: Lethe's reaping, as a future.
+//! A thread's death: `die`, and its teardown — Lethe's reaping, as a future.
+//!
+//! The thread half of the exit protocol drawn in `process::exit`: `die` (Running → Dead)
+//! is the dead thread's last act; the switch path (`switch::finish_switch`, Dead →
+//! OffCpu) hands it over; the teardown here (OffCpu → TornDown) frees what it ran on.
 //!
 //! The teardown task is spawned with its thread (so exit never allocates, R3). It awaits
 //! the off-CPU event of the thread's slot — fired by the switch path once the thread has
 //! left its CPU for good — takes the switch path's reference back, and only then runs the
-//! teardown body: free the stack (poisoned on free), give the slot back and the user's task
-//! charge (the thread counts drop here, R8) and announce the thread torn down. The reapers of `reaping` run the same
-//! body. The control block goes when the last reference to it does.
+//! teardown body: free the stack (poisoned on free), give the slot back and the user's
+//! task charge (the thread counts drop here, R8) and announce the thread torn down. The
+//! reapers of `reaping` run the same body. The control block goes when the last reference
+//! to it does.
 
 use core::sync::atomic::Ordering;
 
-use super::cpu::try_this_cpu;
+use super::cpu::{this_cpu, try_this_cpu};
 use super::reaping::{self, Strategy};
 use super::slots;
 use super::thread::{Thread, ThreadState, TornDown};
 use crate::mm::pool::PoolArc;
 use crate::mm::stacks;
 
+/// Ends the calling thread. Never returns: the thread is switched away from for good and
+/// its teardown task, or a reaper, frees the rest.
+pub fn die() -> ! {
+    x86_64::instructions::interrupts::disable();
+    let cpu = this_cpu();
+    let me = cpu.current();
+    assert!(!cpu.is_permanent(&me), "sched: the boot and idle threads never exit");
+    me.exit_tsc.store(crate::arch::cpu::read_tsc(), Ordering::Relaxed);
+    me.set_state(ThreadState::Dead);
+    crate::trace::thread_event(&me, "exit");
+    drop(me);
+    // NOTE: WE ARE NO LONGER ALLOWED TO SLEEP! From here on: no await, no allocation, no
+    // lock a task may hold. The next switch is this thread's last; the switch path hands
+    // it to its teardown task, made at spawn, or to a reaper's dead list.
+    super::switch::schedule();
+    panic!("sched: a dead thread was switched back to");
+}
+
 /// How a dead thread reached the code that tears it down.
-pub(super) enum Handoff {
-    /// Through its slot: the switch path fired the off-CPU event (the `Future` strategy).
+pub(super) enum Via {
+    /// Its slot: the switch path fired the off-CPU event (the `Future` strategy).
     OffCpuEvent,
-    /// Through a reaper's dead list: the switch path pushed it there once it was off its
-    /// CPU, and the slot's event never fired.
+    /// A reaper's dead list: the switch path pushed it there once it was off its CPU, and
+    /// the slot's event never fired.
     DeadList,
 }
 
-pub(super) async fn teardown(thread: PoolArc<Thread>) {
+/// The teardown task of `thread`, made with it (the `Future` strategy).
+pub(super) async fn off_cpu_then_tear_down(thread: PoolArc<Thread>) {
     let slot = slots::slot(thread.slot);
     slot.off_cpu.wait().await;
     let handed_over = slot.handoff.take().expect("sched: the switch path handed no thread over");
     assert!(PoolArc::ptr_eq(&handed_over, &thread), "sched: a slot handed over another thread");
     drop(handed_over);
-    tear_down(thread, Handoff::OffCpuEvent);
+    tear_down(thread, Via::OffCpuEvent);
     reaping::count_reaped(Strategy::Future);
 }
 
 /// The teardown body every reaping strategy runs: frees the stack of `dead`, which has left
 /// its CPU for good, gives its slot back and announces it torn down. Runs in task context
 /// or on a reaper thread with preemption disabled (it takes the stack allocator's lock).
-pub(super) fn tear_down(dead: PoolArc<Thread>, handoff: Handoff) {
+pub(super) fn tear_down(dead: PoolArc<Thread>, via: Via) {
     crate::trace::thread_event(&dead, "teardown");
     // R1, checked where the stack is freed: the thread is dead, off its CPU (its event has
     // fired, or the switch path put it on a dead list after switching away), and it is not
@@ -48,11 +72,11 @@ pub(super) fn tear_down(dead: PoolArc<Thread>, handoff: Handoff) {
         assert!(!PoolArc::ptr_eq(&cpu.current(), &dead), "sched: tearing down the running thread");
     }
     let slot = slots::slot(dead.slot);
-    match handoff {
-        Handoff::OffCpuEvent => {
+    match via {
+        Via::OffCpuEvent => {
             assert!(slot.off_cpu.has_fired(), "sched: tearing down a thread still on its CPU")
         }
-        Handoff::DeadList => assert!(
+        Via::DeadList => assert!(
             !slot.off_cpu.has_fired() && slot.handoff.is_empty(),
             "sched: a reaper-strategy thread went through its slot"
         ),
@@ -62,9 +86,9 @@ pub(super) fn tear_down(dead: PoolArc<Thread>, handoff: Handoff) {
     drop(dead.task_charge.lock().take());
     crate::trace::thread_event(&dead, "stack-freed");
     record_exit_latency(&dead);
-    match handoff {
-        Handoff::OffCpuEvent => slots::release(dead.slot),
-        Handoff::DeadList => slots::release_unused(dead.slot),
+    match via {
+        Via::OffCpuEvent => slots::release(dead.slot),
+        Via::DeadList => slots::release_unused(dead.slot),
     }
     crate::trace::thread_event(&dead, "torn-down");
     // Interrupts off, as the event's rule asks: a joiner that sees it firing polls again

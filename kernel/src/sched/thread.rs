@@ -1,4 +1,4 @@
-//! Kernel threads: the control block, `spawn`, the first run, and `exit_current`.
+//! Kernel threads: the control block, `spawn` and the first run.
 //!
 //! A thread's control block comes from the `threads` pool, its stack from `mm::stacks`
 //! (guarded, named after the thread), its slot from `slots`; its teardown task (under the
@@ -146,9 +146,9 @@ pub struct Thread {
     pub(super) start: SpinLock<Option<Start>>,
     /// Set by a wake that may race with `block_on` deciding to block.
     pub(super) wakeup_pending: AtomicBool,
-    /// Set by the thread itself when it starts to leave (`start_leaving`); read by
+    /// Set by the thread itself when it starts to exit (`start_exiting`); read by
     /// placement on its CPU while it runs there.
-    leaving: AtomicBool,
+    exiting: AtomicBool,
     /// TSC at exit, for the exit-to-teardown latency.
     pub(super) exit_tsc: AtomicU64,
     /// Fired by the teardown task when everything of the thread but this block is freed.
@@ -169,7 +169,7 @@ pub struct Thread {
     pub(crate) clear_child_tid: AtomicU64,
     /// A user thread's index in its process's thread list, so it leaves the list in one
     /// step however many threads the process has; written under that list's lock
-    /// (`process::lifecycle`).
+    /// (`process::control_block`).
     pub(crate) place_in_process: AtomicUsize,
     /// The wait queue whose list holds this thread (its address), 0 if none, and the
     /// thread's index in that list; both written under that queue's lock (`wait_queue`).
@@ -208,12 +208,12 @@ impl Thread {
     /// Marks the calling thread, `self`, as on its way out (its process's exit path, before
     /// it wakes a joiner or a waiting parent): threads it wakes from now on are queued on
     /// its CPU, which it is about to give up (`cpu`'s module doc, "Placement").
-    pub fn start_leaving(&self) {
-        self.leaving.store(true, Ordering::Relaxed);
+    pub fn start_exiting(&self) {
+        self.exiting.store(true, Ordering::Relaxed);
     }
 
-    pub(super) fn is_leaving(&self) -> bool {
-        self.leaving.load(Ordering::Relaxed)
+    pub(super) fn is_exiting(&self) -> bool {
+        self.exiting.load(Ordering::Relaxed)
     }
 
     /// How the thread is reaped.
@@ -320,7 +320,7 @@ fn new_thread(
         stack: SpinLock::new(Some(stack)),
         start: SpinLock::new(Some(start)),
         wakeup_pending: AtomicBool::new(false),
-        leaving: AtomicBool::new(false),
+        exiting: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),
         fpu: fpu.map(SpinLock::new),
@@ -448,7 +448,7 @@ fn spawn_thread(
         }
     };
     if thread.strategy == Strategy::Future {
-        match crate::tasks::spawn("teardown", teardown::teardown(thread.clone())) {
+        match crate::tasks::spawn("teardown", teardown::off_cpu_then_tear_down(thread.clone())) {
             Ok(task) => thread.teardown_task.store(task.0, Ordering::Relaxed),
             Err(_) => {
                 let stack = thread.stack.lock().take().expect("sched: a new thread has a stack");
@@ -496,7 +496,7 @@ pub(super) fn new_boot(name: &'static str, cpu_index: u32) -> PoolArc<Thread> {
         stack: SpinLock::new(None),
         start: SpinLock::new(None),
         wakeup_pending: AtomicBool::new(false),
-        leaving: AtomicBool::new(false),
+        exiting: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),
         fpu: None,
@@ -514,22 +514,4 @@ pub(super) fn new_boot(name: &'static str, cpu_index: u32) -> PoolArc<Thread> {
         task_charge: SpinLock::new(None),
     };
     THREADS.allocate_shared(thread).unwrap_or_else(|_| panic!("sched: out of memory at boot"))
-}
-
-/// Ends the calling thread. Never returns: the thread is switched away from for good and
-/// its teardown task, or a reaper, frees the rest.
-pub fn exit_current() -> ! {
-    x86_64::instructions::interrupts::disable();
-    let cpu = cpu::this_cpu();
-    let me = cpu.current();
-    assert!(!cpu.is_permanent(&me), "sched: the boot and idle threads never exit");
-    me.exit_tsc.store(crate::arch::cpu::read_tsc(), Ordering::Relaxed);
-    me.set_state(ThreadState::Dead);
-    crate::trace::thread_event(&me, "exit");
-    drop(me);
-    // NOTE: WE ARE NO LONGER ALLOWED TO SLEEP! From here on: no await, no allocation, no
-    // lock a task may hold. The next switch is this thread's last; the switch path hands
-    // it to its teardown task, made at spawn, or to a reaper's dead list.
-    switch::schedule();
-    panic!("sched: a dead thread was switched back to");
 }

@@ -52,10 +52,10 @@ pub(super) fn read(fd: u64, buffer: u64, count: u64) -> Result<u64, Errno> {
             if !matches!(writable, Some(Ok(()))) {
                 return Err(Errno::EFAULT);
             }
-            crate::input::read(count, || process.must_leave()).ok_or(Errno::EINTR)?
+            crate::input::read(count, || process.group_exiting()).ok_or(Errno::EINTR)?
         }
         Kind::PipeRead(end) => {
-            end.read(count, file.nonblocking, || process.must_leave()).map_err(pipe_errno)?
+            end.read(count, file.nonblocking, || process.group_exiting()).map_err(pipe_errno)?
         }
         Kind::PipeWrite(_) => return Err(Errno::EBADF),
     };
@@ -107,7 +107,7 @@ fn write_to(process: &process::Process, file: &File, buffer: u64, count: u64) ->
                 Ok(())
             }
             (Ok(()), Kind::PipeWrite(end)) => {
-                end.write(&piece, file.nonblocking, || process.must_leave()).map_err(pipe_errno)
+                end.write(&piece, file.nonblocking, || process.group_exiting()).map_err(pipe_errno)
             }
             (Ok(()), Kind::PipeRead(_)) => Err(Errno::EBADF),
         };

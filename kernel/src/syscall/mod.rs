@@ -112,8 +112,8 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
         RT_SIGPROCMASK => rt_sigprocmask(frame.rdi, frame.rsi, frame.rdx, frame.r10),
         RT_SIGPENDING => rt_sigpending(frame.rdi, frame.rsi),
         GETTID => Ok(crate::sched::cpu::current_thread().id().0),
-        EXIT => process::exit_thread(frame.rdi as i32),
-        EXIT_GROUP => process::exit_current(frame.rdi as i32),
+        EXIT => process::exit(frame.rdi as i32),
+        EXIT_GROUP => process::exit_group(process::WaitStatus::exited(frame.rdi as i32)),
         GETRLIMIT => resources::getrlimit(frame.rdi, frame.rsi),
         SETRLIMIT => resources::setrlimit(frame.rdi, frame.rsi),
         PRLIMIT64 => resources::prlimit64(frame.rdi, frame.rsi, frame.rdx, frame.r10),
@@ -126,7 +126,7 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
         Err(errno) => errno.as_return(),
     };
     crate::fault_injection::leave_system_call();
-    process::die_if_killed();
+    process::exit_if_group_exiting();
     x86_64::instructions::interrupts::disable();
     timing.leave();
 }
@@ -271,7 +271,7 @@ fn nanosleep(request: u64) -> Result<u64, Errno> {
         }
         // The current tick is partly over already: one more makes the sleep long enough.
         let ticks = (deadline - now).div_ceil(tick_ns) + 1;
-        let slept = crate::sched::block_on_unless(crate::tasks::sleep(ticks), || process.must_leave());
+        let slept = crate::sched::block_on_unless(crate::tasks::sleep(ticks), || process.group_exiting());
         if slept.is_none() {
             return Err(Errno::EINTR);
         }
@@ -470,7 +470,7 @@ fn execve(frame: &mut SyscallFrame) -> Result<u64, Errno> {
         Err(process::ExecError::ArgumentsTooLong) => Err(Errno::E2BIG),
         Err(process::ExecError::OutOfMemory) => Err(Errno::ENOMEM),
         Err(process::ExecError::TooManyThreads | process::ExecError::TooManyProcesses) => Err(Errno::EAGAIN),
-        // Never seen: the thread leaves on its way back (`die_if_killed`).
+        // Never seen: the thread exits on its way back (`exit_if_group_exiting`).
         Err(process::ExecError::Evicted) => Err(Errno::EINTR),
     }
 }

@@ -68,6 +68,7 @@ fn main() {
     println!("cargo:rerun-if-changed=../user/src");
     println!("cargo:rerun-if-changed=../user/c");
     println!("cargo:rerun-if-changed=../user/Cargo.toml");
+    println!("cargo:rerun-if-changed=../abi/src");
 }
 
 /// Compiles each `user/c/NAME.c` with `musl-gcc -static` into the ramdisk as `bin/NAME`:

@@ -1,16 +1,18 @@
 //! Linux x86-64 system calls: number in rax, arguments in rdi, rsi, rdx, r10, r8, r9,
-//! result in rax (negative errno on failure); the kernel clobbers rcx and r11.
+//! result in rax (negative errno on failure); the kernel clobbers rcx and r11. The numbers
+//! and constants are the kernel's own, from `abi`.
 
-pub const WRITE: usize = 1;
-pub const GETPID: usize = 39;
-pub const EXIT: usize = 60;
-pub const EXIT_GROUP: usize = 231;
-/// Lethe's own call: `lethe_reaping(strategy)` sets the reaping strategy of new threads
-/// (0 future, 1 reaper, 2 percpu-reaper) and returns the previous one; -1 only reads it.
-pub const LETHE_REAPING: usize = 1000;
+pub use abi::number::*;
+pub use abi::wait::WNOHANG;
+pub use abi::{Errno, signal};
+
+/// What a call that failed with `errno` returns.
+pub const fn failed(errno: Errno) -> isize {
+    errno.as_return() as isize
+}
 
 /// A raw system call with three arguments.
-pub fn syscall3(number: usize, a: usize, b: usize, c: usize) -> isize {
+pub fn syscall3(number: u64, a: usize, b: usize, c: usize) -> isize {
     let result: isize;
     // SAFETY: `syscall` enters the kernel, which checks every argument; it clobbers only
     // rcx and r11 (declared) and returns in rax.
@@ -29,10 +31,6 @@ pub fn syscall3(number: usize, a: usize, b: usize, c: usize) -> isize {
 pub fn write(fd: usize, bytes: &[u8]) -> isize {
     syscall3(WRITE, fd, bytes.as_ptr() as usize, bytes.len())
 }
-
-pub const READ: usize = 0;
-pub const CLOSE: usize = 3;
-pub const PIPE: usize = 22;
 
 pub fn read(fd: usize, bytes: &mut [u8]) -> isize {
     syscall3(READ, fd, bytes.as_mut_ptr() as usize, bytes.len())
@@ -63,14 +61,8 @@ pub fn exit_group(status: i32) -> ! {
     }
 }
 
-pub const SCHED_YIELD: usize = 24;
-pub const FORK: usize = 57;
-pub const WAIT4: usize = 61;
-pub const GETPPID: usize = 110;
-pub const WNOHANG: usize = 1;
-
 /// A raw system call with four arguments (the fourth in r10).
-pub fn syscall4(number: usize, a: usize, b: usize, c: usize, d: usize) -> isize {
+pub fn syscall4(number: u64, a: usize, b: usize, c: usize, d: usize) -> isize {
     let result: isize;
     // SAFETY: as in `syscall3`, with the fourth argument in r10.
     unsafe {
@@ -98,19 +90,14 @@ pub fn sched_yield() {
 }
 
 /// `wait4(pid, &status, options, NULL)`: returns the pid (or 0, or -errno) and the status.
-pub fn wait4(pid: isize, options: usize) -> (isize, i32) {
+pub fn wait4(pid: isize, options: u64) -> (isize, i32) {
     let mut status: i32 = -1;
-    let result = syscall4(WAIT4, pid as usize, &mut status as *mut i32 as usize, options, 0);
+    let result = syscall4(WAIT4, pid as usize, &mut status as *mut i32 as usize, options as usize, 0);
     (result, status)
 }
 
-pub const NANOSLEEP: usize = 35;
-pub const KILL: usize = 62;
-pub const SIGKILL: usize = 9;
-pub const SIGTERM: usize = 15;
-
-pub fn kill(pid: isize, signal: usize) -> isize {
-    syscall3(KILL, pid as usize, signal, 0)
+pub fn kill(pid: isize, signal: i32) -> isize {
+    syscall3(KILL, pid as usize, signal as usize, 0)
 }
 
 /// Sleeps `seconds`; returns 0 or -errno.
@@ -118,8 +105,6 @@ pub fn sleep(seconds: i64) -> isize {
     let request: [i64; 2] = [seconds, 0];
     syscall3(NANOSLEEP, request.as_ptr() as usize, 0, 0)
 }
-
-pub const EXECVE: usize = 59;
 
 /// `execve(path, argv, envp)` with NUL-terminated byte strings; returns only on failure.
 pub fn execve(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> isize {

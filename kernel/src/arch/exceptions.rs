@@ -14,6 +14,7 @@
 //! emergency writer, which breaks the port lock if the faulting code held it, so a fault in
 //! the middle of a print still gets reported instead of spinning on the lock.
 
+use abi::signal;
 use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use drivers::qemu_exit::{ExitCode, exit_qemu};
@@ -102,15 +103,6 @@ fn fatal() -> ! {
     loop {
         x86_64::instructions::hlt();
     }
-}
-
-/// Linux signal numbers for faults in user mode.
-mod signal {
-    pub const SIGILL: i32 = 4;
-    pub const SIGTRAP: i32 = 5;
-    pub const SIGBUS: i32 = 7;
-    pub const SIGFPE: i32 = 8;
-    pub const SIGSEGV: i32 = 11;
 }
 
 /// A fault in ring 3 ends only that process, with `signal` as its wait status; the kernel

@@ -24,6 +24,7 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
+use abi::types::Sigaction;
 use executor::OneShotEvent;
 use mm::address_space::AddressSpace;
 
@@ -109,7 +110,7 @@ pub struct Process {
 
     // Signals (`signal`).
     /// Signal actions as `rt_sigaction` stored them (handler, flags, restorer, mask).
-    pub(super) signal_actions: SpinLock<[[u64; 4]; 64]>,
+    pub(super) signal_actions: SpinLock<[Sigaction; abi::signal::SIGNALS as usize]>,
     /// The signal mask `rt_sigprocmask` keeps.
     pub(super) signal_mask: AtomicU64,
     /// Signals sent while blocked, one bit each.
@@ -163,7 +164,7 @@ impl Process {
             children_detached: AtomicBool::new(false),
             orphans: SpinLock::new(Some(orphans)),
             adopted: SpinLock::new(None),
-            signal_actions: SpinLock::new([[0; 4]; 64]),
+            signal_actions: SpinLock::new([Sigaction::default(); abi::signal::SIGNALS as usize]),
             signal_mask: AtomicU64::new(0),
             pending_signals: AtomicU64::new(0),
             limits: SpinLock::new(limits),

@@ -163,9 +163,7 @@ impl Process {
         // CLONE_CHILD_CLEARTID: tell a joining thread this one is gone.
         let clear_child_tid = me.clear_child_tid.load(Ordering::Relaxed);
         if clear_child_tid != 0 {
-            let _ = self.with_space(|space| {
-                super::usercopy::copy_to_user(space, clear_child_tid, &0u32.to_le_bytes())
-            });
+            let _ = super::usercopy::write_val(self, clear_child_tid, &0u32);
             super::futex::wake(self, clear_child_tid, 1);
         }
         // Off the list `usage` sums and into the settled time in one step (lock order:

@@ -165,12 +165,8 @@ pub fn clone_thread(
         [(CLONE_PARENT_SETTID, request.parent_tid), (CLONE_CHILD_SETTID, request.child_tid)]
     {
         if flags & flag != 0 {
-            let written = process.with_space(|space| {
-                super::usercopy::copy_to_user(space, address, &(id.0 as u32).to_le_bytes())
-            });
-            if !matches!(written, Some(Ok(()))) {
-                return Err(CloneError::BadAddress);
-            }
+            super::usercopy::write_val(process, address, &(id.0 as u32))
+                .map_err(|_| CloneError::BadAddress)?;
         }
     }
     let task_charge =

@@ -103,11 +103,10 @@ pub fn wait(
 /// Checks that the user word at `address` holds `expected` (called under the table lock,
 /// so that no wake slips between this check and what the caller does next).
 fn expect_word(process: &Process, address: u64, expected: u32) -> Result<(), FutexError> {
-    let mut word = [0u8; 4];
-    match process.with_space(|space| usercopy::copy_from_user(space, address, &mut word)) {
-        Some(Ok(())) if u32::from_le_bytes(word) == expected => Ok(()),
-        Some(Ok(())) => Err(FutexError::WouldBlock),
-        _ => Err(FutexError::Fault),
+    match usercopy::read_val::<u32>(process, address) {
+        Ok(word) if word == expected => Ok(()),
+        Ok(_) => Err(FutexError::WouldBlock),
+        Err(_) => Err(FutexError::Fault),
     }
 }
 

@@ -20,8 +20,8 @@ pub mod signal;
 pub mod usage;
 pub mod usercopy;
 mod wait;
-mod wait_status;
 
+pub use abi::WaitStatus;
 pub use control_block::{Process, current};
 pub use exec::{ARGUMENT_ROOM, ExecError, execve, spawn_program};
 pub(crate) use exec::{enter_user_mode, return_to_user_mode};
@@ -31,4 +31,3 @@ pub use limits::TaskCharge;
 pub use pid_table::{Pid, find, kill_all_but, pids_in_use};
 pub use process_count::{MAX_PROCESSES, process_count};
 pub use wait::{WaitError, WaitOptions, wait4};
-pub use wait_status::WaitStatus;

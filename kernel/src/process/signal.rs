@@ -15,14 +15,13 @@
 
 use core::sync::atomic::Ordering;
 
+use abi::signal::{
+    SIG_IGN, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGWINCH, bit,
+};
+use abi::types::Sigaction;
+
 use super::Process;
 use super::pid_table::INIT_PID;
-
-pub const SIGKILL: i32 = 9;
-pub const SIGPIPE: i32 = 13;
-pub const SIGSTOP: i32 = 19;
-/// The action word that ignores a signal (`SIG_IGN`).
-const SIG_IGN: u64 = 1;
 
 /// Signals no mask can block (Linux strips them from every mask it is given).
 pub const UNBLOCKABLE: u64 = bit(SIGKILL) | bit(SIGSTOP);
@@ -35,16 +34,11 @@ enum DefaultAction {
     Stop,
 }
 
-const fn bit(signal: i32) -> u64 {
-    1 << (signal - 1)
-}
-
 fn default_action(signal: i32) -> DefaultAction {
     match signal {
-        // SIGCHLD, SIGCONT (continuing is all it does while nothing stops), SIGURG, SIGWINCH.
-        17 | 18 | 23 | 28 => DefaultAction::Ignore,
-        // SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU.
-        19..=22 => DefaultAction::Stop,
+        // SIGCONT: continuing is all it does while nothing stops.
+        SIGCHLD | SIGCONT | SIGURG | SIGWINCH => DefaultAction::Ignore,
+        SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU => DefaultAction::Stop,
         _ => DefaultAction::Terminate,
     }
 }
@@ -86,7 +80,7 @@ pub fn pending(process: &Process) -> u64 {
 
 /// Runs what an unblocked `signal` does to `process`.
 fn act(process: &Process, signal: i32) {
-    let handler = process.signal_action(signal as usize - 1)[0];
+    let handler = process.signal_action(signal).handler;
     if handler == SIG_IGN {
         return;
     }
@@ -109,13 +103,13 @@ impl Process {
         self.children_detached.store(parent.children_detached.load(Ordering::Acquire), Ordering::Release);
     }
 
-    /// The action recorded for signal `index + 1`.
-    pub fn signal_action(&self, index: usize) -> [u64; 4] {
-        self.signal_actions.lock()[index]
+    /// The action recorded for `signal` (1..=64).
+    pub fn signal_action(&self, signal: i32) -> Sigaction {
+        self.signal_actions.lock()[signal as usize - 1]
     }
 
-    pub fn set_signal_action(&self, index: usize, action: [u64; 4]) {
-        self.signal_actions.lock()[index] = action;
+    pub fn set_signal_action(&self, signal: i32, action: Sigaction) {
+        self.signal_actions.lock()[signal as usize - 1] = action;
     }
 
     pub fn signal_mask(&self) -> u64 {

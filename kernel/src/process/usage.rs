@@ -4,6 +4,8 @@
 //!
 //! Only the two times are kept (`ru_utime`, `ru_stime`); Linux's other fields are zero.
 
+use abi::types::{Rusage, Timeval};
+
 use crate::sched::cpu_time::CpuTime;
 
 /// What a process has used: its own threads' time (those that left) and that of the
@@ -14,17 +16,11 @@ pub struct Usage {
     pub children: CpuTime,
 }
 
-/// Size of Linux's `struct rusage`.
-pub const RUSAGE_SIZE: usize = 144;
-
-/// `time` as Linux's `struct rusage`: two `struct timeval`s, then zeros.
-pub fn rusage_bytes(time: CpuTime) -> [u8; RUSAGE_SIZE] {
-    let mut bytes = [0u8; RUSAGE_SIZE];
-    for (at, nanoseconds) in [(0, time.user_ns), (16, time.system_ns)] {
-        let seconds = nanoseconds / 1_000_000_000;
-        let microseconds = nanoseconds % 1_000_000_000 / 1_000;
-        bytes[at..at + 8].copy_from_slice(&seconds.to_le_bytes());
-        bytes[at + 8..at + 16].copy_from_slice(&microseconds.to_le_bytes());
+/// `time` as Linux's `struct rusage`: the two times, the other counters zero.
+pub fn rusage(time: CpuTime) -> Rusage {
+    Rusage {
+        user_time: Timeval::from_nanos(time.user_ns),
+        system_time: Timeval::from_nanos(time.system_ns),
+        ..Rusage::default()
     }
-    bytes
 }

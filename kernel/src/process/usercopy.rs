@@ -8,6 +8,9 @@
 use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, USER_END};
 
+use abi::{Errno, FromBytes, Immutable, IntoBytes};
+
+use super::Process;
 use crate::mm::window::window;
 
 /// A user pointer that does not point at accessible user memory.
@@ -67,6 +70,28 @@ pub fn copy_to_user(space: &AddressSpace, address: u64, bytes: &[u8]) -> Result<
     for_each_piece(space, address, bytes.len(), true, |frame, offset, range| {
         mm::phys::write_from(window(), frame, offset, &bytes[range]);
     })
+}
+
+/// Reads a `T` from user memory of `process` at `address`: EFAULT if it is not all there.
+pub fn read_val<T: FromBytes + IntoBytes>(process: &Process, address: u64) -> Result<T, Errno> {
+    let mut value = T::new_zeroed();
+    match process.with_space(|space| copy_from_user(space, address, value.as_mut_bytes())) {
+        Some(Ok(())) => Ok(value),
+        _ => Err(Errno::EFAULT),
+    }
+}
+
+/// Writes `value` to user memory of `process` at `address`, all or nothing: EFAULT if it
+/// does not all fit in writable user pages.
+pub fn write_val<T: IntoBytes + Immutable + ?Sized>(
+    process: &Process,
+    address: u64,
+    value: &T,
+) -> Result<(), Errno> {
+    match process.with_space(|space| copy_to_user(space, address, value.as_bytes())) {
+        Some(Ok(())) => Ok(()),
+        _ => Err(Errno::EFAULT),
+    }
 }
 
 /// Why a user string could not be read.

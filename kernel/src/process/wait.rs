@@ -8,7 +8,9 @@
 
 use alloc::sync::Arc;
 
-use super::usercopy::{Efault, copy_to_user};
+use abi::wait::{WALL, WCLONE, WCONTINUED, WNOHANG, WNOTHREAD, WUNTRACED};
+
+use super::usercopy::write_val;
 use super::{Pid, Process, WaitStatus};
 
 /// wait4's options (Linux's bits).
@@ -16,14 +18,7 @@ use super::{Pid, Process, WaitStatus};
 pub struct WaitOptions(pub u64);
 
 impl WaitOptions {
-    pub const WNOHANG: u64 = 1;
-    pub const WUNTRACED: u64 = 2;
-    pub const WCONTINUED: u64 = 8;
-    pub const WNOTHREAD: u64 = 0x2000_0000;
-    pub const WALL: u64 = 0x4000_0000;
-    pub const WCLONE: u64 = 0x8000_0000;
-    const KNOWN: u64 =
-        Self::WNOHANG | Self::WUNTRACED | Self::WCONTINUED | Self::WNOTHREAD | Self::WALL | Self::WCLONE;
+    const KNOWN: u64 = WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE;
 }
 
 /// Why wait4 failed.
@@ -70,7 +65,7 @@ pub fn wait4(
             // Collected meanwhile by another of our threads: look again.
             continue;
         }
-        if options.0 & WaitOptions::WNOHANG != 0 {
+        if options.0 & WNOHANG != 0 {
             return Ok(Pid(0));
         }
         if process.group_exiting() {
@@ -86,18 +81,14 @@ fn write_results(
     usage: crate::sched::cpu_time::CpuTime,
     status_address: u64,
     rusage_address: u64,
-) -> Result<(), Efault> {
-    process
-        .with_space(|space| {
-            if status_address != 0 {
-                copy_to_user(space, status_address, &status.0.to_le_bytes())?;
-            }
-            if rusage_address != 0 {
-                copy_to_user(space, rusage_address, &super::usage::rusage_bytes(usage))?;
-            }
-            Ok(())
-        })
-        .unwrap_or(Err(Efault))
+) -> Result<(), abi::Errno> {
+    if status_address != 0 {
+        write_val(process, status_address, &status.0)?;
+    }
+    if rusage_address != 0 {
+        write_val(process, rusage_address, &super::usage::rusage(usage))?;
+    }
+    Ok(())
 }
 
 impl Process {

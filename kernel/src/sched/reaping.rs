@@ -28,9 +28,9 @@ use crate::mm::pool::PoolArc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Strategy {
-    Future = 0,
-    Reaper = 1,
-    PerCpuReaper = 2,
+    Future = abi::reaping::FUTURE as u8,
+    Reaper = abi::reaping::REAPER as u8,
+    PerCpuReaper = abi::reaping::PERCPU_REAPER as u8,
 }
 
 impl Strategy {

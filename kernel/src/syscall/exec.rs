@@ -3,9 +3,9 @@
 //! fallible, then `process::execve`.
 
 use super::current_process;
-use super::errno::Errno;
 use crate::arch::syscall::SyscallFrame;
 use crate::process::{self, usercopy};
+use abi::Errno;
 
 /// Longest path execve takes, its NUL included (Linux's PATH_MAX).
 const PATH_MAX: usize = 4096;
@@ -46,12 +46,7 @@ fn read_strings(process: &process::Process, address: u64, room: &mut u64) -> Res
     }
     let mut at = address;
     loop {
-        let mut pointer = [0u8; 8];
-        match process.with_space(|space| usercopy::copy_from_user(space, at, &mut pointer)) {
-            Some(Ok(())) => {}
-            _ => return Err(Errno::EFAULT),
-        }
-        let pointer = u64::from_le_bytes(pointer);
+        let pointer: u64 = usercopy::read_val(process, at)?;
         if pointer == 0 {
             return Ok(strings);
         }

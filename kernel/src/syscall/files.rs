@@ -6,11 +6,12 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::current_process;
-use super::errno::Errno;
 use crate::fault_injection::try_arc;
 use crate::files::pipe::{self, PIPE_BUF, PipeError};
 use crate::files::{File, Kind, TableError};
 use crate::process::{self, usercopy};
+use abi::Errno;
+use abi::types::{Iovec, Winsize};
 
 /// Largest piece the console path copies at once.
 const CONSOLE_CHUNK: usize = 256;
@@ -115,7 +116,7 @@ fn write_to(process: &process::Process, file: &File, buffer: u64, count: u64) ->
             Ok(()) => done += length,
             Err(_) if done > 0 => break,
             Err(Errno::EPIPE) => {
-                crate::process::signal::send(process, crate::process::signal::SIGPIPE);
+                crate::process::signal::send(process, abi::signal::SIGPIPE);
                 return Err(Errno::EPIPE);
             }
             Err(error) => return Err(error),
@@ -133,16 +134,11 @@ pub(super) fn writev(fd: u64, vectors: u64, count: u64) -> Result<u64, Errno> {
     let process = current_process();
     let mut total = 0;
     for index in 0..count {
-        let mut vector = [0u8; 16];
-        let copied = process
-            .with_space(|space| usercopy::copy_from_user(space, vectors + index * 16, &mut vector))
-            .ok_or(Errno::EFAULT)?;
-        if copied.is_err() {
+        let at = vectors.checked_add(index * size_of::<Iovec>() as u64).ok_or(Errno::EFAULT)?;
+        let Ok(vector) = usercopy::read_val::<Iovec>(&process, at) else {
             return if total == 0 { Err(Errno::EFAULT) } else { Ok(total) };
-        }
-        let base = u64::from_le_bytes(vector[..8].try_into().expect("8 bytes"));
-        let length = u64::from_le_bytes(vector[8..].try_into().expect("8 bytes"));
-        match write_to(&process, &file, base, length) {
+        };
+        match write_to(&process, &file, vector.base, vector.length) {
             Ok(written) => total += written,
             Err(error) if total == 0 => return Err(error),
             Err(_) => return Ok(total),
@@ -157,14 +153,12 @@ pub(super) fn ioctl(fd: u64, request: u64, argument: u64) -> Result<u64, Errno> 
     if !matches!(file(fd)?.kind, Kind::Console) || request != TIOCGWINSZ {
         return Err(Errno::ENOTTY);
     }
-    let (rows, columns) = (drivers::vga::HEIGHT as u16, drivers::vga::WIDTH as u16);
-    let mut size = [0u8; 8];
-    size[..2].copy_from_slice(&rows.to_le_bytes());
-    size[2..4].copy_from_slice(&columns.to_le_bytes());
-    match current_process().with_space(|space| usercopy::copy_to_user(space, argument, &size)) {
-        Some(Ok(())) => Ok(0),
-        _ => Err(Errno::EFAULT),
-    }
+    let size = Winsize {
+        rows: drivers::vga::HEIGHT as u16,
+        columns: drivers::vga::WIDTH as u16,
+        ..Winsize::default()
+    };
+    usercopy::write_val(&current_process(), argument, &size).map(|()| 0)
 }
 
 /// `close(fd)`.
@@ -197,17 +191,11 @@ pub(super) fn pipe2(fds: u64, flags: u64) -> Result<u64, Errno> {
             }
         }
     })?;
-    let mut pair = [0u8; 8];
-    pair[..4].copy_from_slice(&(read_fd as u32).to_le_bytes());
-    pair[4..].copy_from_slice(&(write_fd as u32).to_le_bytes());
-    match process.with_space(|space| usercopy::copy_to_user(space, fds, &pair)) {
-        Some(Ok(())) => Ok(0),
-        _ => {
-            // Linux leaves nothing behind either: both descriptors go.
-            let _ = process.with_files(|table| (table.remove(read_fd), table.remove(write_fd)));
-            Err(Errno::EFAULT)
-        }
-    }
+    let pair = [read_fd as i32, write_fd as i32];
+    usercopy::write_val(&process, fds, &pair).map(|()| 0).inspect_err(|_| {
+        // Linux leaves nothing behind either: both descriptors go.
+        let _ = process.with_files(|table| (table.remove(read_fd), table.remove(write_fd)));
+    })
 }
 
 /// `dup(fd)`: the same open file at the lowest free descriptor.

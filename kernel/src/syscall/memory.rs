@@ -3,8 +3,8 @@
 //! (`process::memory`).
 
 use super::current_process;
-use super::errno::Errno;
 use crate::process::memory;
+use abi::Errno;
 
 const MAP_SHARED: u64 = 0x01;
 const MAP_PRIVATE: u64 = 0x02;

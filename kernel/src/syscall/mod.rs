@@ -1,14 +1,13 @@
-//! System calls: Linux x86-64 numbers, registers and errno values.
+//! System calls: Linux x86-64 numbers, registers and errno values (`abi`).
 //!
 //! `dispatch` is called by the entry code (`arch::syscall`) with the caller's registers.
 //! It runs with interrupts on (the thread may be preempted or block) and returns with them
 //! off, as the way back to ring 3 needs. Unknown numbers return `ENOSYS`; bad pointers
 //! `EFAULT`; nothing a program passes can make the kernel panic.
 //!
-//! This file holds the numbers and the dispatch table only; each family of calls has its
+//! This file holds the dispatch table only (the numbers are `abi::number`'s); each family of calls has its
 //! file: `files`, `memory`, `time`, `processes`, `exec`, `signals`, `resources`, `system`.
 
-mod errno;
 mod exec;
 mod files;
 mod memory;
@@ -20,53 +19,8 @@ mod time;
 
 use crate::arch::syscall::SyscallFrame;
 use crate::process;
-use errno::Errno;
-
-const READ: u64 = 0;
-const WRITE: u64 = 1;
-const CLOSE: u64 = 3;
-const MMAP: u64 = 9;
-const MPROTECT: u64 = 10;
-const MUNMAP: u64 = 11;
-const BRK: u64 = 12;
-const RT_SIGACTION: u64 = 13;
-const RT_SIGPROCMASK: u64 = 14;
-const IOCTL: u64 = 16;
-const WRITEV: u64 = 20;
-const PIPE: u64 = 22;
-const SCHED_YIELD: u64 = 24;
-const DUP: u64 = 32;
-const DUP2: u64 = 33;
-const NANOSLEEP: u64 = 35;
-const GETPID: u64 = 39;
-const CLONE: u64 = 56;
-const FORK: u64 = 57;
-const VFORK: u64 = 58;
-const EXECVE: u64 = 59;
-const EXIT: u64 = 60;
-const WAIT4: u64 = 61;
-const KILL: u64 = 62;
-const UNAME: u64 = 63;
-const GETRLIMIT: u64 = 97;
-const GETRUSAGE: u64 = 98;
-const GETPPID: u64 = 110;
-const RT_SIGPENDING: u64 = 127;
-const ARCH_PRCTL: u64 = 158;
-const SETRLIMIT: u64 = 160;
-const GETTID: u64 = 186;
-const FUTEX: u64 = 202;
-const SET_TID_ADDRESS: u64 = 218;
-const CLOCK_GETTIME: u64 = 228;
-const CLOCK_GETRES: u64 = 229;
-const EXIT_GROUP: u64 = 231;
-const DUP3: u64 = 292;
-const PIPE2: u64 = 293;
-const PRLIMIT64: u64 = 302;
-const GETCPU: u64 = 309;
-/// Lethe's own call, above Linux's numbers: `lethe_reaping(strategy)` makes `strategy`
-/// (0 future, 1 reaper, 2 percpu-reaper) the reaping strategy of threads made from now on
-/// and returns the previous one; `lethe_reaping(-1)` only returns the current one.
-const LETHE_REAPING: u64 = 1000;
+use abi::Errno;
+use abi::number::*;
 
 pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
     let timing = crate::sched::cpu_time::SystemCall::enter();
@@ -121,7 +75,7 @@ pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
     };
     frame.rax = match result {
         Ok(value) => value,
-        Err(errno) => errno.as_return(),
+        Err(errno) => errno.as_return() as u64,
     };
     crate::fault_injection::leave_system_call();
     process::exit_if_group_exiting();

@@ -2,9 +2,9 @@
 //! `set_tid_address`, `arch_prctl` (the thread pointer) and `futex`.
 
 use super::current_process;
-use super::errno::Errno;
 use crate::arch::syscall::SyscallFrame;
 use crate::process::{self, usercopy};
+use abi::Errno;
 
 const ARCH_SET_FS: u64 = 0x1002;
 const ARCH_GET_FS: u64 = 0x1003;
@@ -74,12 +74,7 @@ pub(super) fn arch_prctl(code: u64, address: u64) -> Result<u64, Errno> {
         }
         ARCH_GET_FS => {
             let base = me.fs_base.load(core::sync::atomic::Ordering::Relaxed);
-            match current_process()
-                .with_space(|space| usercopy::copy_to_user(space, address, &base.to_le_bytes()))
-            {
-                Some(Ok(())) => Ok(0),
-                _ => Err(Errno::EFAULT),
-            }
+            usercopy::write_val(&current_process(), address, &base).map(|()| 0)
         }
         _ => Err(Errno::EINVAL),
     }
@@ -107,9 +102,9 @@ pub(super) fn futex(
             let timeout_ticks = if timeout == 0 {
                 None
             } else {
-                let (seconds, nanoseconds) = super::time::read_timespec(timeout)?;
+                let nanos = super::time::read_duration(timeout)?;
                 let tick_ns = 1_000_000_000 / u64::from(crate::time::TICK_HZ);
-                Some(seconds.saturating_mul(1_000_000_000).saturating_add(nanoseconds).div_ceil(tick_ns) + 1)
+                Some(nanos.div_ceil(tick_ns) + 1)
             };
             match process::futex::wait(&process, address, value as u32, timeout_ticks) {
                 Ok(()) => Ok(0),

@@ -3,8 +3,9 @@
 //! enforced: `process::limits`) — and `getrusage`, the CPU time used (`process::usage`).
 
 use super::current_process;
-use super::errno::Errno;
 use crate::process::{self, limits::Limit, usercopy};
+use abi::Errno;
+use abi::types::Rlimit;
 
 /// `getrusage(who, usage)`: RUSAGE_SELF (0) the process's threads, live and gone;
 /// RUSAGE_CHILDREN (-1) its collected children; RUSAGE_THREAD (1) the caller.
@@ -16,12 +17,7 @@ pub(super) fn getrusage(who: u64, address: u64) -> Result<u64, Errno> {
         1 => crate::sched::cpu_time::of(&crate::sched::cpu::current_thread()),
         _ => return Err(Errno::EINVAL),
     };
-    match process
-        .with_space(|space| usercopy::copy_to_user(space, address, &process::usage::rusage_bytes(time)))
-    {
-        Some(Ok(())) => Ok(0),
-        _ => Err(Errno::EFAULT),
-    }
+    usercopy::write_val(&process, address, &process::usage::rusage(time)).map(|()| 0)
 }
 
 /// `getrlimit(resource, old)`.
@@ -43,13 +39,8 @@ pub(super) fn prlimit64(pid: u64, resource: u64, new: u64, old: u64) -> Result<u
     let requested = if new == 0 {
         None
     } else {
-        let mut bytes = [0u8; 16];
-        match caller.with_space(|space| usercopy::copy_from_user(space, new, &mut bytes)) {
-            Some(Ok(())) => {}
-            _ => return Err(Errno::EFAULT),
-        }
-        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-        Some(Limit { soft: word(0), hard: word(8) })
+        let limit: Rlimit = usercopy::read_val(&caller, new)?;
+        Some(Limit { soft: limit.soft, hard: limit.hard })
     };
     let target = match pid {
         0 => caller.clone(),
@@ -65,13 +56,7 @@ pub(super) fn prlimit64(pid: u64, resource: u64, new: u64, old: u64) -> Result<u
         Some(limit) => target.set_limit(resource, limit).map_err(|_| Errno::EINVAL)?,
     };
     if old != 0 {
-        let mut bytes = [0u8; 16];
-        bytes[..8].copy_from_slice(&previous.soft.to_le_bytes());
-        bytes[8..].copy_from_slice(&previous.hard.to_le_bytes());
-        match caller.with_space(|space| usercopy::copy_to_user(space, old, &bytes)) {
-            Some(Ok(())) => {}
-            _ => return Err(Errno::EFAULT),
-        }
+        usercopy::write_val(&caller, old, &Rlimit { soft: previous.soft, hard: previous.hard })?;
     }
     Ok(0)
 }

@@ -2,31 +2,23 @@
 //! nanoseconds since boot (there is no RTC).
 
 use super::current_process;
-use super::errno::Errno;
 use crate::process::usercopy;
+use abi::Errno;
+use abi::types::Timespec;
 
-/// Reads a `struct timespec` from user memory: (seconds, nanoseconds), checked.
-pub(super) fn read_timespec(address: u64) -> Result<(u64, u64), Errno> {
-    let mut bytes = [0u8; 16];
-    match current_process().with_space(|space| usercopy::copy_from_user(space, address, &mut bytes)) {
-        Some(Ok(())) => {}
-        _ => return Err(Errno::EFAULT),
-    }
-    let seconds = i64::from_le_bytes(bytes[..8].try_into().unwrap());
-    let nanoseconds = i64::from_le_bytes(bytes[8..].try_into().unwrap());
-    if seconds < 0 || !(0..1_000_000_000).contains(&nanoseconds) {
-        return Err(Errno::EINVAL);
-    }
-    Ok((seconds as u64, nanoseconds as u64))
+/// Reads a `struct timespec` from user memory as nanoseconds: EFAULT if it is not there,
+/// EINVAL if it is not a valid duration.
+pub(super) fn read_duration(address: u64) -> Result<u64, Errno> {
+    let timespec: Timespec = usercopy::read_val(&current_process(), address)?;
+    timespec.to_nanos().ok_or(Errno::EINVAL)
 }
 
 /// `nanosleep(req, rem)`: sleeps at least `req` as `CLOCK_MONOTONIC` measures it. The
 /// sleep is in timer ticks, which under emulation can come in a burst after a stall, so it
 /// sleeps again until the clock has really moved on.
 pub(super) fn nanosleep(request: u64) -> Result<u64, Errno> {
-    let (seconds, nanoseconds) = read_timespec(request)?;
+    let total = read_duration(request)?;
     let tick_ns = 1_000_000_000 / u64::from(crate::time::TICK_HZ);
-    let total = seconds.saturating_mul(1_000_000_000).saturating_add(nanoseconds);
     let deadline = crate::time::nanos_since_boot().saturating_add(total);
     let process = current_process();
     loop {
@@ -81,11 +73,5 @@ fn known_clock(clock: u64) -> Result<(), Errno> {
 
 /// Writes `nanos` as a `struct timespec` at `address`.
 fn write_timespec(address: u64, nanos: u64) -> Result<u64, Errno> {
-    let mut timespec = [0u8; 16];
-    timespec[..8].copy_from_slice(&(nanos / 1_000_000_000).to_le_bytes());
-    timespec[8..].copy_from_slice(&(nanos % 1_000_000_000).to_le_bytes());
-    match current_process().with_space(|space| usercopy::copy_to_user(space, address, &timespec)) {
-        Some(Ok(())) => Ok(0),
-        _ => Err(Errno::EFAULT),
-    }
+    usercopy::write_val(&current_process(), address, &Timespec::from_nanos(nanos)).map(|()| 0)
 }

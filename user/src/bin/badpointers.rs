@@ -5,11 +5,11 @@
 #![no_std]
 #![no_main]
 
-use user::syscall::{syscall3, syscall4};
+use user::syscall::{Errno, failed, syscall3, syscall4};
 
 user::entry!(main);
 
-const EFAULT: isize = -14;
+const EFAULT: isize = failed(Errno::EFAULT);
 const GARBAGE: [usize; 4] = [0, 0x10, 0xffff_ffff_8000_0000, 0x7fff_ffff_fff8];
 
 fn main() -> i32 {

@@ -8,7 +8,7 @@ use user::syscall::{self, WNOHANG};
 
 user::entry!(main);
 
-const ECHILD: isize = -10;
+const ECHILD: isize = syscall::failed(syscall::Errno::ECHILD);
 
 fn check(number: i32, held: bool) -> Result<(), i32> {
     if held { Ok(()) } else { Err(number) }

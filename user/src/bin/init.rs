@@ -6,6 +6,7 @@
 #![no_main]
 
 use user::println;
+use user::syscall::signal::{SIGKILL, SIGTERM};
 use user::syscall::{self, WNOHANG};
 
 user::entry!(main);
@@ -14,9 +15,7 @@ user::entry!(main);
 const PROGRAMS: &[&[u8]] =
     &[b"/bin/hello\0", b"/bin/hello-musl\0", b"/bin/threads-musl\0", b"/bin/orphans\0"];
 const ENVIRONMENT: &[&[u8]] = &[b"HOME=/\0", b"TERM=linux\0"];
-const ECHILD: isize = -10;
-const SIGKILL: usize = 9;
-const SIGTERM: usize = 15;
+const ECHILD: isize = syscall::failed(syscall::Errno::ECHILD);
 
 fn name(path: &[u8]) -> &str {
     core::str::from_utf8(&path[..path.len() - 1]).unwrap_or("?")

@@ -4,11 +4,12 @@
 #![no_std]
 #![no_main]
 
-use user::syscall::{self, SIGKILL, SIGTERM};
+use user::syscall::signal::{SIGKILL, SIGTERM};
+use user::syscall::{self, Errno, failed};
 
 user::entry!(main);
 
-const ESRCH: isize = -3;
+const ESRCH: isize = failed(Errno::ESRCH);
 
 fn check(number: i32, held: bool) -> Result<(), i32> {
     if held { Ok(()) } else { Err(number) }
@@ -23,7 +24,7 @@ fn run() -> Result<(), i32> {
     check(1, syscall::kill(spinner, 0) == 0)?;
     check(2, syscall::kill(spinner, SIGKILL) == 0)?;
     let (waited, status) = syscall::wait4(spinner, 0);
-    check(3, waited == spinner && status == SIGKILL as i32)?;
+    check(3, waited == spinner && status == SIGKILL)?;
     check(4, syscall::kill(spinner, 0) == ESRCH)?;
 
     let sleeper = syscall::fork();
@@ -34,7 +35,7 @@ fn run() -> Result<(), i32> {
     syscall::sched_yield();
     check(5, syscall::kill(sleeper, SIGTERM) == 0)?;
     let (waited, status) = syscall::wait4(sleeper, 0);
-    check(6, waited == sleeper && status == SIGTERM as i32)?;
+    check(6, waited == sleeper && status == SIGTERM)?;
     check(7, syscall::kill(syscall::getpid(), 0) == 0)?;
     check(8, syscall::kill(999_999, 0) == ESRCH)?;
     Ok(())

@@ -3,21 +3,21 @@
 #![no_std]
 #![no_main]
 
-use user::syscall::{self, syscall3};
+use user::syscall::{self, Errno, failed, syscall3};
 
 user::entry!(main);
 
-const ENOENT: isize = -2;
-const EBADF: isize = -9;
-const EFAULT: isize = -14;
-const EINVAL: isize = -22;
-const ENOSYS: isize = -38;
+const ENOENT: isize = failed(Errno::ENOENT);
+const EBADF: isize = failed(Errno::EBADF);
+const EFAULT: isize = failed(Errno::EFAULT);
+const EINVAL: isize = failed(Errno::EINVAL);
+const ENOSYS: isize = failed(Errno::ENOSYS);
 
 fn main() -> i32 {
     let reaping = syscall3(syscall::LETHE_REAPING, usize::MAX, 0, 0);
     let checks: [(i32, bool); 13] = [
         (1, syscall3(999, 0, 0, 0) == ENOSYS),
-        (2, syscall3(usize::MAX, 1, 2, 3) == ENOSYS),
+        (2, syscall3(u64::MAX, 1, 2, 3) == ENOSYS),
         (3, syscall3(syscall::WRITE, 1, 0x10, 4) == EFAULT),
         (4, syscall3(syscall::WRITE, 1, 0xffff_8000_0000_0000, 4) == EFAULT),
         (5, syscall3(syscall::WRITE, 1, 0x7fff_ffff_fff0, 64) == EFAULT),

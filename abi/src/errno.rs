@@ -1,4 +1,4 @@
-//! Linux errno values a system call can return (as `-errno` in rax).
+//! Linux errno values: a failed system call returns `-errno` in rax.
 
 /// An error number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,8 +25,19 @@ impl Errno {
     pub const ENOSYS: Errno = Errno(38);
     pub const ETIMEDOUT: Errno = Errno(110);
 
-    /// The value returned in rax: `-errno`.
-    pub fn as_return(self) -> u64 {
-        (-i64::from(self.0)) as u64
+    /// What the system call returns in rax: `-errno`.
+    pub const fn as_return(self) -> i64 {
+        -(self.0 as i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Errno;
+
+    #[test]
+    fn a_failed_call_returns_minus_errno() {
+        assert_eq!(Errno::ENOSYS.as_return(), -38);
+        assert_eq!(Errno::EFAULT.as_return() as u64, 0xffff_ffff_ffff_fff2);
     }
 }

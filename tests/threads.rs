@@ -323,7 +323,7 @@ fn threads_with_an_fpu_area_keep_their_sse_registers_across_switches() {
 
 /// Pairs of threads hand a turn back and forth: each wakes the other and blocks, over and
 /// over, on every CPU at once — so CPUs keep popping threads that another CPU is still
-/// switching away from. Found by the SMP stress (a hang, session 5): two CPUs each blocked
+/// switching away from. The SMP stress once hung this way: two CPUs each blocked
 /// a thread, each popped the other's, and both waited in `schedule` for the other's switch
 /// to finish. With `schedule` never waiting for such a thread, every hand-off completes.
 #[test_case]

@@ -4,7 +4,8 @@
 //! A saved context is just a stack pointer; the registers live on the stack it points to.
 //! RFLAGS travels with the thread, so each resumes with its own interrupt flag. Kernel
 //! threads do not touch the FPU/SSE state (the kernel target is soft-float), so it is not
-//! saved here; threads that run user code will add it (issue 5).
+//! saved here; threads that run user code have theirs saved and restored around the switch
+//! (`fpu`).
 //!
 //! Called from: `sched::switch` only, with interrupts disabled.
 

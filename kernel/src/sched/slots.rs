@@ -15,8 +15,8 @@
 //!
 //! The free list is pushed and popped with interrupts off. The queue is lock-free but not
 //! wait-free: a pop that has taken a place but not yet marked it done makes pushes to that
-//! place spin. A thread preempted in that window, while every CPU ran a reaper spinning
-//! in such a push with preemption off, hung the SMP stress for good (session 5).
+//! place spin: were a thread preempted in that window while every CPU ran a reaper
+//! spinning in such a push with preemption off, no CPU would ever get to finish the pop.
 
 use alloc::boxed::Box;
 

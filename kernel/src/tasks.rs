@@ -18,8 +18,8 @@
 use conquer_once::spin::OnceCell;
 use executor::{Executor, PushHook, SpawnError, TaskId};
 
-use crate::arch::cpu::InterruptControl;
 use crate::sched::cpu::{MAX_CPUS, this_cpu_index};
+use crate::sched::idle::InterruptControl;
 
 /// Tasks alive at once on one CPU's executor besides one teardown task per possible
 /// thread (a CPU may make every thread).

@@ -10,26 +10,16 @@
 //! are on and the TSC is calibrated.
 #![allow(unsafe_code)]
 
-pub mod acpi;
 pub mod apic;
 pub mod backtrace;
-pub mod context;
-pub mod cpu;
 pub mod exceptions;
-pub mod fpu;
-pub mod gdt;
 pub mod idt;
 pub mod ioapic;
 pub mod irq;
-pub mod percpu;
-pub mod protection;
 pub mod smp;
 pub mod syscall;
-pub mod tlb;
-pub mod user;
 
-/// The most CPUs the kernel runs on; the MADT's further processors stay off.
-pub const MAX_CPUS: usize = 16;
+pub use hardware::{MAX_CPUS, acpi, context, cpu, fpu, gdt, percpu, protection, tlb, user};
 
 /// Sets up the boot CPU: its index (0), its GDT and TSS, the IDT, FPU/SSE, SMEP/SMAP, the
 /// `syscall` MSRs; remaps and masks the 8259 PICs. Interrupts stay disabled until

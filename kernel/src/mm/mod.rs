@@ -22,7 +22,7 @@ pub mod pool;
 pub mod shootdown;
 pub mod spaces;
 pub mod stacks;
-pub mod window;
+pub use hardware::window;
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};

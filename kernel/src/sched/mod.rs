@@ -24,6 +24,7 @@
 pub mod block;
 pub mod cpu;
 pub mod cpu_time;
+pub mod idle;
 pub mod reaping;
 pub mod slots;
 pub mod switch;

@@ -1,8 +1,5 @@
 //! CPU control: interrupts on/off, halting, the TSC, and the CPU's index.
 //!
-//! `InterruptControl` gives the executor its idle protocol: `sti; hlt` back to back, so an
-//! interrupt arriving after the idle check ends the halt instead of being slept through.
-//!
 //! The CPU index (0 = the boot CPU, then the order of `acpi::Topology::apic_ids`) lives in
 //! the IA32_TSC_AUX register, written once per CPU by `set_index` before anything on that
 //! CPU asks for it; `id` reads it back in one instruction (RDPID, or RDTSCP where RDPID is
@@ -27,7 +24,7 @@ static HAS_RDPID: AtomicBool = AtomicBool::new(false);
 
 /// Makes `index` this CPU's index, as `id` reads it. Panics on a CPU with neither RDPID
 /// nor RDTSCP.
-pub(super) fn set_index(index: u32) {
+pub fn set_index(index: u32) {
     let has_rdpid = core::arch::x86_64::__cpuid_count(7, 0).ecx & RDPID_BIT != 0;
     let has_rdtscp = core::arch::x86_64::__cpuid(0x8000_0001).edx & RDTSCP_BIT != 0;
     assert!(has_rdpid || has_rdtscp, "cpu: neither RDPID nor RDTSCP: cpu::id cannot tell CPUs apart");
@@ -98,39 +95,4 @@ pub unsafe fn load_page_table_root(root: u64) -> u64 {
 pub fn read_tsc() -> u64 {
     // SAFETY: RDTSC has no memory effects; every x86_64 CPU has it.
     unsafe { core::arch::x86_64::_rdtsc() }
-}
-
-/// The executor's view of interrupt control on this CPU.
-pub struct InterruptControl;
-
-impl executor::Platform for InterruptControl {
-    fn disable_interrupts(&self) {
-        interrupts::disable();
-    }
-
-    fn enable_interrupts(&self) {
-        interrupts::enable();
-    }
-
-    fn enable_interrupts_and_halt(&self) {
-        let Some(cpu) = crate::sched::cpu::try_this_cpu() else {
-            interrupts::enable_and_hlt();
-            return;
-        };
-        // With threads waiting for a CPU, give this one to them instead of halting.
-        if cpu.has_runnable() {
-            crate::sched::yield_now();
-            interrupts::enable();
-            return;
-        }
-        // `sti` takes effect after the next instruction, so no interrupt fits between the
-        // two: one that is pending (a reschedule IPI sent after the CPU said it halts) is
-        // taken during `hlt` and ends it.
-        cpu.halt_unless_work(interrupts::enable_and_hlt);
-        interrupts::enable();
-    }
-
-    fn around_poll<R>(&self, poll: impl FnOnce() -> R) -> R {
-        crate::sched::without_preemption(poll)
-    }
 }

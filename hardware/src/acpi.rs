@@ -130,7 +130,7 @@ impl AcpiHandler for WindowHandler {
 }
 
 /// Reads the MADT into the topology, or falls back to one CPU. Called once.
-pub(super) fn discover(physical_memory_offset: u64) -> &'static Topology {
+pub fn discover(physical_memory_offset: u64) -> &'static Topology {
     TOPOLOGY.call_once(|| {
         let handler = WindowHandler { physical_memory_offset };
         // SAFETY: the kernel boots through the BIOS (bootloader 0.9), whose RSDP search
@@ -202,13 +202,13 @@ fn one_cpu(reason: &str) -> Topology {
 mod tests {
     use super::*;
 
-    #[test_case]
+    #[test]
     fn the_boot_cpu_gets_index_0_wherever_the_madt_lists_it() {
         assert_eq!(cpus_in_index_order(2, [0, 1, 2, 3].into_iter()), [2, 0, 1, 3]);
         assert_eq!(cpus_in_index_order(0, [0, 1].into_iter()), [0, 1]);
     }
 
-    #[test_case]
+    #[test]
     fn an_isa_override_moves_its_line_and_others_keep_their_number() {
         let topology = Topology {
             apic_ids: alloc::vec![0],

@@ -11,11 +11,11 @@ pub struct OffsetWindow {
 
 static WINDOW: OnceCell<OffsetWindow> = OnceCell::uninit();
 
-/// Records the offset. Called once by `mm::init`.
+/// Records the offset. Called once, by the kernel's `mm::init`.
 ///
 /// # Safety
 /// All physical memory must be mapped, writable, at `offset` for the kernel's lifetime.
-pub(super) unsafe fn init(offset: u64) {
+pub unsafe fn init(offset: u64) {
     WINDOW.init_once(|| OffsetWindow { offset });
 }
 

@@ -1,0 +1,29 @@
+//! Lethe's hardware layer: the x86_64 code that needs `unsafe`, behind safe interfaces.
+//!
+//! Descriptor tables (`gdt`), CPU control and the CPU index (`cpu`), the context switch
+//! (`context`), x87/SSE state (`fpu`), SMEP/SMAP (`protection`), TLB flushes (`tlb`),
+//! user-mode GS handling (`user`), per-CPU data (`percpu`), the physical-memory window
+//! (`window`) and the ACPI tables (`acpi`). It never names the scheduler, processes or
+//! system calls: what the kernel keeps per CPU is opaque here (`percpu` is generic over
+//! it), and control goes back to the kernel through what its functions return.
+//!
+//! Every unsafe block carries a `// SAFETY:` comment saying why it holds; every unsafe
+//! function a `# Safety` section.
+
+#![no_std]
+
+extern crate alloc;
+
+pub mod acpi;
+pub mod context;
+pub mod cpu;
+pub mod fpu;
+pub mod gdt;
+pub mod percpu;
+pub mod protection;
+pub mod tlb;
+pub mod user;
+pub mod window;
+
+/// The most CPUs the kernel runs on; the MADT's further processors stay off.
+pub const MAX_CPUS: usize = 16;

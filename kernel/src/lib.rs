@@ -1,11 +1,13 @@
 //! The Lethe kernel as a library: everything but the entry point, so that every QEMU test
 //! in `tests/` links the same kernel the binary runs.
 //!
-//! Unsafe code is confined to `arch` (CPU tables, interrupts, context switch, ring 3) and
-//! `mm` (page tables, the heap allocator, pools), plus two call sites that each say why:
-//! the context switch in `sched::switch::schedule` and the first entry to user mode in
-//! `process::exec`. The rest of the kernel is safe Rust, which the crate-level
-//! `deny(unsafe_code)` enforces.
+//! Unsafe code lives in the `hardware` crate (descriptor tables, CPU control, the context
+//! switch, FPU state, per-CPU data, user-mode GS, the physical window) and, while they are
+//! still being moved there, in `arch` (interrupt controllers, trap and system-call entry,
+//! SMP start-up) and `mm` (page tables, the heap allocator, pools), plus call sites that each
+//! say why: the context switch and CR3 load in `sched::switch::schedule`, the entries to
+//! user mode in `process::exec`, the VGA set-up in `console`. The rest of the kernel is safe
+//! Rust, which the crate-level `deny(unsafe_code)` enforces.
 #![no_std]
 #![cfg_attr(test, no_main)]
 #![feature(custom_test_frameworks, abi_x86_interrupt, allocator_api)]

@@ -1,5 +1,5 @@
 //! 100,000 fork/exit/wait cycles and 100,000 thread create/join cycles in one user program
-//! under each reaping strategy — 1,000,000 thread cycles under `future`, DESIGN.md's R5
+//! under each reaping strategy — 1,000,000 thread cycles under `future`, docs/design.md's R5
 //! ("a program that creates and joins a million threads never runs out") — and afterwards
 //! every frame, heap byte, pool object, kernel stack, thread slot, user task, pid and
 //! process is back (R4, R8). The R1 checks in the teardown body (off its CPU before its

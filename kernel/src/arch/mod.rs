@@ -1,5 +1,9 @@
-//! x86_64 specifics: descriptor tables, exceptions, the interrupt controllers (local APIC,
-//! I/O APIC), CPU control, and starting the other CPUs.
+//! x86_64 specifics still in the kernel crate — exceptions, interrupts and IPIs, the
+//! interrupt controllers (local APIC, I/O APIC), system-call entry, starting the other CPUs,
+//! backtraces — beside the `hardware` crate's, re-exported here (descriptor tables, CPU
+//! control, context switch, FPU, per-CPU data, user-mode GS, ACPI). What is here calls up
+//! into the kernel (`scripts/layering.allowed` lists each call) and moves to `hardware`
+//! once those calls are turned into what its functions return or into registered handlers.
 //!
 //! One of the two places in the kernel crate where `unsafe` is allowed (with `mm`); every
 //! unsafe block carries a `// SAFETY:` comment.

@@ -4,7 +4,7 @@
 //! A `File` is an open file description: `dup` and `fork` share it (and its flags), and
 //! it closes — a pipe end stops counting — when the last descriptor referring to it, in
 //! any process, is closed. A process's table is closed whole when the process ends, before
-//! it is published as a zombie (DESIGN.md, "close its resources").
+//! it is published as a zombie (docs/design.md, "close its resources").
 
 pub mod pipe;
 pub mod table;

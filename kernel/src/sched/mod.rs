@@ -9,7 +9,7 @@
 //!              └──────(ThreadWaker::wake, WaitQueue::wake_all)────────┘   TornDown ◄─(tear_down)
 //! ```
 //!
-//! Rules (DESIGN.md): a thread's stack and control block are freed only after it left its
+//! Rules (docs/design.md): a thread's stack and control block are freed only after it left its
 //! CPU for the last time (R1) — the teardown task awaits the off-CPU event that the switch
 //! path fires, or a reaper takes the thread from a dead list the switch path fills
 //! (`reaping`); exit never allocates (R3) — the teardown task, its event and its hand-off

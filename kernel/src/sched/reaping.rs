@@ -1,4 +1,4 @@
-//! The three reaping strategies of DESIGN.md — the same teardown body driven three ways,
+//! The three reaping strategies of docs/design.md — the same teardown body driven three ways,
 //! chosen at run time so that one boot can measure all three:
 //!
 //! - `Future` (Lethe's design, the default): the switch path fires the dead thread's

@@ -1,7 +1,7 @@
 //! The switch path: choosing the next thread, switching to it, and — running in the next
 //! context, on its own stack — dealing with the thread just left.
 //!
-//! `finish_switch` is the part DESIGN.md calls the switch path. It reads whether the
+//! `finish_switch` is the part docs/design.md calls the switch path. It reads whether the
 //! previous thread was dead *before* publishing anything (Linux's finish_task_switch
 //! lesson), and for a dead thread it gives its reference to the dead thread to the
 //! teardown task through the thread's slot, then fires the slot's off-CPU event — or, for

@@ -1,6 +1,6 @@
 //! pid 1 of the built-in ramdisk: shrugs off SIGKILL and SIGTERM sent to it (init gets only
 //! the signals it has handlers for, as on Linux), starts each configured program (fork +
-//! execve), reports how it ended, collects every orphan handed to it (DESIGN.md R9), and
+//! execve), reports how it ended, collects every orphan handed to it (docs/design.md R9), and
 //! exits with 0 if all programs exited with 0.
 #![no_std]
 #![no_main]

@@ -1,5 +1,5 @@
 //! cpio "newc" archives (what Linux initramfs uses): reading entries, and writing them for
-//! the build that packs the built-in ramdisk.
+//! the build that packs the built-in ramdisk and for `scripts/mkinitrd` (`src/bin/mkcpio.rs`).
 //!
 //! Each entry is a 110-byte ASCII header (magic `070701`, then thirteen 8-digit hex
 //! fields), the NUL-terminated name padded to 4 bytes, then the data padded to 4 bytes.

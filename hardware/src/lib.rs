@@ -2,7 +2,8 @@
 //!
 //! Descriptor tables (`gdt`), CPU control and the CPU index (`cpu`), the context switch
 //! (`context`), x87/SSE state (`fpu`), SMEP/SMAP (`protection`), TLB flushes (`tlb`),
-//! user-mode GS handling (`user`), per-CPU data (`percpu`), the physical-memory window
+//! user-mode GS handling (`user`), system-call entry and exit (`syscall`), per-CPU data
+//! (`percpu`), the physical-memory window
 //! (`window`) and the ACPI tables (`acpi`). It never names the scheduler, processes or
 //! system calls: what the kernel keeps per CPU is opaque here (`percpu` is generic over
 //! it), and control goes back to the kernel through what its functions return.
@@ -21,6 +22,7 @@ pub mod fpu;
 pub mod gdt;
 pub mod percpu;
 pub mod protection;
+pub mod syscall;
 pub mod tlb;
 pub mod user;
 pub mod window;

@@ -48,6 +48,7 @@ pub fn init(boot_info: &'static BootInfo) {
     console::init(boot_info.physical_memory_offset);
     logger::init();
     arch::init();
+    arch::syscall::set_handler(syscall::dispatch);
     mm::init(boot_info);
     arch::init_interrupt_controllers(boot_info.physical_memory_offset);
     tasks::init();

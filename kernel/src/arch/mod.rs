@@ -21,9 +21,8 @@ pub mod idt;
 pub mod ioapic;
 pub mod irq;
 pub mod smp;
-pub mod syscall;
 
-pub use hardware::{MAX_CPUS, acpi, context, cpu, fpu, gdt, percpu, protection, tlb, user};
+pub use hardware::{MAX_CPUS, acpi, context, cpu, fpu, gdt, percpu, protection, syscall, tlb, user};
 
 /// Sets up the boot CPU: its index (0), its GDT and TSS, the IDT, FPU/SSE, SMEP/SMAP, the
 /// `syscall` MSRs; remaps and masks the 8259 PICs. Interrupts stay disabled until

@@ -38,14 +38,11 @@ use x86_64::instructions::interrupts::without_interrupts;
 use super::reaping::{Reaper, Strategy};
 use super::slots::max_threads;
 use super::thread::{self, Thread, ThreadState};
-use crate::arch::syscall::EntryArea;
+use crate::arch::percpu::PerCpu;
 use crate::mm::pool::PoolArc;
 use crate::sync::SpinLock;
 
-#[repr(C)]
 pub struct Cpu {
-    /// What the system-call entry reaches through GS: must stay the first field.
-    pub(super) entry: EntryArea,
     id: u32,
     current: SpinLock<Option<PoolArc<Thread>>>,
     /// The thread switched away from, until the switch path has dealt with it.
@@ -81,7 +78,6 @@ pub struct Cpu {
 impl Cpu {
     fn new(id: u32) -> Self {
         Self {
-            entry: EntryArea::default(),
             id,
             current: SpinLock::new(None),
             previous: SpinLock::new(None),
@@ -279,9 +275,6 @@ impl Cpu {
     }
 }
 
-const _: () =
-    assert!(core::mem::offset_of!(Cpu, entry) == 0, "the system-call entry reads the entry area at GS:0");
-
 pub use crate::arch::MAX_CPUS;
 
 /// How many threads may wait on a CPU for a new or woken thread still to go there,
@@ -406,12 +399,12 @@ pub fn current_thread() -> PoolArc<Thread> {
 
 /// This CPU's scheduler state. Panics before `sched::init`.
 pub fn this_cpu() -> &'static Cpu {
-    crate::arch::percpu::this_cpu().expect("sched: used before sched::init")
+    try_this_cpu().expect("sched: used before sched::init")
 }
 
 /// This CPU's scheduler state, or `None` before `sched::init`.
 pub fn try_this_cpu() -> Option<&'static Cpu> {
-    crate::arch::percpu::this_cpu()
+    crate::arch::percpu::this_cpu::<Cpu>().map(|cpu| &**cpu)
 }
 
 /// The idle thread's work: serve tasks, and when none is ready, halt — or, when threads
@@ -425,7 +418,7 @@ fn idle_loop() {
 /// Sets up CPU 0: its `Cpu`, the boot context as its running thread, its idle thread and
 /// its reaper.
 pub(super) fn init_boot_cpu() {
-    let cpu: &'static Cpu = Box::leak(Box::new(Cpu::new(0)));
+    let cpu: &'static PerCpu<Cpu> = Box::leak(Box::new(PerCpu::new(Cpu::new(0))));
     crate::arch::percpu::install(cpu);
     let boot = thread::new_boot("boot", 0);
     cpu.boot.call_once(|| boot.clone());
@@ -442,7 +435,7 @@ pub(super) fn init_boot_cpu() {
 pub fn run_application_cpu(index: u32) -> ! {
     assert!((index as usize) < MAX_CPUS, "sched: CPU {index} is beyond MAX_CPUS");
     crate::tasks::init_cpu(index);
-    let cpu: &'static Cpu = Box::leak(Box::new(Cpu::new(index)));
+    let cpu: &'static PerCpu<Cpu> = Box::leak(Box::new(PerCpu::new(Cpu::new(index))));
     crate::arch::percpu::install(cpu);
     let idle = thread::new_boot(IDLE_NAMES[index as usize], index);
     cpu.boot.call_once(|| idle.clone());

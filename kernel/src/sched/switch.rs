@@ -102,8 +102,7 @@ pub(super) fn schedule() {
         crate::arch::fpu::save(&mut fpu.lock());
     }
     if next.kernel_stack_top != 0 {
-        cpu.entry.kernel_stack_top.store(next.kernel_stack_top, Ordering::Relaxed);
-        crate::arch::gdt::set_kernel_stack(next.kernel_stack_top);
+        crate::arch::percpu::set_kernel_stack(next.kernel_stack_top);
     }
     if next.process().is_some() {
         crate::arch::user::set_fs_base(next.fs_base.load(Ordering::Relaxed));

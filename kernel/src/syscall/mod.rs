@@ -22,7 +22,8 @@ use crate::process;
 use abi::Errno;
 use abi::number::*;
 
-pub(crate) extern "C" fn dispatch(frame: &mut SyscallFrame) {
+/// The system-call handler the hardware layer calls (`hardware::syscall::set_handler`).
+pub fn dispatch(frame: &mut SyscallFrame) {
     let timing = crate::sched::cpu_time::SystemCall::enter();
     x86_64::instructions::interrupts::enable();
     crate::fault_injection::enter_system_call(frame.rax);

@@ -1,17 +1,18 @@
 //! The `syscall` instruction's way into the kernel and `sysretq`'s way back.
 //!
 //! Entry (`syscall_entry`), with interrupts masked by SFMASK:
-//! 1. `swapgs`: GS now points at this CPU's `EntryArea` (the first field of `sched::cpu::Cpu`);
+//! 1. `swapgs`: GS now points at this CPU's `EntryArea` (the first field of its
+//!    `percpu::PerCpu`, whatever the kernel keeps beside it);
 //! 2. the user stack pointer is parked in the entry area, and the stack switches to the
 //!    running thread's kernel stack top (kept there by the scheduler);
 //! 3. a `SyscallFrame` is pushed — every general register: the number, the six arguments,
-//!    the callee-saved ones, user rip (rcx), rflags (r11) and rsp — and `syscall::dispatch`
-//!    is called with a pointer to it;
+//!    the callee-saved ones, user rip (rcx), rflags (r11) and rsp — and the kernel's
+//!    handler (`set_handler`) is called with it: control goes back to the kernel here;
 //! 4. `leave_to_user` pops the frame (with the result in `rax`) back into the registers,
 //!    `swapgs` restores the user's GS, and `sysretq` returns. A forked child enters ring 3
 //!    through the same path (`return_to_user`).
 //!
-//! `dispatch` enables interrupts while it works and disables them before it returns, so
+//! The handler enables interrupts while it works and disables them before it returns, so
 //! nothing runs between the `swapgs` and `sysretq` of the way out. Registers other than
 //! rax, rcx and r11 reach the user unchanged (callee-saved ones by the Rust ABI, the others
 //! from the frame), as Linux's ABI promises.
@@ -19,18 +20,37 @@
 use core::arch::naked_asm;
 use core::sync::atomic::AtomicU64;
 
+use conquer_once::spin::OnceCell;
+
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
 use x86_64::registers::rflags::RFlags;
 
-/// What the entry code reaches through GS; must stay the first field of the per-CPU data.
+/// What the entry code reaches through GS: the first field of every `percpu::PerCpu`.
 #[repr(C)]
 #[derive(Default)]
 pub struct EntryArea {
-    /// The running thread's kernel stack top.
-    pub kernel_stack_top: AtomicU64,
+    /// The running thread's kernel stack top (`percpu::set_kernel_stack`).
+    pub(crate) kernel_stack_top: AtomicU64,
     /// The user stack pointer during a system call's first instructions.
-    pub user_stack_pointer: AtomicU64,
+    user_stack_pointer: AtomicU64,
+}
+
+/// The kernel's system-call handler: gets the caller's registers, leaves the result in
+/// `rax`, and returns with interrupts off.
+pub type Handler = fn(&mut SyscallFrame);
+
+static HANDLER: OnceCell<Handler> = OnceCell::uninit();
+
+/// Makes `handler` the kernel's system-call handler; once, before any CPU runs user code.
+pub fn set_handler(handler: Handler) {
+    HANDLER.init_once(|| handler);
+}
+
+/// What the entry code calls: the kernel's handler.
+extern "C" fn call_handler(frame: &mut SyscallFrame) {
+    let handler = HANDLER.get().expect("syscall: a system call before syscall::set_handler");
+    handler(frame);
 }
 
 /// The user's registers at a system call, as the entry code pushes them: everything a
@@ -112,7 +132,7 @@ unsafe extern "C" fn syscall_entry() {
         "jmp {leave}",
         user_rsp = const 8,
         kernel_stack = const 0,
-        dispatch = sym crate::syscall::dispatch,
+        dispatch = sym call_handler,
         leave = sym leave_to_user,
     )
 }
@@ -154,7 +174,7 @@ pub unsafe fn return_to_user(frame: &SyscallFrame) -> ! {
     }
 }
 
-/// Enables `syscall`/`sysret` and points them at `syscall_entry`.
+/// Enables `syscall`/`sysret` on this CPU and points them at `syscall_entry`.
 pub fn init() {
     let selectors = super::gdt::selectors();
     Star::write(selectors.user_code, selectors.user_data, selectors.kernel_code, selectors.kernel_data)

@@ -1,9 +1,11 @@
 //! Tracing on the serial console: one machine-readable line per event, switched at run time.
 //!
-//! Line format (space-separated `key=value` after the word `trace`):
+//! Line format (space-separated `key=value` after the word `trace`; every kind, field and
+//! event is listed in `docs/tracing.md` and in `scripts/trace2perfetto`'s header, whose
+//! `--check` refuses a line outside it):
 //!
 //! ```text
-//! trace us=1234567 cpu=0 kind=task id=3 name=keyboard event=wake
+//! trace us=1234567 cpu=0 kind=task id=3 name=keyboard event=wake queued=1
 //! trace us=1234570 cpu=0 kind=thread tid=12 pid=4 name=init event=exit reaped_by=task-31
 //! trace us=1234575 cpu=0 kind=process pid=4 tid=12 event=zombie
 //! ```

@@ -8,7 +8,7 @@
 #![test_runner(kernel::testing::run_tests)]
 #![reexport_test_harness_main = "test_main"]
 
-use kernel::arch::{acpi, apic, cpu, irq, smp};
+use kernel::arch::{acpi, apic, cpu, irq, smp, vectors};
 use kernel::time;
 
 kernel::qemu_test_main!();
@@ -48,7 +48,7 @@ fn every_cpu_schedules_with_its_own_index() {
 fn a_reschedule_ipi_reaches_every_cpu_including_the_sender() {
     for index in 0..acpi::topology().cpu_count() {
         let before = irq::reschedule_ipis_received(index);
-        apic::send_ipi(index, irq::RESCHEDULE_VECTOR);
+        apic::send_ipi(index, vectors::RESCHEDULE_VECTOR);
         assert!(
             within_a_second(|| irq::reschedule_ipis_received(index) == before + 1),
             "CPU {index} did not take the reschedule IPI exactly once"
@@ -60,7 +60,7 @@ fn a_reschedule_ipi_reaches_every_cpu_including_the_sender() {
 fn a_tlb_shootdown_ipi_reaches_every_cpu() {
     for index in 0..acpi::topology().cpu_count() {
         let before = irq::tlb_shootdown_ipis_received(index);
-        apic::send_ipi(index, irq::TLB_SHOOTDOWN_VECTOR);
+        apic::send_ipi(index, vectors::TLB_SHOOTDOWN_VECTOR);
         assert!(
             within_a_second(|| irq::tlb_shootdown_ipis_received(index) == before + 1),
             "CPU {index} did not take the TLB-shootdown IPI exactly once"

@@ -3,8 +3,9 @@
 //! Descriptor tables (`gdt`), CPU control and the CPU index (`cpu`), the context switch
 //! (`context`), x87/SSE state (`fpu`), SMEP/SMAP (`protection`), TLB flushes (`tlb`),
 //! user-mode GS handling (`user`), system-call entry and exit (`syscall`), per-CPU data
-//! (`percpu`), the physical-memory window
-//! (`window`) and the ACPI tables (`acpi`). It never names the scheduler, processes or
+//! (`percpu`), the physical-memory window (`window`), the ACPI tables (`acpi`), the
+//! interrupt controllers — each CPU's local APIC with its timer and IPIs (`apic`), the I/O
+//! APIC (`ioapic`), the silenced 8259s (`pic`) — and the vectors they use (`vectors`). It never names the scheduler, processes or
 //! system calls: what the kernel keeps per CPU is opaque here (`percpu` is generic over
 //! it), and control goes back to the kernel through what its functions return.
 //!
@@ -16,15 +17,19 @@
 extern crate alloc;
 
 pub mod acpi;
+pub mod apic;
 pub mod context;
 pub mod cpu;
 pub mod fpu;
 pub mod gdt;
+pub mod ioapic;
 pub mod percpu;
+pub mod pic;
 pub mod protection;
 pub mod syscall;
 pub mod tlb;
 pub mod user;
+pub mod vectors;
 pub mod window;
 
 /// The most CPUs the kernel runs on; the MADT's further processors stay off.

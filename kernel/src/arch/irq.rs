@@ -2,15 +2,7 @@
 //! PS/2 keyboard and COM1's receiver (routed by the I/O APIC to the boot CPU), the
 //! reschedule and TLB-shootdown IPIs, and the local APIC's error and spurious vectors.
 //!
-//! | vector | source |
-//! |---|---|
-//! | 32 `TIMER_VECTOR` | local APIC timer, every CPU that called `apic::start_timer` |
-//! | 33 `KEYBOARD_VECTOR`, 36 `SERIAL_VECTOR` | I/O APIC, ISA IRQ 1 and 4, boot CPU |
-//! | 39, 47 | the 8259 PICs' spurious interrupts |
-//! | 0xf0 `RESCHEDULE_VECTOR`, 0xf1 `TLB_SHOOTDOWN_VECTOR` | IPIs (`apic::send_ipi`) |
-//! | 0xfe `APIC_ERROR_VECTOR`, 0xff `APIC_SPURIOUS_VECTOR` | the local APIC itself |
-//!
-//! The 8259 PICs are remapped to 32..48 (clear of the exceptions) and fully masked; a
+//! The vectors are `hardware::vectors`'s. The 8259 PICs are masked (`hardware::pic`); a
 //! masked PIC can still raise a spurious IRQ 7 or 15, whose handlers ignore it (IRQ 15's is
 //! acknowledged to the master alone, as the cascade requires).
 //!
@@ -21,42 +13,21 @@
 //! Handlers do the least they can — advance the executor's clock, queue a scancode or a
 //! received byte, count an IPI, let the lockup detector count the tick (`watchdog::on_tick`,
 //! which reports from here) — and acknowledge the interrupt; the work happens in tasks.
-//! Locks they take: the PICs' (only `init` and the spurious handler, interrupts off) and,
-//! in the serial handler and lockup reports, the port's (every holder masks interrupts).
+//! Locks they take: the PICs' (the slave's spurious handler) and, in the serial handler and
+//! lockup reports, the port's (every holder masks interrupts).
 //!
 //! Called from: the CPU, in interrupt context; `init` once on the boot CPU.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use pic8259::ChainedPics;
 use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame};
 
 use super::MAX_CPUS;
 use super::apic::end_of_interrupt;
-use crate::sync::SpinLock;
-
-/// Vector of the 8259s' IRQ 0; their IRQs 0-15 use the 16 vectors from here.
-const PIC_1_OFFSET: u8 = 32;
-const PIC_2_OFFSET: u8 = PIC_1_OFFSET + 8;
-
-pub const TIMER_VECTOR: u8 = 32;
-pub const KEYBOARD_VECTOR: u8 = 33;
-pub const SERIAL_VECTOR: u8 = 36;
-/// Asks the receiving CPU to reschedule.
-pub const RESCHEDULE_VECTOR: u8 = 0xf0;
-/// Asks the receiving CPU to flush TLB entries.
-pub const TLB_SHOOTDOWN_VECTOR: u8 = 0xf1;
-pub const APIC_ERROR_VECTOR: u8 = 0xfe;
-pub const APIC_SPURIOUS_VECTOR: u8 = 0xff;
-
-const CASCADE_IRQ: u8 = 2;
-const MASTER_SPURIOUS_IRQ: u8 = 7;
-const SLAVE_SPURIOUS_IRQ: u8 = 15;
-
-static PICS: SpinLock<ChainedPics> = SpinLock::new(
-    // SAFETY: the offsets put the PICs' 16 vectors at 32..48, clear of the CPU exceptions.
-    unsafe { ChainedPics::new(PIC_1_OFFSET, PIC_2_OFFSET) },
-);
+use super::vectors::{
+    APIC_ERROR_VECTOR, APIC_SPURIOUS_VECTOR, KEYBOARD_VECTOR, PIC_MASTER_SPURIOUS_VECTOR,
+    PIC_SLAVE_SPURIOUS_VECTOR, RESCHEDULE_VECTOR, SERIAL_VECTOR, TIMER_VECTOR, TLB_SHOOTDOWN_VECTOR,
+};
 
 /// Per-CPU counts of IPIs received, by CPU index.
 static RESCHEDULE_IPIS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
@@ -68,24 +39,12 @@ pub(super) fn install(idt: &mut InterruptDescriptorTable) {
     idt[TIMER_VECTOR].set_handler_fn(timer);
     idt[KEYBOARD_VECTOR].set_handler_fn(keyboard);
     idt[SERIAL_VECTOR].set_handler_fn(serial);
-    idt[PIC_1_OFFSET + MASTER_SPURIOUS_IRQ].set_handler_fn(master_spurious);
-    idt[PIC_1_OFFSET + SLAVE_SPURIOUS_IRQ].set_handler_fn(slave_spurious);
+    idt[PIC_MASTER_SPURIOUS_VECTOR].set_handler_fn(master_spurious);
+    idt[PIC_SLAVE_SPURIOUS_VECTOR].set_handler_fn(slave_spurious);
     idt[RESCHEDULE_VECTOR].set_handler_fn(reschedule);
     idt[TLB_SHOOTDOWN_VECTOR].set_handler_fn(tlb_shootdown);
     idt[APIC_ERROR_VECTOR].set_handler_fn(apic_error);
     idt[APIC_SPURIOUS_VECTOR].set_handler_fn(apic_spurious);
-}
-
-/// Remaps the 8259 PICs clear of the exceptions and masks every line: the APICs deliver
-/// all interrupts. Interrupts must be off.
-pub(super) fn mask_legacy_pics() {
-    let mut pics = PICS.lock();
-    // SAFETY: interrupts are off; the PICs are remapped to vectors 32..48 and then masked
-    // entirely, so they deliver nothing but possibly spurious IRQs, which have handlers.
-    unsafe {
-        pics.initialize();
-        pics.write_masks(0xff, 0xff);
-    }
 }
 
 /// Tasks the timer interrupt polls before it preempts the running thread.
@@ -184,7 +143,5 @@ extern "x86-interrupt" fn master_spurious(frame: InterruptStackFrame) {
 
 extern "x86-interrupt" fn slave_spurious(frame: InterruptStackFrame) {
     let _kernel_gs = super::user::UserGsGuard::enter(&frame);
-    // The master did see the cascade line: acknowledge it there only.
-    // SAFETY: the master's cascade line is in service for this spurious slave interrupt.
-    unsafe { PICS.lock().notify_end_of_interrupt(PIC_1_OFFSET + CASCADE_IRQ) };
+    super::pic::acknowledge_slave_spurious();
 }

@@ -1,7 +1,7 @@
-//! x86_64 specifics still in the kernel crate — exceptions, interrupts and IPIs, the
-//! interrupt controllers (local APIC, I/O APIC), system-call entry, starting the other CPUs,
-//! backtraces — beside the `hardware` crate's, re-exported here (descriptor tables, CPU
-//! control, context switch, FPU, per-CPU data, user-mode GS, ACPI). What is here calls up
+//! x86_64 specifics still in the kernel crate — exceptions, the interrupt handlers, starting
+//! the other CPUs, backtraces — beside the `hardware` crate's, re-exported here (descriptor
+//! tables, CPU control, context switch, FPU, per-CPU data, user-mode GS, system-call entry,
+//! ACPI, the interrupt controllers and their vectors). What is here calls up
 //! into the kernel (`scripts/layering.allowed` lists each call) and moves to `hardware`
 //! once those calls are turned into what its functions return or into registered handlers.
 //!
@@ -14,15 +14,16 @@
 //! are on and the TSC is calibrated.
 #![allow(unsafe_code)]
 
-pub mod apic;
 pub mod backtrace;
 pub mod exceptions;
 pub mod idt;
-pub mod ioapic;
 pub mod irq;
 pub mod smp;
 
-pub use hardware::{MAX_CPUS, acpi, context, cpu, fpu, gdt, percpu, protection, syscall, tlb, user};
+pub use hardware::{
+    MAX_CPUS, acpi, apic, context, cpu, fpu, gdt, ioapic, percpu, pic, protection, syscall, tlb, user,
+    vectors,
+};
 
 /// Sets up the boot CPU: its index (0), its GDT and TSS, the IDT, FPU/SSE, SMEP/SMAP, the
 /// `syscall` MSRs; remaps and masks the 8259 PICs. Interrupts stay disabled until
@@ -34,13 +35,13 @@ pub fn init() {
     fpu::init();
     protection::init();
     syscall::init();
-    irq::mask_legacy_pics();
+    pic::mask();
 }
 
-/// Reads the MADT, enables the boot CPU's local APIC and starts its timer (the tick),
-/// and routes the keyboard and serial interrupts through the I/O APIC. After `mm::init`,
-/// with interrupts still off.
-pub fn init_interrupt_controllers(physical_memory_offset: u64) {
+/// Reads the MADT, enables the boot CPU's local APIC and starts its timer at `tick_hz`,
+/// and routes the keyboard and serial interrupts through the I/O APIC; `map_uncached`
+/// maps their registers (`mm::device_memory`). After `mm::init`, with interrupts still off.
+pub fn init_interrupt_controllers(physical_memory_offset: u64, tick_hz: u32, map_uncached: fn(u64) -> u64) {
     let topology = acpi::discover(physical_memory_offset);
     log::info!(
         "acpi: {} CPUs (APIC ids {:?}), local APIC at {:#x}, I/O APIC at {:#x} (GSI base {}), {} ISA overrides",
@@ -51,6 +52,6 @@ pub fn init_interrupt_controllers(physical_memory_offset: u64) {
         topology.io_apic.gsi_base,
         topology.isa_overrides.len()
     );
-    apic::init_boot_cpu(topology);
-    ioapic::init(topology);
+    apic::init_boot_cpu(topology, tick_hz, map_uncached);
+    ioapic::init(topology, map_uncached);
 }

@@ -72,7 +72,7 @@ pub fn flush(range: Range<u64>, targets: CpuSet) {
     END.store(range.end, Ordering::Relaxed);
     OWED.store(targets.0, Ordering::Release);
     for index in (0..64).filter(|index| targets.0 & (1 << index) != 0) {
-        crate::arch::apic::send_ipi(index, crate::arch::irq::TLB_SHOOTDOWN_VECTOR);
+        crate::arch::apic::send_ipi(index, crate::arch::vectors::TLB_SHOOTDOWN_VECTOR);
     }
     while OWED.load(Ordering::Acquire) != 0 {
         serve_pending();

@@ -379,7 +379,7 @@ pub fn kick(index: u32) {
     if let Some(target) = cpu(index)
         && target.halted.load(Ordering::SeqCst)
     {
-        crate::arch::apic::send_ipi(index, crate::arch::irq::RESCHEDULE_VECTOR);
+        crate::arch::apic::send_ipi(index, crate::arch::vectors::RESCHEDULE_VECTOR);
     }
 }
 

@@ -10,16 +10,17 @@
 
 use x2apic::ioapic::{IoApic, IrqFlags, IrqMode, RedirectionTableEntry};
 
-use super::acpi::Topology;
-use super::irq::{KEYBOARD_VECTOR, SERIAL_VECTOR};
+use crate::acpi::Topology;
+use crate::vectors::{KEYBOARD_VECTOR, SERIAL_VECTOR};
 
 /// ISA interrupt lines of the devices the kernel serves.
 const KEYBOARD_ISA_IRQ: u8 = 1;
 const SERIAL_ISA_IRQ: u8 = 4;
 
-/// Masks every input, then routes the keyboard and COM1 to the boot CPU.
-pub(super) fn init(topology: &Topology) {
-    let registers = crate::mm::device_memory::map_uncached(topology.io_apic.address);
+/// Masks every input, then routes the keyboard and COM1 to the boot CPU. `map_uncached`
+/// maps a physical address uncached and returns its virtual address.
+pub fn init(topology: &Topology, map_uncached: impl FnOnce(u64) -> u64) {
+    let registers = map_uncached(topology.io_apic.address);
     // SAFETY: `registers` maps the MADT's I/O APIC uncached for the kernel's lifetime, and
     // this is the only `IoApic` ever made for it.
     let mut io_apic = unsafe { IoApic::new(registers) };

@@ -6,8 +6,8 @@
 //! crate's register values are raw: in xAPIC mode an APIC id sits in bits 24..32 of the ID
 //! register and of the ICR's destination word, which `destination` accounts for.
 //!
-//! Timer: divide by 16, periodic; its initial count, the bus clocks of one tick at
-//! `time::TICK_HZ`, is measured once on the boot CPU against the PIT (`calibrate_timer`)
+//! Timer: divide by 16, periodic; its initial count, the bus clocks of one tick at the
+//! kernel's tick rate, is measured once on the boot CPU against the PIT (`calibrate_timer`)
 //! and used by every CPU. A CPU's timer runs only after it calls `start_timer`.
 //!
 //! Invariants: each CPU's `LocalApic` lives in its own slot and is touched only by that CPU,
@@ -24,9 +24,9 @@ use x2apic::lapic::{LocalApic, LocalApicBuilder, TimerDivide, TimerMode};
 use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::registers::model_specific::Msr;
 
-use super::MAX_CPUS;
-use super::acpi::Topology;
-use super::irq::{APIC_ERROR_VECTOR, APIC_SPURIOUS_VECTOR, TIMER_VECTOR};
+use crate::MAX_CPUS;
+use crate::acpi::Topology;
+use crate::vectors::{APIC_ERROR_VECTOR, APIC_SPURIOUS_VECTOR, TIMER_VECTOR};
 
 /// The timer's divider; `calibrate_timer` measures with the same one.
 const TIMER_DIVIDE: TimerDivide = TimerDivide::Div16;
@@ -63,7 +63,7 @@ static APICS: [ApicSlot; MAX_CPUS] = [const { ApicSlot(UnsafeCell::new(None)) };
 /// this module's functions that use it.
 fn with_local_apic<R>(work: impl FnOnce(&mut LocalApic) -> R) -> R {
     without_interrupts(|| {
-        let slot = &APICS[super::cpu::id() as usize];
+        let slot = &APICS[crate::cpu::id() as usize];
         // SAFETY: only this CPU uses its slot; with interrupts off and `work` not re-entering,
         // this is the only reference to it until `work` is done.
         let apic = unsafe { &mut *slot.0.get() };
@@ -100,7 +100,7 @@ fn mask_local_interrupt_pins() {
 
 /// Enables this CPU's local APIC: spurious and error vectors set, LINT pins masked, timer
 /// stopped (see `start_timer`). Once per CPU, during its bring-up, with interrupts off.
-pub(super) fn enable_this_cpu() {
+pub fn enable_this_cpu() {
     let mut builder = LocalApicBuilder::new();
     builder
         .timer_vector(usize::from(TIMER_VECTOR))
@@ -120,35 +120,35 @@ pub(super) fn enable_this_cpu() {
         apic.disable_timer();
     }
     mask_local_interrupt_pins();
-    let slot = &APICS[super::cpu::id() as usize];
+    let slot = &APICS[crate::cpu::id() as usize];
     // SAFETY: bring-up of this CPU runs with interrupts off, and nothing else uses this
     // CPU's slot yet.
     without_interrupts(|| unsafe { *slot.0.get() = Some(apic) });
 }
 
 /// Brings up the boot CPU's local APIC: picks the mode, maps the xAPIC registers if they
-/// are needed, enables it, measures the timer and starts it. Interrupts must be off.
-pub(super) fn init_boot_cpu(topology: &Topology) {
+/// are needed (`map_uncached` maps a physical address uncached and returns its virtual
+/// address), enables it, measures the timer for `tick_hz` interrupts a second and starts
+/// it. Interrupts must be off.
+pub fn init_boot_cpu(topology: &Topology, tick_hz: u32, map_uncached: impl FnOnce(u64) -> u64) {
     let x2apic = has_x2apic();
     X2APIC.store(x2apic, Ordering::Relaxed);
     if !x2apic {
-        XAPIC_REGISTERS
-            .store(crate::mm::device_memory::map_uncached(topology.local_apic_address), Ordering::Relaxed);
+        XAPIC_REGISTERS.store(map_uncached(topology.local_apic_address), Ordering::Relaxed);
     }
     enable_this_cpu();
-    calibrate_timer();
+    calibrate_timer(tick_hz);
     start_timer();
     log::info!(
-        "apic: {} mode, timer {} bus clocks per tick (÷16) at {} Hz",
+        "apic: {} mode, timer {} bus clocks per tick (÷16) at {tick_hz} Hz",
         if x2apic { "x2APIC" } else { "xAPIC" },
         TIMER_INITIAL_COUNT.load(Ordering::Relaxed),
-        crate::time::TICK_HZ
     );
 }
 
 /// Measures the timer's rate against the PIT: a masked one-shot count down from the
 /// maximum while the PIT counts `CALIBRATION_MICROS`.
-fn calibrate_timer() {
+fn calibrate_timer(tick_hz: u32) {
     let pit_count = drivers::pit::count_for_micros(CALIBRATION_MICROS);
     let elapsed = with_local_apic(|apic| {
         // SAFETY: the timer is masked (`enable_this_cpu`), so counting raises no interrupt;
@@ -163,14 +163,14 @@ fn calibrate_timer() {
             u32::MAX - remaining
         }
     });
-    let per_tick = u64::from(elapsed) * u64::from(drivers::pit::INPUT_HZ)
-        / (u64::from(pit_count) * u64::from(crate::time::TICK_HZ));
+    let per_tick =
+        u64::from(elapsed) * u64::from(drivers::pit::INPUT_HZ) / (u64::from(pit_count) * u64::from(tick_hz));
     let per_tick = u32::try_from(per_tick).expect("apic: timer too fast for a 32-bit count per tick");
     assert!(per_tick > 0, "apic: the local APIC timer did not count while the PIT ran");
     TIMER_INITIAL_COUNT.store(per_tick, Ordering::Relaxed);
 }
 
-/// Starts this CPU's timer: periodic, `time::TICK_HZ` interrupts a second on
+/// Starts this CPU's timer: periodic, at the rate `init_boot_cpu` measured for, on
 /// `TIMER_VECTOR`. For each CPU once its interrupt handlers can take a tick.
 pub fn start_timer() {
     let count = TIMER_INITIAL_COUNT.load(Ordering::Relaxed);
@@ -206,7 +206,7 @@ fn wait_for_delivery(apic: &LocalApic) {
 /// Sends `vector` to the CPU whose index is `cpu_index` (its position in
 /// `acpi::Topology::apic_ids`; the boot CPU is 0). Panics for an unknown index.
 pub fn send_ipi(cpu_index: u32, vector: u8) {
-    let apic_id = super::acpi::topology().apic_ids[cpu_index as usize];
+    let apic_id = crate::acpi::topology().apic_ids[cpu_index as usize];
     with_local_apic(|apic| {
         wait_for_delivery(apic);
         // SAFETY: a fixed interrupt to one CPU; every vector the kernel sends has a handler
@@ -217,7 +217,7 @@ pub fn send_ipi(cpu_index: u32, vector: u8) {
 
 /// Sends INIT to the CPU with local APIC id `apic_id`: it resets and waits for a start-up
 /// IPI.
-pub(super) fn send_init(apic_id: u32) {
+pub fn send_init(apic_id: u32) {
     with_local_apic(|apic| {
         wait_for_delivery(apic);
         // SAFETY: INIT resets only the CPU named, which the kernel does not run on yet (or
@@ -228,7 +228,7 @@ pub(super) fn send_init(apic_id: u32) {
 
 /// Sends a start-up IPI to the CPU with local APIC id `apic_id`: it starts in real mode at
 /// physical page `page_number`.
-pub(super) fn send_startup(apic_id: u32, page_number: u8) {
+pub fn send_startup(apic_id: u32, page_number: u8) {
     with_local_apic(|apic| {
         wait_for_delivery(apic);
         // SAFETY: the CPU named was sent INIT and waits for this; the caller put start-up
@@ -238,7 +238,7 @@ pub(super) fn send_startup(apic_id: u32, page_number: u8) {
 }
 
 /// This CPU's local APIC error status, for the error interrupt's report.
-pub(super) fn error_status() -> u8 {
+pub fn error_status() -> u8 {
     // SAFETY: reading the error status register has no side effects the kernel relies on.
     with_local_apic(|apic| unsafe { apic.error_flags() }.bits())
 }

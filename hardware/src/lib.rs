@@ -1,6 +1,6 @@
 //! Lethe's hardware layer: the x86_64 code that needs `unsafe`, behind safe interfaces.
 //!
-//! Descriptor tables (`gdt`), CPU control and the CPU index (`cpu`), the context switch
+//! Descriptor tables (`gdt`), frame-pointer backtraces of interrupted code (`backtrace`), CPU control and the CPU index (`cpu`), the context switch
 //! (`context`), x87/SSE state (`fpu`), SMEP/SMAP (`protection`), TLB flushes (`tlb`),
 //! user-mode GS handling (`user`), system-call entry and exit (`syscall`), per-CPU data
 //! (`percpu`), the physical-memory window (`window`), the ACPI tables (`acpi`), the
@@ -18,6 +18,7 @@ extern crate alloc;
 
 pub mod acpi;
 pub mod apic;
+pub mod backtrace;
 pub mod context;
 pub mod cpu;
 pub mod fpu;

@@ -1,5 +1,5 @@
 //! x86_64 specifics still in the kernel crate — exceptions, the interrupt handlers, starting
-//! the other CPUs, backtraces — beside the `hardware` crate's, re-exported here (descriptor
+//! the other CPUs — beside the `hardware` crate's, re-exported here (descriptor
 //! tables, CPU control, context switch, FPU, per-CPU data, user-mode GS, system-call entry,
 //! ACPI, the interrupt controllers and their vectors). What is here calls up
 //! into the kernel (`scripts/layering.allowed` lists each call) and moves to `hardware`
@@ -14,15 +14,14 @@
 //! are on and the TSC is calibrated.
 #![allow(unsafe_code)]
 
-pub mod backtrace;
 pub mod exceptions;
 pub mod idt;
 pub mod irq;
 pub mod smp;
 
 pub use hardware::{
-    MAX_CPUS, acpi, apic, context, cpu, fpu, gdt, ioapic, percpu, pic, protection, syscall, tlb, user,
-    vectors,
+    MAX_CPUS, acpi, apic, backtrace, context, cpu, fpu, gdt, ioapic, percpu, pic, protection, syscall, tlb,
+    user, vectors,
 };
 
 /// Sets up the boot CPU: its index (0), its GDT and TSS, the IDT, FPU/SSE, SMEP/SMAP, the

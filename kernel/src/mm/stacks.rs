@@ -144,6 +144,16 @@ pub fn stack_of(address: u64) -> Option<Range<u64>> {
     LAYOUT.get()?.stack_of(address)
 }
 
+/// The kernel stack this CPU runs on, for a backtrace of it.
+pub fn running_stack() -> Option<hardware::backtrace::MappedStack> {
+    let marker = 0u8;
+    let range = stack_of(core::ptr::addr_of!(marker) as u64)?;
+    // SAFETY: `marker` is on the stack this CPU runs on, so that stack is live:
+    // a slot's stack is mapped whole from allocation until it is freed after its thread is
+    // off every CPU, and the boot stack is mapped for the kernel's lifetime.
+    Some(unsafe { hardware::backtrace::MappedStack::new(range) })
+}
+
 /// For fault reports: if `address` is in a stack's guard page, that stack's slot and, if
 /// the lock is free to take, its owner. Never blocks.
 pub fn guard_page_owner(address: u64) -> Option<(u32, Option<&'static str>)> {

@@ -9,8 +9,8 @@
 //! keep no frame pointer: a walk through one misses its caller or stops early.
 //!
 //! Invariant: a walk never faults and always ends. It reads only 8-byte-aligned words inside
-//! the kernel stack this CPU runs on (`mm::stacks::stack_of`: a live stack, so all of it is
-//! mapped), each frame strictly above the one before, at most `MAX_FRAMES` of them, and it
+//! the kernel stack this CPU runs on (a `MappedStack`, which its maker vouches is mapped
+//! whole), each frame strictly above the one before, at most `MAX_FRAMES` of them, and it
 //! stops at the first return address outside the kernel's code. An interrupt taken in ring 0
 //! pushes its frame on the interrupted stack (only the double fault has an IST stack), so
 //! the handler's frames and the interrupted ones are on that one stack.
@@ -40,6 +40,20 @@ fn kernel_code() -> Range<u64> {
     KERNEL_IMAGE_START..&raw const etext as u64
 }
 
+/// The bounds of a kernel stack that is mapped whole for as long as the walk that reads it
+/// runs: the stack the walking CPU runs on.
+#[derive(Debug, Clone)]
+pub struct MappedStack(Range<u64>);
+
+impl MappedStack {
+    /// # Safety
+    /// Every byte of `range` must be mapped, readable kernel memory while this CPU runs on
+    /// the stack it bounds.
+    pub unsafe fn new(range: Range<u64>) -> Self {
+        Self(range)
+    }
+}
+
 /// The return addresses of an interrupted kernel context, innermost first.
 #[derive(Debug, Clone, Copy)]
 pub struct Backtrace {
@@ -61,17 +75,23 @@ impl Backtrace {
 }
 
 /// The backtrace of the code the interrupt with `frame` interrupted: the return addresses
-/// above its RIP. Empty for an interrupt from ring 3, or when the handler's frame is not
-/// found on this stack.
-pub fn of_interrupted(frame: &InterruptStackFrame) -> Backtrace {
+/// above its RIP. `running_stack` gives the stack this CPU runs on. Empty for an interrupt
+/// from ring 3, or when the handler's frame is not found on that stack.
+pub fn of_interrupted(
+    frame: &InterruptStackFrame,
+    running_stack: impl FnOnce() -> Option<MappedStack>,
+) -> Backtrace {
     let mut backtrace = Backtrace::EMPTY;
-    if super::user::from_user(frame) {
+    if crate::user::from_user(frame) {
         return backtrace;
     }
     let here: u64;
     // SAFETY: copies RBP to a register; no memory is touched.
     unsafe { core::arch::asm!("mov {}, rbp", out(reg) here, options(nomem, nostack, preserves_flags)) };
-    let Some(stack) = crate::mm::stacks::stack_of(here) else { return backtrace };
+    let Some(MappedStack(stack)) = running_stack() else { return backtrace };
+    if !stack.contains(&here) {
+        return backtrace;
+    }
     let Some(interrupted) = interrupted_frame_pointer(&stack, here, frame) else { return backtrace };
     let code = kernel_code();
     let mut frame_pointer = interrupted;
@@ -125,8 +145,8 @@ fn read_word(stack: &Range<u64>, address: u64) -> Option<u64> {
     if !address.is_multiple_of(8) || address < stack.start || end > stack.end {
         return None;
     }
-    // SAFETY: `stack` is the live kernel stack this CPU runs on (`of_interrupted` found it
-    // from RBP), so all of it is mapped; the word is aligned and inside it. Only this CPU
+    // SAFETY: `stack` is the kernel stack this CPU runs on (`of_interrupted` found it from
+    // RBP), mapped whole (`MappedStack::new`'s contract); the word is aligned and inside it. Only this CPU
     // writes the stack, and the code that owns these frames is suspended under this handler.
     Some(unsafe { core::ptr::read_volatile(address as *const u64) })
 }

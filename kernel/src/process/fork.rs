@@ -88,19 +88,9 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
     }
 }
 
-/// clone flags (Linux's).
+/// clone flags: Linux's (`abi::clone`), and the sets of them Lethe accepts.
 pub mod clone_flags {
-    pub const CLONE_VM: u64 = 0x100;
-    pub const CLONE_FS: u64 = 0x200;
-    pub const CLONE_FILES: u64 = 0x400;
-    pub const CLONE_SIGHAND: u64 = 0x800;
-    pub const CLONE_THREAD: u64 = 0x1_0000;
-    pub const CLONE_SYSVSEM: u64 = 0x4_0000;
-    pub const CLONE_SETTLS: u64 = 0x8_0000;
-    pub const CLONE_PARENT_SETTID: u64 = 0x10_0000;
-    pub const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
-    pub const CLONE_DETACHED: u64 = 0x40_0000;
-    pub const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+    pub use abi::clone::*;
     /// What a new thread of the same process needs (musl's pthread_create passes these).
     pub const THREAD: u64 = CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
     /// Everything accepted with `THREAD`.

@@ -17,14 +17,7 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-/// Resources Linux defines limits for (`RLIM_NLIMITS`); each has a stored pair.
-pub const RESOURCES: usize = 16;
-/// `RLIMIT_STACK`.
-pub const RLIMIT_STACK: usize = 3;
-/// `RLIMIT_NPROC`: how many tasks the user may have.
-pub const RLIMIT_NPROC: usize = 6;
-/// "No limit".
-pub const RLIM_INFINITY: u64 = u64::MAX;
+pub use abi::resource::{RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NPROC, RLIMIT_STACK};
 
 /// One resource's limit: `soft` is enforced, `hard` is the ceiling for raising it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,12 +35,12 @@ pub enum LimitError {
 
 /// A process's limits, copied to its children at fork.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits([Limit; RESOURCES]);
+pub struct Limits([Limit; RLIM_NLIMITS]);
 
 impl Limits {
     /// What a program the kernel starts gets: no limits but the stack's real size.
     pub fn initial(stack_bytes: u64) -> Self {
-        let mut limits = [Limit { soft: RLIM_INFINITY, hard: RLIM_INFINITY }; RESOURCES];
+        let mut limits = [Limit { soft: RLIM_INFINITY, hard: RLIM_INFINITY }; RLIM_NLIMITS];
         limits[RLIMIT_STACK] = Limit { soft: stack_bytes, hard: stack_bytes };
         Limits(limits)
     }

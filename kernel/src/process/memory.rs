@@ -73,9 +73,7 @@ pub enum MemoryError {
 
 /// `PROT_*` bits to a page access; `None` for PROT_NONE.
 pub fn access_for(protection: u64) -> Result<Option<PageAccess>, MemoryError> {
-    const PROT_READ: u64 = 1;
-    const PROT_WRITE: u64 = 2;
-    const PROT_EXEC: u64 = 4;
+    use abi::mman::{PROT_EXEC, PROT_READ, PROT_WRITE};
     if protection & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
         return Err(MemoryError::Invalid);
     }

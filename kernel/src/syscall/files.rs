@@ -11,15 +11,14 @@ use crate::files::pipe::{self, PIPE_BUF, PipeError};
 use crate::files::{File, Kind, TableError};
 use crate::process::{self, usercopy};
 use abi::Errno;
+use abi::fcntl::{O_CLOEXEC, O_NONBLOCK};
+use abi::ioctl::TIOCGWINSZ;
 use abi::types::{Iovec, Winsize};
 
 /// Largest piece the console path copies at once.
 const CONSOLE_CHUNK: usize = 256;
 /// Most `iovec`s `writev` takes (Linux's UIO_MAXIOV).
 const IOV_MAX: u64 = 1024;
-const TIOCGWINSZ: u64 = 0x5413;
-const O_NONBLOCK: u64 = 0o4000;
-const O_CLOEXEC: u64 = 0o2000000;
 
 impl From<TableError> for Errno {
     fn from(error: TableError) -> Errno {

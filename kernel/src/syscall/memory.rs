@@ -5,13 +5,12 @@
 use super::current_process;
 use crate::process::memory;
 use abi::Errno;
+use abi::mman::{
+    MAP_ANONYMOUS, MAP_FIXED, MAP_GROWSDOWN, MAP_NORESERVE, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, MAP_STACK,
+};
 
-const MAP_SHARED: u64 = 0x01;
-const MAP_PRIVATE: u64 = 0x02;
-const MAP_FIXED: u64 = 0x10;
-const MAP_ANONYMOUS: u64 = 0x20;
 /// Flags `mmap` accepts and ignores (no effect without demand paging or files).
-const MAP_IGNORED: u64 = 0x0100 /* GROWSDOWN */ | 0x4000 /* NORESERVE */ | 0x8000 /* POPULATE */ | 0x2_0000 /* STACK */;
+const MAP_IGNORED: u64 = MAP_GROWSDOWN | MAP_NORESERVE | MAP_POPULATE | MAP_STACK;
 
 /// `brk(address)`: moves the program break to `address` if it can, and returns the break
 /// as it is then (Linux's rule: a failed brk returns the old break, not an error).

@@ -5,9 +5,7 @@ use super::current_process;
 use crate::arch::syscall::SyscallFrame;
 use crate::process::{self, usercopy};
 use abi::Errno;
-
-const ARCH_SET_FS: u64 = 0x1002;
-const ARCH_GET_FS: u64 = 0x1003;
+use abi::arch_prctl::{ARCH_GET_FS, ARCH_SET_FS};
 
 /// `fork()` (and `vfork()`, which behaves as fork): the child returns 0, the parent its pid.
 pub(super) fn fork(frame: &SyscallFrame) -> Result<u64, Errno> {
@@ -90,12 +88,9 @@ pub(super) fn futex(
     target: u64,
     value3: u64,
 ) -> Result<u64, Errno> {
-    const FUTEX_WAIT: u64 = 0;
-    const FUTEX_WAKE: u64 = 1;
-    const FUTEX_REQUEUE: u64 = 3;
-    const FUTEX_CMP_REQUEUE: u64 = 4;
-    const FUTEX_PRIVATE_FLAG: u64 = 128;
-    const FUTEX_CLOCK_REALTIME: u64 = 256;
+    use abi::futex::{
+        FUTEX_CLOCK_REALTIME, FUTEX_CMP_REQUEUE, FUTEX_PRIVATE_FLAG, FUTEX_REQUEUE, FUTEX_WAIT, FUTEX_WAKE,
+    };
     let process = current_process();
     match operation & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) {
         FUTEX_WAIT => {

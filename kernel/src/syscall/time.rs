@@ -54,12 +54,10 @@ pub(super) fn clock_getres(clock: u64, address: u64) -> Result<u64, Errno> {
 
 /// The clocks there are (all read the TSC since boot).
 fn known_clock(clock: u64) -> Result<(), Errno> {
-    const CLOCK_REALTIME: u64 = 0;
-    const CLOCK_MONOTONIC: u64 = 1;
-    const CLOCK_MONOTONIC_RAW: u64 = 4;
-    const CLOCK_REALTIME_COARSE: u64 = 5;
-    const CLOCK_MONOTONIC_COARSE: u64 = 6;
-    const CLOCK_BOOTTIME: u64 = 7;
+    use abi::clock::{
+        CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE, CLOCK_MONOTONIC_RAW, CLOCK_REALTIME,
+        CLOCK_REALTIME_COARSE,
+    };
     match clock {
         CLOCK_REALTIME
         | CLOCK_MONOTONIC

@@ -1,0 +1,4 @@
+//! `ioctl` requests.
+
+/// Reads a terminal's window size.
+pub const TIOCGWINSZ: u64 = 0x5413;

@@ -24,12 +24,13 @@ use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
 use x86_64::instructions::tables::load_tss;
 use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
+use x86_64::structures::idt::{DivergingHandlerFuncWithErrCode, InterruptDescriptorTable};
 use x86_64::structures::tss::TaskStateSegment;
 
 use super::MAX_CPUS;
 
 /// IST slot of the double-fault stack.
-pub const DOUBLE_FAULT_IST_INDEX: u16 = 0;
+const DOUBLE_FAULT_IST_INDEX: u16 = 0;
 
 /// Size of each CPU's double-fault stack.
 const DOUBLE_FAULT_STACK_SIZE: usize = 5 * 4096;
@@ -109,6 +110,18 @@ pub fn selectors() -> &'static Selectors {
 /// The address range of this CPU's double-fault stack, for reports.
 pub fn double_fault_stack() -> core::ops::Range<u64> {
     this_cpu().double_fault_stack()
+}
+
+/// Makes `handler` the double-fault handler of `idt`, run on the double-fault stack of
+/// whichever CPU faults. `idt` must be loaded only on CPUs that ran `init`.
+pub fn set_double_fault_handler(
+    idt: &mut InterruptDescriptorTable,
+    handler: DivergingHandlerFuncWithErrCode,
+) {
+    // SAFETY: every CPU's TSS holds its own double-fault stack in this IST slot (`CpuTables`
+    // builds it), loaded by `init`; no other vector is routed to the slot (only this
+    // function names it).
+    unsafe { idt.double_fault.set_handler_fn(handler).set_stack_index(DOUBLE_FAULT_IST_INDEX) };
 }
 
 /// Makes `top` the stack this CPU switches to on an interrupt from ring 3. Interrupts must

@@ -1,13 +1,16 @@
 //! Lethe's hardware layer: the x86_64 code that needs `unsafe`, behind safe interfaces.
 //!
-//! Descriptor tables (`gdt`), frame-pointer backtraces of interrupted code (`backtrace`), CPU control and the CPU index (`cpu`), the context switch
+//! Descriptor tables (`gdt`), CPU control and the CPU index (`cpu`), the context switch
 //! (`context`), x87/SSE state (`fpu`), SMEP/SMAP (`protection`), TLB flushes (`tlb`),
 //! user-mode GS handling (`user`), system-call entry and exit (`syscall`), per-CPU data
 //! (`percpu`), the physical-memory window (`window`), the ACPI tables (`acpi`), the
 //! interrupt controllers — each CPU's local APIC with its timer and IPIs (`apic`), the I/O
-//! APIC (`ioapic`), the silenced 8259s (`pic`) — and the vectors they use (`vectors`). It never names the scheduler, processes or
-//! system calls: what the kernel keeps per CPU is opaque here (`percpu` is generic over
-//! it), and control goes back to the kernel through what its functions return.
+//! APIC (`ioapic`), the silenced 8259s (`pic`) — and the vectors they use (`vectors`), the
+//! application processors' start-up code (`trampoline`), and frame-pointer backtraces of
+//! interrupted code (`backtrace`). It never names the scheduler, processes or system
+//! calls: what the kernel keeps per CPU is opaque here (`percpu` is generic over it), and
+//! control goes back to the kernel through what its functions return or the functions it
+//! passes in.
 //!
 //! Every unsafe block carries a `// SAFETY:` comment saying why it holds; every unsafe
 //! function a `# Safety` section.
@@ -29,6 +32,7 @@ pub mod pic;
 pub mod protection;
 pub mod syscall;
 pub mod tlb;
+pub mod trampoline;
 pub mod user;
 pub mod vectors;
 pub mod window;

@@ -2,9 +2,9 @@
 //! in `tests/` links the same kernel the binary runs.
 //!
 //! Unsafe code lives in the `hardware` crate (descriptor tables, CPU control, the context
-//! switch, FPU state, per-CPU data, user-mode GS, the physical window) and, while they are
-//! still being moved there, in `arch` (interrupt controllers, trap and system-call entry,
-//! SMP start-up) and `mm` (page tables, the heap allocator, pools), plus call sites that each
+//! switch, FPU state, per-CPU data, user-mode GS, system-call entry, the interrupt
+//! controllers, the APs' start-up code, the physical window) and, while it is still being
+//! moved there, in `mm` (page tables, the heap allocator, pools), plus call sites that each
 //! say why: the context switch and CR3 load in `sched::switch::schedule`, the entries to
 //! user mode in `process::exec`, the VGA set-up in `console`. The rest of the kernel is safe
 //! Rust, which the crate-level `deny(unsafe_code)` enforces.

@@ -1,6 +1,6 @@
 //! The interrupt descriptor table: every CPU exception, plus the hardware interrupts and
 //! IPIs (`irq`). One table, shared by every CPU; each loads it with `init` during its
-//! bring-up.
+//! bring-up, after its GDT and TSS (`gdt::init`), whose stack the double fault runs on.
 
 use spin::LazyLock;
 use x86_64::structures::idt::InterruptDescriptorTable;
@@ -17,13 +17,7 @@ static IDT: LazyLock<InterruptDescriptorTable> = LazyLock::new(|| {
     idt.bound_range_exceeded.set_handler_fn(exceptions::bound_range_exceeded);
     idt.invalid_opcode.set_handler_fn(exceptions::invalid_opcode);
     idt.device_not_available.set_handler_fn(exceptions::device_not_available);
-    // SAFETY: the IST index names the double-fault stack that `gdt::init` installs in the
-    // TSS before this IDT is loaded; no other handler uses that stack.
-    unsafe {
-        idt.double_fault
-            .set_handler_fn(exceptions::double_fault)
-            .set_stack_index(gdt::DOUBLE_FAULT_IST_INDEX);
-    }
+    gdt::set_double_fault_handler(&mut idt, exceptions::double_fault);
     idt.invalid_tss.set_handler_fn(exceptions::invalid_tss);
     idt.segment_not_present.set_handler_fn(exceptions::segment_not_present);
     idt.stack_segment_fault.set_handler_fn(exceptions::stack_segment_fault);

@@ -1,18 +1,15 @@
-//! x86_64 specifics still in the kernel crate — exceptions, the interrupt handlers, starting
-//! the other CPUs — beside the `hardware` crate's, re-exported here (descriptor
-//! tables, CPU control, context switch, FPU, per-CPU data, user-mode GS, system-call entry,
-//! ACPI, the interrupt controllers and their vectors). What is here calls up
-//! into the kernel (`scripts/layering.allowed` lists each call) and moves to `hardware`
-//! once those calls are turned into what its functions return or into registered handlers.
-//!
-//! One of the two places in the kernel crate where `unsafe` is allowed (with `mm`); every
-//! unsafe block carries a `// SAFETY:` comment.
+//! x86_64 specifics still in the kernel crate — the IDT, the exception and interrupt
+//! handlers, starting the other CPUs — beside the `hardware` crate's, re-exported here
+//! (descriptor tables, CPU control, context switch, FPU, per-CPU data, user-mode GS,
+//! system-call entry, ACPI, the interrupt controllers and their vectors, backtraces, the
+//! APs' start-up code). All of it is safe code over `hardware`; the handlers call up into
+//! the kernel (`scripts/layering.allowed` lists each call) until they are registered from
+//! above instead.
 //!
 //! Boot order: `init` (CPU tables, the 8259s masked) before the heap exists;
 //! `init_interrupt_controllers` once the heap and frame allocator are up (the MADT is read
 //! into heap memory, the APIC registers are mapped through `mm`); `smp` after interrupts
 //! are on and the TSC is calibrated.
-#![allow(unsafe_code)]
 
 pub mod exceptions;
 pub mod idt;
@@ -21,7 +18,7 @@ pub mod smp;
 
 pub use hardware::{
     MAX_CPUS, acpi, apic, backtrace, context, cpu, fpu, gdt, ioapic, percpu, pic, protection, syscall, tlb,
-    user, vectors,
+    trampoline, user, vectors,
 };
 
 /// Sets up the boot CPU: its index (0), its GDT and TSS, the IDT, FPU/SSE, SMEP/SMAP, the

@@ -20,8 +20,6 @@
 //! Called from: `start_application_processors` once, on the boot CPU in task context, with
 //! interrupts on and the TSC calibrated (`time::calibrate`); the rest from anywhere.
 
-mod trampoline;
-
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -29,7 +27,7 @@ use mm::kernel_stacks::KernelStack;
 use x86_64::registers::control::{Cr0, Cr3, Cr4};
 use x86_64::registers::model_specific::{Efer, EferFlags};
 
-use super::MAX_CPUS;
+use super::{MAX_CPUS, trampoline};
 use crate::sync::SpinLock;
 
 /// How long an AP may take to check in.
@@ -84,20 +82,20 @@ pub fn start_application_processors(entry: fn(cpu_index: u32) -> !) -> u32 {
     if topology.cpu_count() == 1 {
         return cpus_online();
     }
-    let Some(page) = crate::mm::low_memory::start_up_page() else {
+    let Some(page) = crate::mm::low_memory::take_start_up_page() else {
         log::error!("smp: no start-up page below 1 MiB: running on the boot CPU alone");
         return cpus_online();
     };
     let registers = boot_cpu_registers();
     let started_at = crate::time::micros_since_boot();
-    let identity_mapping = crate::mm::low_memory::identity_map();
-    trampoline::install(page, &registers, ap_main);
+    let identity_mapping = crate::mm::low_memory::identity_map(&page);
+    trampoline::install(&page, &registers, ap_main);
     let second_startups = topology
         .apic_ids
         .iter()
         .enumerate()
         .skip(1)
-        .filter(|&(cpu_index, &apic_id)| start_one(cpu_index as u32, apic_id, page))
+        .filter(|&(cpu_index, &apic_id)| start_one(cpu_index as u32, apic_id, &page))
         .count();
     drop(identity_mapping);
     log::info!(
@@ -125,7 +123,7 @@ fn boot_cpu_registers() -> trampoline::ControlRegisters {
 
 /// Starts the AP `cpu_index`, whose local APIC id is `apic_id`, and waits for it. Returns
 /// whether it took a second start-up IPI.
-fn start_one(cpu_index: u32, apic_id: u32, page: u64) -> bool {
+fn start_one(cpu_index: u32, apic_id: u32, page: &trampoline::StartUpPage) -> bool {
     let stack = match crate::mm::stacks::allocate("ap-boot") {
         Ok(stack) => stack,
         Err(error) => {
@@ -135,7 +133,7 @@ fn start_one(cpu_index: u32, apic_id: u32, page: u64) -> bool {
     };
     trampoline::prepare(page, cpu_index, stack.top());
     AP_STACKS.lock().push(stack);
-    let page_number = u8::try_from(page >> 12).expect("smp: the start-up page lies above 1 MiB");
+    let page_number = page.number();
     let checked_in = || CHECKED_IN[cpu_index as usize].load(Ordering::Acquire);
     super::apic::send_init(apic_id);
     spin_micros(AFTER_INIT_MICROS);

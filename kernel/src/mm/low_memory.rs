@@ -11,9 +11,11 @@
 //! see the kernel root's lower half.
 //!
 //! Called from: `mm::init` (`reserve_start_up_page`); `arch::smp` on the boot CPU during
-//! bring-up (`start_up_page`, `identity_map`).
+//! bring-up (`take_start_up_page` once, `identity_map`).
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use hardware::trampoline::StartUpPage;
 
 use mm::PAGE_SIZE;
 use mm::boot_frames::PhysRange;
@@ -27,6 +29,8 @@ const REAL_MODE_LIMIT: u64 = 0x10_0000;
 
 /// The start-up page's physical address; 0 while none is reserved (page 0 never is).
 static START_UP_PAGE: AtomicU64 = AtomicU64::new(0);
+/// Whether `take_start_up_page` has handed the page out.
+static TAKEN: AtomicBool = AtomicBool::new(false);
 
 /// The highest whole page of `ranges` below 1 MiB, other than page 0.
 fn highest_low_page(ranges: impl Iterator<Item = PhysRange>) -> Option<u64> {
@@ -72,9 +76,17 @@ fn without_page(
     })
 }
 
-/// The start-up page's physical address, if there is usable RAM below 1 MiB.
-pub fn start_up_page() -> Option<u64> {
-    Some(START_UP_PAGE.load(Ordering::Relaxed)).filter(|&page| page != 0)
+/// The start-up page, if there is usable RAM below 1 MiB: handed out once (later calls
+/// get `None`).
+pub fn take_start_up_page() -> Option<StartUpPage> {
+    let address = START_UP_PAGE.load(Ordering::Relaxed);
+    if address == 0 || TAKEN.swap(true, Ordering::AcqRel) {
+        return None;
+    }
+    // SAFETY: `reserve_start_up_page` took this page below 1 MiB out of usable RAM before
+    // any allocator saw it, so nothing else uses it, and `TAKEN` makes this the only
+    // `StartUpPage` for it.
+    Some(unsafe { StartUpPage::new(address) })
 }
 
 /// The start-up page mapped at its own address in the kernel root; unmapped on drop.
@@ -83,9 +95,9 @@ pub struct IdentityMapping {
 }
 
 /// Maps the start-up page at its own physical address in the kernel root, writable and
-/// executable, until the returned guard is dropped. Panics without a start-up page.
-pub fn identity_map() -> IdentityMapping {
-    let address = start_up_page().expect("mm: identity_map without a start-up page");
+/// executable, until the returned guard is dropped.
+pub fn identity_map(start_up_page: &StartUpPage) -> IdentityMapping {
+    let address = start_up_page.physical();
     let page = Page::<Size4KiB>::containing_address(VirtAddr::new(address));
     let frame = PhysFrame::<Size4KiB>::containing_address(PhysAddr::new(address));
     let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE;

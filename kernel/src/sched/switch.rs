@@ -49,7 +49,7 @@ impl OffCpu {
 /// Switches to the next runnable thread, or returns at once if there is none and the
 /// current thread can go on. Interrupts must be disabled.
 ///
-/// The one place outside `arch` and `mm` allowed an `unsafe` block: the context switch.
+/// The one place outside `mm` allowed an `unsafe` block in the scheduler: the context switch.
 #[allow(unsafe_code)]
 pub(super) fn schedule() {
     assert!(

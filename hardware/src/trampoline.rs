@@ -1,5 +1,5 @@
 //! The start-up trampoline: the code an application processor runs from the start-up page,
-//! from real mode through protected mode into long mode and on to `smp::ap_main` in the
+//! from real mode through protected mode into long mode and on to the kernel's entry (`install`) in the
 //! kernel half, and the data it reads there.
 //!
 //! Page layout: the code at offset 0, the data at `DATA` (see `Data`'s offsets). The code
@@ -15,8 +15,12 @@
 //!    code — the page is identity-mapped in the kernel root for this;
 //! 3. long mode: CR4 = the boot CPU's, RSP = `STACK_TOP`, calls `ENTRY(CPU_INDEX)`.
 //!
-//! Called from: `smp` on the boot CPU, one AP at a time: `install` once, `prepare` before
-//! each AP, `started` while waiting.
+//! Invariant: the page is the trampoline's alone — a `StartUpPage` is made once, by the
+//! code that reserved the page (`StartUpPage::new`'s contract) — so writing it disturbs
+//! nothing else.
+//!
+//! Called from: the kernel's AP bring-up on the boot CPU, one AP at a time: `install` once,
+//! `prepare` before each AP, `started` while waiting.
 
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -137,7 +141,7 @@ unsafe extern "C" {
 }
 
 /// The boot CPU's control registers, which each AP takes on.
-pub(super) struct ControlRegisters {
+pub struct ControlRegisters {
     pub cr0: u64,
     pub cr3: u64,
     pub cr4: u64,
@@ -149,15 +153,32 @@ fn offset_of(symbol: *const u8) -> usize {
     symbol as usize - (&raw const ap_trampoline_start) as usize
 }
 
-/// The start-up page, seen through the physical-memory window.
-struct StartUpPage {
+/// The page below 1 MiB an AP starts in, seen through the physical-memory window.
+pub struct StartUpPage {
     base: *mut u8,
     physical: u64,
 }
 
 impl StartUpPage {
-    fn new(physical: u64) -> Self {
-        Self { base: crate::mm::window::window().virtual_address(physical) as *mut u8, physical }
+    /// # Safety
+    /// `physical` must be the start of a page of RAM below 1 MiB that nothing else uses
+    /// or hands out for the kernel's lifetime, and this must be its only `StartUpPage`.
+    pub unsafe fn new(physical: u64) -> Self {
+        assert!(
+            physical.is_multiple_of(4096) && physical < 1 << 20,
+            "trampoline: {physical:#x} is not a page below 1 MiB"
+        );
+        Self { base: crate::window::window().virtual_address(physical) as *mut u8, physical }
+    }
+
+    /// The page's physical address.
+    pub fn physical(&self) -> u64 {
+        self.physical
+    }
+
+    /// The page number a start-up IPI names.
+    pub fn number(&self) -> u8 {
+        (self.physical >> 12) as u8
     }
 
     fn write<T: Copy>(&self, offset: usize, value: T) {
@@ -178,8 +199,8 @@ impl StartUpPage {
 /// Copies the trampoline into the start-up page at `physical` and fills in what every AP
 /// shares: the GDT and its pointer, the far jumps, the boot CPU's control registers and
 /// the AP's entry point.
-pub(super) fn install(physical: u64, registers: &ControlRegisters, entry: extern "C" fn(u32) -> !) {
-    let page = StartUpPage::new(physical);
+pub fn install(page: &StartUpPage, registers: &ControlRegisters, entry: extern "C" fn(u32) -> !) {
+    let physical = page.physical;
     let code_length = offset_of(&raw const ap_trampoline_end);
     assert!(code_length <= DATA, "trampoline: {code_length} bytes of code overrun the data at {DATA:#x}");
     // SAFETY: `code_length` bytes of the kernel image from `ap_trampoline_start` go to the
@@ -201,16 +222,14 @@ pub(super) fn install(physical: u64, registers: &ControlRegisters, entry: extern
 }
 
 /// Sets up the start-up page for the next AP: its index and stack, `STARTED` cleared.
-pub(super) fn prepare(physical: u64, cpu_index: u32, stack_top: u64) {
-    let page = StartUpPage::new(physical);
+pub fn prepare(page: &StartUpPage, cpu_index: u32, stack_top: u64) {
     page.write(field::CPU_INDEX, cpu_index);
     page.write(field::STACK_TOP, stack_top);
     page.write(field::STARTED, 0u8);
 }
 
 /// Whether the AP last prepared for has begun running the trampoline.
-pub(super) fn started(physical: u64) -> bool {
-    let page = StartUpPage::new(physical);
+pub fn started(page: &StartUpPage) -> bool {
     // SAFETY: the byte lies in the start-up page, mapped through the window; the AP writes
     // it concurrently, so it is read as an atomic.
     let flag = unsafe { AtomicU8::from_ptr(page.base.add(field::STARTED)) };

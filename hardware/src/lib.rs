@@ -3,7 +3,8 @@
 //! Descriptor tables (`gdt`), CPU control and the CPU index (`cpu`), the context switch
 //! (`context`), x87/SSE state (`fpu`), SMEP/SMAP (`protection`), TLB flushes (`tlb`),
 //! user-mode GS handling (`user`), system-call entry and exit (`syscall`), per-CPU data
-//! (`percpu`), the physical-memory window (`window`), the ACPI tables (`acpi`), the
+//! (`percpu`), the physical-memory window (`window`) and the VGA
+//! text screen through it (`screen`), the ACPI tables (`acpi`), the
 //! interrupt controllers — each CPU's local APIC with its timer and IPIs (`apic`), the I/O
 //! APIC (`ioapic`), the silenced 8259s (`pic`) — and the vectors they use (`vectors`), the
 //! application processors' start-up code (`trampoline`), and frame-pointer backtraces of
@@ -30,6 +31,8 @@ pub mod ioapic;
 pub mod percpu;
 pub mod pic;
 pub mod protection;
+#[cfg(target_os = "none")]
+pub mod screen;
 pub mod syscall;
 pub mod tlb;
 pub mod trampoline;

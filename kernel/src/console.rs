@@ -4,13 +4,11 @@
 //! Callable from any context, interrupt handlers included: each device masks interrupts
 //! while it is held (see `drivers::serial`).
 
-/// Sets up COM1 and the VGA screen (reached through the physical-memory window).
-#[allow(unsafe_code)]
-pub fn init(physical_memory_offset: u64) {
+/// Sets up COM1 and the VGA screen (reached through the physical-memory window, which
+/// `mm::init_window` set up).
+pub fn init() {
     drivers::serial::init();
-    // The bootloader's `map_physical_memory` feature maps all of RAM for the kernel's life.
-    // SAFETY: so the window at `physical_memory_offset` is mapped; only the console uses VGA.
-    unsafe { drivers::vga::init(physical_memory_offset) };
+    crate::arch::screen::init();
 }
 
 /// A copy of everything user programs write, while a test captures it.

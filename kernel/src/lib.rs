@@ -6,7 +6,7 @@
 //! controllers, the APs' start-up code, the physical window) and, while it is still being
 //! moved there, in `mm` (page tables, the heap allocator, pools), plus call sites that each
 //! say why: the context switch and CR3 load in `sched::switch::schedule`, the entries to
-//! user mode in `process::exec`, the VGA set-up in `console`. The rest of the kernel is safe
+//! user mode in `process::exec`. The rest of the kernel is safe
 //! Rust, which the crate-level `deny(unsafe_code)` enforces.
 #![no_std]
 #![cfg_attr(test, no_main)]
@@ -45,7 +45,8 @@ use bootloader::BootInfo;
 /// (their bring-up times itself with the TSC), each entering the scheduler with its own
 /// idle thread and executor.
 pub fn init(boot_info: &'static BootInfo) {
-    console::init(boot_info.physical_memory_offset);
+    mm::init_window(boot_info);
+    console::init();
     logger::init();
     arch::init();
     arch::syscall::set_handler(syscall::dispatch);

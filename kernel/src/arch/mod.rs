@@ -17,8 +17,8 @@ pub mod irq;
 pub mod smp;
 
 pub use hardware::{
-    MAX_CPUS, acpi, apic, backtrace, context, cpu, fpu, gdt, ioapic, percpu, pic, protection, syscall, tlb,
-    trampoline, user, vectors,
+    MAX_CPUS, acpi, apic, backtrace, context, cpu, fpu, gdt, ioapic, percpu, pic, protection, screen,
+    syscall, tlb, trampoline, user, vectors,
 };
 
 /// Sets up the boot CPU: its index (0), its GDT and TSS, the IDT, FPU/SSE, SMEP/SMAP, the

@@ -61,13 +61,18 @@ pub fn usable_ranges(boot_info: &'static BootInfo) -> impl Iterator<Item = PhysR
         .map(|region| PhysRange { start: region.range.start_addr(), end: region.range.end_addr() })
 }
 
-/// Sets up the heap, the frame allocator and the kernel stack region.
-pub fn init(boot_info: &'static BootInfo) {
-    let (root, _) = x86_64::registers::control::Cr3::read();
-    KERNEL_ROOT.store(root.start_address().as_u64(), Ordering::Relaxed);
+/// Records where the bootloader mapped physical memory (`window`). First thing at boot:
+/// the console reaches the VGA screen through it.
+pub fn init_window(boot_info: &'static BootInfo) {
     // SAFETY: the bootloader maps all physical memory at `physical_memory_offset` (the
     // `map_physical_memory` feature) for the kernel's lifetime.
     unsafe { window::init(boot_info.physical_memory_offset) };
+}
+
+/// Sets up the heap, the frame allocator and the kernel stack region. After `init_window`.
+pub fn init(boot_info: &'static BootInfo) {
+    let (root, _) = x86_64::registers::control::Cr3::read();
+    KERNEL_ROOT.store(root.start_address().as_u64(), Ordering::Relaxed);
     // SAFETY: as above, and this is the only page-table handle created.
     let mut mapper = unsafe { paging::kernel_page_table(boot_info.physical_memory_offset) };
     let usable_bytes = usable_ranges(boot_info).map(|range| range.end - range.start).sum();

@@ -121,7 +121,7 @@ fn a_shared_object_is_dropped_once_when_its_last_reference_goes() {
 
 #[test_case]
 fn a_handoff_cell_holds_one_reference_and_gives_it_back_exactly_once() {
-    use kernel::mm::handoff::Handoff;
+    use kernel::mm::pool::Handoff;
     use kernel::mm::pool::PoolArc;
     let dropped_before = DROPPED.load(Ordering::Relaxed);
     let cell = Handoff::new(&SHARED);

@@ -129,6 +129,10 @@ pub mod simulated {
         }
     }
 
+    // SAFETY: like RAM, the simulation hands out only raw pointers to its frames; who may
+    // touch a frame from which thread is the callers' contract, as it is for real frames.
+    unsafe impl Sync for SimulatedRam {}
+
     /// A window that counts how often frames are reached through it: how a test checks
     /// that a walk costs what is mapped, not what was asked.
     pub struct Counting<'ram> {

@@ -13,7 +13,6 @@
 
 pub mod device_memory;
 pub mod frames;
-pub mod handoff;
 pub mod heap;
 pub mod low_memory;
 pub mod meminfo;

@@ -27,7 +27,7 @@ use x86_64::instructions::interrupts::without_interrupts;
 
 use super::switch::OffCpu;
 use super::thread::{self, Thread};
-use crate::mm::handoff::Handoff;
+use crate::mm::pool::Handoff;
 
 /// Threads that can exist at once (dead ones count until torn down), set at boot.
 pub fn max_threads() -> usize {

@@ -16,7 +16,7 @@ fn main(boot_info: &'static BootInfo) -> ! {
     kernel::serial_println!("test kernel_stack_overflow_is_reported_with_its_owner ...");
     let stack = stacks::allocate("overflow-test").expect("no kernel stack");
     expect_fault(ExpectedFault::GuardPage);
-    stacks::run_on_stack(stack, overflow_forever)
+    kernel::arch::context::run_on_stack(stack, overflow_forever)
 }
 
 extern "C" fn overflow_forever() -> ! {

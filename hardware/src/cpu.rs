@@ -65,7 +65,7 @@ pub fn halt_forever() -> ! {
 /// # Safety
 /// `stack_top` must be the 16-byte-aligned top of a mapped, writable stack that nothing
 /// else uses; the current stack is abandoned for good.
-pub unsafe fn run_on_stack(stack_top: u64, entry: extern "C" fn() -> !) -> ! {
+pub(crate) unsafe fn run_on_stack(stack_top: u64, entry: extern "C" fn() -> !) -> ! {
     // `call` pushes a return address, leaving rsp at the ABI's 16-byte-minus-8 on entry.
     // SAFETY: the caller provides a valid stack, and `entry` never returns to the old one.
     unsafe {

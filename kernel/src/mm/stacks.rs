@@ -111,24 +111,6 @@ fn release(stacks: &mut KernelStacks) {
     frames::with_frames(|frames| stacks.release_retired(window(), frames));
 }
 
-/// Moves this CPU onto `stack` for good and runs `entry` there. The stack is never freed.
-pub fn run_on_stack(stack: KernelStack, entry: extern "C" fn() -> !) -> ! {
-    // Taking `stack` by value means no one can free it while this CPU runs on it.
-    let top = stack.top();
-    // SAFETY: `stack` was owned here and is now abandoned to this call: it is mapped,
-    // writable, 16-byte aligned at the top (slots are page-aligned) and used by nothing else.
-    unsafe { crate::arch::cpu::run_on_stack(top, entry) }
-}
-
-/// Lays out `stack` so that the first context switch to it runs `entry`; returns the stack
-/// pointer to switch to. The stack must not be in use — true of a stack not yet given to
-/// a thread, which is the only kind `sched` prepares.
-pub fn prepare_first_run(stack: &KernelStack, entry: extern "C" fn() -> !) -> u64 {
-    // SAFETY: a kernel stack is mapped and writable from `bottom` to `top` (16 KiB), its top
-    // is page-aligned, and a stack not yet given to a thread is used by nothing.
-    unsafe { crate::arch::context::prepare_stack(stack.top(), entry) }
-}
-
 /// Stacks in use.
 pub fn in_use() -> u32 {
     with_stacks(|stacks| stacks.in_use())

@@ -6,7 +6,7 @@
 //! stores `wakeup_pending` and then tries Blocked → Runnable; the thread stores Blocked and
 //! then takes `wakeup_pending` — all SeqCst, so at least one of them sees the other's
 //! store. A CPU that resumes the woken thread waits until its own CPU has switched away
-//! from it (`on_cpu`, in `switch`).
+//! from it (its context is released, in `switch`).
 
 use alloc::sync::Arc;
 use alloc::task::Wake;

@@ -1,11 +1,12 @@
 //! The thread-slot table: a fixed table, made at boot, with one entry per thread that can
 //! exist at once — like a kernel's proc table.
 //!
-//! Each slot holds what the context-switch path needs to reach a dead thread without
-//! borrowing from it: its off-CPU event and a one-place hand-off queue through which the
-//! switch path gives its reference to the dead thread to the teardown task. Being in a
-//! static table, both outlive every thread, so the switch path can use them after it has
-//! let go of the thread (R7, R1).
+//! Each slot holds what the context-switch path needs to reach a thread without borrowing
+//! from it: the thread's CPU context (`hardware::context::Context`: its stack, saved stack
+//! pointer and whether a CPU is on it), its off-CPU event and a one-place hand-off cell
+//! through which the switch path gives its reference to the dead thread to the teardown
+//! task. Being in a static table, all three outlive every thread, so the switch path can
+//! use them after it has let go of the thread (R7, R1).
 //!
 //! The table has `max_threads()` slots, set at boot from RAM (`mm::sizing`, Linux's rule:
 //! kernel stacks take at most an eighth of it). Slots are claimed at spawn (lock-free
@@ -23,6 +24,7 @@ use alloc::boxed::Box;
 use conquer_once::spin::OnceCell;
 use crossbeam_queue::ArrayQueue;
 use executor::OneShotEvent;
+use hardware::context::Context;
 use x86_64::instructions::interrupts::without_interrupts;
 
 use super::switch::OffCpu;
@@ -40,6 +42,10 @@ pub struct ThreadSlot {
     pub off_cpu: OneShotEvent<OffCpu>,
     /// The switch path's reference to the dead thread, for its teardown task.
     pub handoff: Handoff<Thread>,
+    /// Where the slot's thread runs: its kernel stack, its saved stack pointer, whether a
+    /// CPU is on it. Installed at spawn (adopted, for a CPU's boot thread), retired by the
+    /// teardown, which takes the stack back to free it.
+    pub context: Context,
 }
 
 struct Table {
@@ -51,8 +57,11 @@ static TABLE: OnceCell<Table> = OnceCell::uninit();
 
 pub(super) fn init() {
     TABLE.init_once(|| {
-        let slots = (0..max_threads())
-            .map(|_| ThreadSlot { off_cpu: OneShotEvent::new(), handoff: Handoff::new(thread::pool()) });
+        let slots = (0..max_threads()).map(|_| ThreadSlot {
+            off_cpu: OneShotEvent::new(),
+            handoff: Handoff::new(thread::pool()),
+            context: Context::vacant(),
+        });
         let free = ArrayQueue::new(max_threads());
         for slot in 0..max_threads() as u32 {
             free.push(slot).expect("sched: slot free list sized wrong");

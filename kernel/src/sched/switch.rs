@@ -12,16 +12,22 @@
 //! Threads made with an FPU area get their x87/SSE registers saved before the switch and
 //! restored in the switch path.
 //!
-//! Across CPUs: a thread is resumed only once its `on_cpu` flag is clear. `schedule` sets
-//! the flag of the thread it switches to; the switch path of the context switched to next
-//! clears it (Release) — after `switch_stacks` has stored the thread's stack pointer and
-//! every register it pushed — and only then queues a preempted thread again. A CPU that
-//! pops a thread whose flag is still set (a blocked thread woken by another CPU while its
-//! own CPU is still switching away from it) puts it back on its queue and runs something
-//! else — it never waits for the flag, which could deadlock two CPUs each switching away
-//! from the thread the other popped. A thread is switched to only after its flag was seen
-//! clear (Acquire), so no CPU ever runs on a stack another CPU is still using (the
-//! live-thread twin of R1).
+//! Across CPUs: a thread is resumed only once its context (in its slot,
+//! `hardware::context`) is off-CPU. `switch` marks the context it switches to on-CPU;
+//! `finish_switch`, in the context switched to next, releases the one left
+//! (`release_switched_from`, Release) — after the switch has stored the thread's stack
+//! pointer and every register it pushed, and after the switch path has read what it needs
+//! of the thread — and only then queues a preempted thread again. A CPU that pops a thread
+//! whose context is still on-CPU (a blocked thread woken by another CPU while its own CPU
+//! is still switching away from it) puts it back on its queue and runs something else — it
+//! never waits, which could deadlock two CPUs each switching away from the thread the
+//! other popped. The hardware layer refuses to switch to an on-CPU context, so no CPU ever
+//! runs on a stack another CPU is still using (the live-thread twin of R1).
+//!
+//! The switch holds no reference to either thread on the stack it leaves: both move into
+//! the CPU's `current` and `previous` first, and the switch reaches the contexts through
+//! the static slot table. A dead thread's stack is never resumed, so a reference left
+//! there would never be dropped.
 //!
 //! Called from: `schedule` with interrupts disabled and preemption enabled — from thread
 //! context (yield, block, exit) or from the timer interrupt (preemption).
@@ -48,8 +54,6 @@ impl OffCpu {
 
 /// Switches to the next runnable thread, or returns at once if there is none and the
 /// current thread can go on. Interrupts must be disabled.
-///
-/// The one place outside `mm` allowed an `unsafe` block in the scheduler: the context switch.
 #[allow(unsafe_code)]
 pub(super) fn schedule() {
     assert!(
@@ -75,7 +79,7 @@ pub(super) fn schedule() {
         }
         None => cpu.idle().clone(),
     };
-    let next = if next.on_cpu.load(Ordering::Acquire) {
+    let next = if slots::slot(next.slot).context.is_on_cpu() {
         // Another CPU is still switching away from `next`. Waiting for it here could be
         // forever: that CPU may be waiting, just so, for `previous` (found at -smp 4 by the
         // SMP stress: two CPUs each blocked a thread, each popped the other's, and both
@@ -94,15 +98,11 @@ pub(super) fn schedule() {
     if requeue {
         previous.set_state(ThreadState::Runnable);
     }
-    next.on_cpu.store(true, Ordering::Relaxed);
     next.last_cpu.store(cpu.id(), Ordering::Relaxed);
     cpu.note_running(PoolArc::ptr_eq(&next, cpu.idle()));
     next.set_state(ThreadState::Running);
     if let Some(fpu) = &previous.fpu {
         crate::arch::fpu::save(&mut fpu.lock());
-    }
-    if next.kernel_stack_top != 0 {
-        crate::arch::percpu::set_kernel_stack(next.kernel_stack_top);
     }
     if next.process().is_some() {
         crate::arch::user::set_fs_base(next.fs_base.load(Ordering::Relaxed));
@@ -111,20 +111,14 @@ pub(super) fn schedule() {
     // SAFETY: `root` is the kernel's or the live address space of `next`'s process (the
     // process, and so its address space, outlives its threads).
     unsafe { crate::mm::spaces::load_root(root) };
-    let save_to = previous.saved_rsp.as_ptr();
-    let resume_at = next.saved_rsp.load(Ordering::Acquire);
     cpu.count_switch();
     super::cpu_time::close_stint(cpu, &previous);
+    let (from, to) = (&slots::slot(previous.slot).context, &slots::slot(next.slot).context);
+    // The references move to the CPU, which keeps them across the switch: nothing on this
+    // stack holds one while it is switched away from (a dead thread's never comes back).
     cpu.set_current(next);
     cpu.set_previous(previous, requeue);
-    // Interrupts are off (asserted above). `save_to` points into the previous thread's
-    // control block, kept alive by `cpu.previous` until the switch path runs. `resume_at`
-    // was saved by the context switch when `next` left its CPU — complete, since its
-    // `on_cpu` was seen clear (Acquire) above — or made by `prepare_first_run` for a new
-    // thread; its stack is alive (a thread's stack is freed only after it is dead and
-    // off-CPU, and `next` is runnable), and nothing runs on it (`on_cpu` was clear).
-    // SAFETY: `switch_stacks`'s contract holds, as said just above.
-    unsafe { crate::arch::context::switch_stacks(save_to, resume_at) };
+    crate::arch::context::switch(from, to);
     finish_switch();
 }
 
@@ -137,22 +131,22 @@ pub(super) fn finish_switch() {
         crate::arch::fpu::restore(&fpu.lock());
     }
     let Some((previous, requeue)) = cpu.take_previous() else { return };
-    // Everything about the thread is read before its `on_cpu` is cleared: after that,
+    // Everything about the thread is read before its context is released: after that,
     // another CPU may run it, and it may die there (Linux's finish_task_switch lesson).
     if previous.state() == ThreadState::Dead {
-        previous.on_cpu.store(false, Ordering::Release);
+        crate::arch::context::release_switched_from(&slots::slot(previous.slot).context);
         crate::mm::heap::forbidding_heap(|| hand_over_dead(previous));
         return;
     }
     if !requeue {
         // Blocked, or already woken and queued: a waker or a run queue entry holds another
-        // reference, and while `on_cpu` is set the thread cannot run, so cannot end.
+        // reference, and until its context is released the thread cannot run, so cannot end.
         assert!(
             PoolArc::reference_count(&previous) > 1,
             "sched: switch path holds the last reference to a live thread"
         );
     }
-    previous.on_cpu.store(false, Ordering::Release);
+    crate::arch::context::release_switched_from(&slots::slot(previous.slot).context);
     if requeue {
         // Back on the CPU it just left, which is awake: no IPI.
         cpu.enqueue(previous);

@@ -14,6 +14,8 @@
 
 use core::sync::atomic::Ordering;
 
+use hardware::context::RetireError;
+
 use super::cpu::{this_cpu, try_this_cpu};
 use super::reaping::{self, Strategy};
 use super::slots;
@@ -81,7 +83,11 @@ pub(super) fn tear_down(dead: PoolArc<Thread>, via: Via) {
             "sched: a reaper-strategy thread went through its slot"
         ),
     }
-    let stack = dead.stack.lock().take().expect("sched: a thread torn down twice; R4 broken");
+    let stack = match slot.context.retire() {
+        Ok(stack) => stack,
+        Err(RetireError::OnCpu) => panic!("sched: tearing down a thread a CPU is still on; R1 broken"),
+        Err(RetireError::Vacant) => panic!("sched: a thread torn down twice; R4 broken"),
+    };
     stacks::free(stack);
     drop(dead.task_charge.lock().take());
     crate::trace::thread_event(&dead, "stack-freed");

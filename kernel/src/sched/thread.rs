@@ -127,21 +127,11 @@ pub struct Thread {
     /// Index in `slots`, held from spawn to teardown.
     pub(super) slot: u32,
     state: AtomicU8,
-    /// The saved stack pointer while the thread is off its CPU; written by the context
-    /// switch.
-    pub(super) saved_rsp: AtomicU64,
-    /// True from the moment a CPU switches to the thread until the switch path of the
-    /// context that CPU switches to next has run (Release): only then are `saved_rsp` and
-    /// the thread's registers complete, and another CPU may resume it (Acquire).
-    pub(super) on_cpu: AtomicBool,
     /// The CPU the thread last ran on, where a wake-up prefers to queue it.
     pub(super) last_cpu: AtomicU32,
     /// The only CPU the thread may run on (a CPU's boot thread, which polls that CPU's
     /// executor, and a per-CPU reaper), or `None`: any CPU may run or steal it.
     pub(super) pinned_to: Option<u32>,
-    /// The thread's stack; `None` for the boot thread (which runs on the bootloader's) and
-    /// after teardown freed it. Taken only in thread or task context.
-    pub(super) stack: SpinLock<Option<KernelStack>>,
     /// What the thread runs, taken on its first run.
     pub(super) start: SpinLock<Option<Start>>,
     /// Set by a wake that may race with `block_on` deciding to block.
@@ -156,9 +146,6 @@ pub struct Thread {
     /// x87/SSE registers while off the CPU, for threads that use them (user code); saved
     /// and restored by the context switch on the thread's own CPU with interrupts off.
     pub(super) fpu: Option<SpinLock<FpuState>>,
-    /// Top of the thread's kernel stack (0 for the boot thread), for the TSS and the
-    /// system-call entry; read by the switch without taking `stack`'s lock.
-    pub(super) kernel_stack_top: u64,
     /// The user process the thread belongs to; `None` for kernel threads.
     process: Option<Arc<Process>>,
     /// The user's FS base (thread-local storage), set by `arch_prctl(ARCH_SET_FS)` and
@@ -306,25 +293,19 @@ fn new_thread(
     context: ThreadContext,
 ) -> Result<PoolArc<Thread>, KernelStack> {
     let ThreadContext { process, fpu, fs_base, clear_child_tid, task_charge, id, pinned_to } = context;
-    let first_rsp = stacks::prepare_first_run(&stack, switch::thread_start);
-    let kernel_stack_top = stack.top();
     let thread = Thread {
         id: id.unwrap_or_else(ThreadId::reserve),
         name,
         slot,
         state: AtomicU8::new(ThreadState::Runnable as u8),
-        saved_rsp: AtomicU64::new(first_rsp),
-        on_cpu: AtomicBool::new(false),
         last_cpu: AtomicU32::new(pinned_to.unwrap_or_else(cpu::this_cpu_index)),
         pinned_to,
-        stack: SpinLock::new(Some(stack)),
         start: SpinLock::new(Some(start)),
         wakeup_pending: AtomicBool::new(false),
         exiting: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),
         fpu: fpu.map(SpinLock::new),
-        kernel_stack_top,
         process,
         fs_base: AtomicU64::new(fs_base),
         clear_child_tid: AtomicU64::new(clear_child_tid),
@@ -337,9 +318,11 @@ fn new_thread(
         system_cycles: AtomicU64::new(0),
         task_charge: SpinLock::new(task_charge),
     };
-    THREADS.allocate_shared(thread).map_err(|mut thread| {
-        thread.stack.get_mut().take().expect("sched: the stack was just put in the thread")
-    })
+    let context = &slots::slot(slot).context;
+    context.install(stack, switch::thread_start).expect("sched: a claimed slot's context is vacant");
+    THREADS
+        .allocate_shared(thread)
+        .map_err(|_| context.retire().expect("sched: a thread never run has its stack"))
 }
 
 /// Makes a kernel thread named `name` that runs `entry`, and queues it on a CPU
@@ -451,7 +434,8 @@ fn spawn_thread(
         match crate::tasks::spawn("teardown", teardown::off_cpu_then_tear_down(thread.clone())) {
             Ok(task) => thread.teardown_task.store(task.0, Ordering::Relaxed),
             Err(_) => {
-                let stack = thread.stack.lock().take().expect("sched: a new thread has a stack");
+                let stack =
+                    slots::slot(slot).context.retire().expect("sched: a thread never run has its stack");
                 stacks::free(stack);
                 slots::release_unused(slot);
                 return Err(SpawnError::OutOfMemory);
@@ -489,18 +473,14 @@ pub(super) fn new_boot(name: &'static str, cpu_index: u32) -> PoolArc<Thread> {
         name,
         slot,
         state: AtomicU8::new(ThreadState::Running as u8),
-        saved_rsp: AtomicU64::new(0),
-        on_cpu: AtomicBool::new(true),
         last_cpu: AtomicU32::new(cpu_index),
         pinned_to: Some(cpu_index),
-        stack: SpinLock::new(None),
         start: SpinLock::new(None),
         wakeup_pending: AtomicBool::new(false),
         exiting: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),
         fpu: None,
-        kernel_stack_top: 0,
         process: None,
         fs_base: AtomicU64::new(0),
         clear_child_tid: AtomicU64::new(0),
@@ -513,5 +493,8 @@ pub(super) fn new_boot(name: &'static str, cpu_index: u32) -> PoolArc<Thread> {
         system_cycles: AtomicU64::new(0),
         task_charge: SpinLock::new(None),
     };
-    THREADS.allocate_shared(thread).unwrap_or_else(|_| panic!("sched: out of memory at boot"))
+    let thread = THREADS.allocate_shared(thread).unwrap_or_else(|_| panic!("sched: out of memory at boot"));
+    assert_eq!(cpu::this_cpu_index(), cpu_index, "sched: a boot thread made on another CPU");
+    slots::slot(slot).context.adopt_running_here();
+    thread
 }

@@ -56,12 +56,13 @@ const HEAP_BYTES_PER_FRAME: u64 = 2;
 
 /// Heap each possible thread may need: a place in each CPU's run queue, executor ready
 /// queue and dead list, and in the global dead list (16 bytes each: the value and
-/// crossbeam's stamp), its slot-table entry and free-list
-/// place, the stack region's bookkeeping, and room for what a live thread holds on the
-/// heap (its teardown task, a waker while it blocks, its place in its process's list).
+/// crossbeam's stamp), its slot-table entry (the off-CPU event, the hand-off cell and the
+/// CPU context with its stack: under 128 bytes) and free-list place, the stack region's
+/// bookkeeping, and room for what a live thread holds on the heap (its teardown task, a
+/// waker while it blocks, its place in its process's list).
 fn heap_bytes_per_thread(max_cpus: usize) -> u64 {
     let queues = 16 * (3 * max_cpus as u64 + 1);
-    queues + 1024
+    queues + 128 + 1024
 }
 
 #[cfg(test)]

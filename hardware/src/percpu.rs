@@ -75,8 +75,9 @@ pub fn this_cpu<T: Sync + 'static>() -> Option<&'static PerCpu<T>> {
 
 /// Makes `top` the kernel stack this CPU enters on from user mode — by `syscall` (the
 /// entry area) and by an interrupt or exception (the TSS's RSP0). Interrupts must be off,
-/// and this CPU's data installed.
-pub fn set_kernel_stack(top: u64) {
+/// and this CPU's data installed. Only the context switch sets it, to the stack of the
+/// context it switches to.
+pub(crate) fn set_kernel_stack(top: u64) {
     let base = GsBase::read();
     assert!(!base.is_null(), "percpu: set_kernel_stack before install");
     // SAFETY: a non-null GS base points at an installed `PerCpu<_>`, whatever its data's
@@ -85,4 +86,17 @@ pub fn set_kernel_stack(top: u64) {
     let entry = unsafe { &*base.as_ptr::<EntryArea>() };
     entry.kernel_stack_top.store(top, Ordering::Relaxed);
     crate::gdt::set_kernel_stack(top);
+}
+
+/// The kernel stack this CPU enters on from user mode (`set_kernel_stack`); 0 if none was
+/// set or this CPU's data is not installed.
+pub(crate) fn kernel_stack_top() -> u64 {
+    let base = GsBase::read();
+    if base.is_null() {
+        return 0;
+    }
+    // SAFETY: as in `set_kernel_stack`: a non-null GS base points at an installed
+    // `PerCpu<_>`, whose first field is the entry area, alive for good.
+    let entry = unsafe { &*base.as_ptr::<EntryArea>() };
+    entry.kernel_stack_top.load(Ordering::Relaxed)
 }

@@ -47,10 +47,12 @@ pub fn set_handler(handler: Handler) {
     HANDLER.init_once(|| handler);
 }
 
-/// What the entry code calls: the kernel's handler.
+/// What the entry code calls: the kernel's handler; then the frame is made safe to return
+/// with (`user::sanitized`), whatever the handler wrote to it.
 extern "C" fn call_handler(frame: &mut SyscallFrame) {
     let handler = HANDLER.get().expect("syscall: a system call before syscall::set_handler");
     handler(frame);
+    (frame.rip, frame.rflags) = crate::user::sanitized(frame.rip, frame.rflags);
 }
 
 /// The user's registers at a system call, as the entry code pushes them: everything a
@@ -148,16 +150,19 @@ unsafe extern "C" fn leave_to_user() {
     )
 }
 
-/// Resumes user mode with the registers of `frame`: a forked child's first return.
-///
-/// # Safety
-/// The current address space must be the one `frame` was taken in (or a copy of it), and
-/// the scheduler must have set this thread's kernel stack in the TSS and the entry area.
-pub unsafe fn return_to_user(frame: &SyscallFrame) -> ! {
+/// Resumes user mode with the registers of `frame` (a forked child's first return), made
+/// safe to return with (`user::sanitized`), from the kernel stack the context switch
+/// registered for entries from ring 3 (checked).
+pub fn return_to_user(frame: &SyscallFrame) -> ! {
+    crate::user::assert_on_registered_kernel_stack();
+    let mut frame = frame.clone();
+    (frame.rip, frame.rflags) = crate::user::sanitized(frame.rip, frame.rflags);
+    let frame = &frame;
     let on_stack = core::mem::size_of::<SyscallFrame>();
     // Copies the frame below rsp and jumps into the common exit path, which pops it.
-    // SAFETY: interrupts are masked from here to `sysretq`, the copy stays on this thread's
-    // kernel stack, and the caller's contract makes the user state valid to return to.
+    // SAFETY: interrupts are masked from here to `sysretq`; the copy goes below rsp on this
+    // thread's kernel stack, the one an entry from ring 3 lands on (checked above); `sysretq`
+    // cannot fault in ring 0 on the frame's rip, a user address (sanitized above).
     unsafe {
         core::arch::asm!(
             "cli",

@@ -243,24 +243,16 @@ fn random_bytes() -> [u8; 16] {
 }
 
 /// The first thing a new user thread does: leave for ring 3. Called by the scheduler's
-/// thread start with what `spawn_program` planned.
-#[allow(unsafe_code)]
+/// thread start with what `spawn_program` planned: the scheduler has loaded this process's
+/// page tables, and `load` mapped the entry point executable and the stack writable.
 pub(crate) fn enter_user_mode(entry: u64, stack_pointer: u64) -> ! {
-    // The scheduler loaded this process's page tables and made this thread's kernel stack
-    // the TSS's and the entry area's before switching here; `load` mapped the entry point
-    // executable and the stack writable for user mode.
-    // SAFETY: so `enter_user`'s contract holds.
-    unsafe { crate::arch::user::enter_user(entry, stack_pointer) }
+    crate::arch::user::enter_user(entry, stack_pointer)
 }
 
-/// A forked child's first return to user mode, with its parent's registers.
-#[allow(unsafe_code)]
+/// A forked child's first return to user mode, with its parent's registers, in the copy of
+/// the parent's address space the scheduler loaded.
 pub(crate) fn return_to_user_mode(registers: &crate::arch::syscall::SyscallFrame) -> ! {
-    // The scheduler loaded the child's page tables (a copy of the parent's, where
-    // `registers` were taken) and made this thread's kernel stack the TSS's and the entry
-    // area's before switching here.
-    // SAFETY: so `return_to_user`'s contract holds.
-    unsafe { crate::arch::syscall::return_to_user(registers) }
+    crate::arch::syscall::return_to_user(registers)
 }
 
 /// `evict_other_threads` did not make the caller the only thread: it must exit instead.

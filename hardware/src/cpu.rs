@@ -73,24 +73,6 @@ pub(crate) unsafe fn run_on_stack(stack_top: u64, entry: extern "C" fn() -> !) -
     }
 }
 
-/// Loads `root` (a level-4 table's physical address) into CR3; returns the previous root.
-///
-/// # Safety
-/// `root` must be a valid level-4 table that maps everything the kernel uses (its upper
-/// half) exactly as the current one does.
-pub unsafe fn load_page_table_root(root: u64) -> u64 {
-    use x86_64::registers::control::Cr3;
-    use x86_64::structures::paging::PhysFrame;
-
-    let (previous, flags) = Cr3::read();
-    let frame =
-        PhysFrame::from_start_address(x86_64::PhysAddr::new(root)).expect("cpu: unaligned page-table root");
-    // SAFETY: the caller guarantees the new tables map the kernel as the old ones did, so
-    // execution continues unchanged.
-    unsafe { Cr3::write(frame, flags) };
-    previous.start_address().as_u64()
-}
-
 /// The time-stamp counter.
 pub fn read_tsc() -> u64 {
     // SAFETY: RDTSC has no memory effects; every x86_64 CPU has it.

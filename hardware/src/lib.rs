@@ -3,7 +3,7 @@
 //! Descriptor tables (`gdt`), CPU control and the CPU index (`cpu`), the context switch
 //! (`context`), x87/SSE state (`fpu`), SMEP/SMAP (`protection`), TLB flushes (`tlb`),
 //! user-mode GS handling (`user`), system-call entry and exit (`syscall`), per-CPU data
-//! (`percpu`), the physical-memory window (`window`) and the VGA
+//! (`percpu`), the page-table root a CPU uses (`paging`), the physical-memory window (`window`) and the VGA
 //! text screen through it (`screen`), the ACPI tables (`acpi`), the
 //! interrupt controllers — each CPU's local APIC with its timer and IPIs (`apic`), the I/O
 //! APIC (`ioapic`), the silenced 8259s (`pic`) — and the vectors they use (`vectors`), the
@@ -28,6 +28,7 @@ pub mod cpu;
 pub mod fpu;
 pub mod gdt;
 pub mod ioapic;
+pub mod paging;
 pub mod percpu;
 pub mod pic;
 pub mod protection;

@@ -32,7 +32,6 @@ use mm::boot_frames::PhysRange;
 use mm::frame_allocator::FrameAllocator;
 use mm::sizing::BootSizing;
 
-static KERNEL_ROOT: AtomicU64 = AtomicU64::new(0);
 static BOOT_FRAMES: AtomicU64 = AtomicU64::new(0);
 static SIZING: conquer_once::spin::OnceCell<BootSizing> = conquer_once::spin::OnceCell::uninit();
 
@@ -43,7 +42,7 @@ pub fn sizing() -> BootSizing {
 
 /// Physical address of the kernel's root page table (the boot CR3).
 pub fn kernel_root() -> u64 {
-    KERNEL_ROOT.load(Ordering::Relaxed)
+    hardware::paging::kernel_root()
 }
 
 /// Frames taken at boot for the heap and its page tables, never freed.
@@ -70,8 +69,7 @@ pub fn init_window(boot_info: &'static BootInfo) {
 
 /// Sets up the heap, the frame allocator and the kernel stack region. After `init_window`.
 pub fn init(boot_info: &'static BootInfo) {
-    let (root, _) = x86_64::registers::control::Cr3::read();
-    KERNEL_ROOT.store(root.start_address().as_u64(), Ordering::Relaxed);
+    hardware::paging::record_kernel_root();
     // SAFETY: as above, and this is the only page-table handle created.
     let mut mapper = unsafe { paging::kernel_page_table(boot_info.physical_memory_offset) };
     let usable_bytes = usable_ranges(boot_info).map(|range| range.end - range.start).sum();

@@ -144,7 +144,7 @@ impl Cpu {
         self.loaded_root.load(Ordering::SeqCst)
     }
 
-    /// Announces that this CPU is loading `root`; see `mm::spaces::load_root`.
+    /// Announces that this CPU is loading `root`; see `mm::spaces::load_and_publish`.
     pub fn publish_loaded_root(&self, root: u64) {
         self.loaded_root.store(root, Ordering::SeqCst);
     }

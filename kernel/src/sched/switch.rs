@@ -54,7 +54,6 @@ impl OffCpu {
 
 /// Switches to the next runnable thread, or returns at once if there is none and the
 /// current thread can go on. Interrupts must be disabled.
-#[allow(unsafe_code)]
 pub(super) fn schedule() {
     assert!(
         !x86_64::instructions::interrupts::are_enabled(),
@@ -108,9 +107,9 @@ pub(super) fn schedule() {
         crate::arch::user::set_fs_base(next.fs_base.load(Ordering::Relaxed));
     }
     let root = next.process().map_or_else(crate::mm::kernel_root, |process| process.page_table_root());
-    // SAFETY: `root` is the kernel's or the live address space of `next`'s process (the
-    // process, and so its address space, outlives its threads).
-    unsafe { crate::mm::spaces::load_root(root) };
+    // The kernel's, or the live address space of `next`'s process (the process, and so its
+    // address space, outlives its threads).
+    crate::mm::spaces::load_root(root);
     cpu.count_switch();
     super::cpu_time::close_stint(cpu, &previous);
     let (from, to) = (&slots::slot(previous.slot).context, &slots::slot(next.slot).context);

@@ -9,8 +9,8 @@
 //! keep no frame pointer: a walk through one misses its caller or stops early.
 //!
 //! Invariant: a walk never faults and always ends. It reads only 8-byte-aligned words inside
-//! the kernel stack this CPU runs on (a `MappedStack`, which its maker vouches is mapped
-//! whole), each frame strictly above the one before, at most `MAX_FRAMES` of them, and it
+//! the kernel stack this CPU runs on (`context::running_stack`, mapped whole while the CPU
+//! is on it), each frame strictly above the one before, at most `MAX_FRAMES` of them, and it
 //! stops at the first return address outside the kernel's code. An interrupt taken in ring 0
 //! pushes its frame on the interrupted stack (only the double fault has an IST stack), so
 //! the handler's frames and the interrupted ones are on that one stack.
@@ -40,20 +40,6 @@ fn kernel_code() -> Range<u64> {
     KERNEL_IMAGE_START..&raw const etext as u64
 }
 
-/// The bounds of a kernel stack that is mapped whole for as long as the walk that reads it
-/// runs: the stack the walking CPU runs on.
-#[derive(Debug, Clone)]
-pub struct MappedStack(Range<u64>);
-
-impl MappedStack {
-    /// # Safety
-    /// Every byte of `range` must be mapped, readable kernel memory while this CPU runs on
-    /// the stack it bounds.
-    pub unsafe fn new(range: Range<u64>) -> Self {
-        Self(range)
-    }
-}
-
 /// The return addresses of an interrupted kernel context, innermost first.
 #[derive(Debug, Clone, Copy)]
 pub struct Backtrace {
@@ -75,12 +61,9 @@ impl Backtrace {
 }
 
 /// The backtrace of the code the interrupt with `frame` interrupted: the return addresses
-/// above its RIP. `running_stack` gives the stack this CPU runs on. Empty for an interrupt
-/// from ring 3, or when the handler's frame is not found on that stack.
-pub fn of_interrupted(
-    frame: &InterruptStackFrame,
-    running_stack: impl FnOnce() -> Option<MappedStack>,
-) -> Backtrace {
+/// above its RIP. Empty for an interrupt from ring 3, or when the handler's frame is not
+/// found on the stack this CPU runs on.
+pub fn of_interrupted(frame: &InterruptStackFrame) -> Backtrace {
     let mut backtrace = Backtrace::EMPTY;
     if crate::user::from_user(frame) {
         return backtrace;
@@ -88,7 +71,7 @@ pub fn of_interrupted(
     let here: u64;
     // SAFETY: copies RBP to a register; no memory is touched.
     unsafe { core::arch::asm!("mov {}, rbp", out(reg) here, options(nomem, nostack, preserves_flags)) };
-    let Some(MappedStack(stack)) = running_stack() else { return backtrace };
+    let Some(stack) = crate::context::running_stack() else { return backtrace };
     if !stack.contains(&here) {
         return backtrace;
     }
@@ -146,7 +129,7 @@ fn read_word(stack: &Range<u64>, address: u64) -> Option<u64> {
         return None;
     }
     // SAFETY: `stack` is the kernel stack this CPU runs on (`of_interrupted` found it from
-    // RBP), mapped whole (`MappedStack::new`'s contract); the word is aligned and inside it. Only this CPU
+    // RBP), mapped whole (`context::running_stack`); the word is aligned and inside it. Only this CPU
     // writes the stack, and the code that owns these frames is suspended under this handler.
     Some(unsafe { core::ptr::read_volatile(address as *const u64) })
 }

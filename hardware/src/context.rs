@@ -38,6 +38,7 @@
 //! (`is_on_cpu`, `stack_top`).
 
 use core::arch::naked_asm;
+use core::ops::Range;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicU64, Ordering};
 
@@ -54,6 +55,48 @@ const ON_CPU: u8 = 3;
 static CURRENT: [AtomicPtr<Context>; MAX_CPUS] = [const { AtomicPtr::new(null_mut()) }; MAX_CPUS];
 /// The context each CPU last switched away from, until it is released.
 static SWITCHED_FROM: [AtomicPtr<Context>; MAX_CPUS] = [const { AtomicPtr::new(null_mut()) }; MAX_CPUS];
+/// The stack each CPU came up on (or moved to for good), `bottom..top`: its first
+/// context's, which owns no stack. `0..0` until known.
+static FIRST_STACK: [StackBounds; MAX_CPUS] = [const { StackBounds::unknown() }; MAX_CPUS];
+/// The stack each CPU runs on now, kept by `switch`; mapped whole while the CPU is on it.
+static RUNNING_STACK: [StackBounds; MAX_CPUS] = [const { StackBounds::unknown() }; MAX_CPUS];
+
+/// A stack's `bottom..top`, readable from an interrupt handler.
+struct StackBounds {
+    bottom: AtomicU64,
+    top: AtomicU64,
+}
+
+impl StackBounds {
+    const fn unknown() -> Self {
+        Self { bottom: AtomicU64::new(0), top: AtomicU64::new(0) }
+    }
+
+    fn set(&self, range: Range<u64>) {
+        self.bottom.store(range.start, Ordering::Relaxed);
+        self.top.store(range.end, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> Range<u64> {
+        self.bottom.load(Ordering::Relaxed)..self.top.load(Ordering::Relaxed)
+    }
+}
+
+/// Records `range` as the stack CPU `cpu` came up on, mapped for the kernel's lifetime, and
+/// the one it runs on now; before that CPU adopts its first context.
+pub(crate) fn set_first_stack(cpu: u32, range: Range<u64>) {
+    FIRST_STACK[cpu as usize].set(range.clone());
+    RUNNING_STACK[cpu as usize].set(range);
+}
+
+/// The bounds of the stack this CPU runs on, if known and if the caller is on it. Mapped
+/// whole while this CPU runs on it: a context's stack is retired only off-CPU, and a first
+/// stack is never freed.
+pub(crate) fn running_stack() -> Option<Range<u64>> {
+    let range = RUNNING_STACK[crate::cpu::id() as usize].get();
+    let marker = 0u8;
+    range.contains(&(core::ptr::addr_of!(marker) as u64)).then_some(range)
+}
 
 /// A place a thread runs in (see the module doc).
 pub struct Context {
@@ -64,6 +107,8 @@ pub struct Context {
     stack: spin::Mutex<Option<KernelStack>>,
     /// The installed stack's top, 0 when there is none: the ring-0 stack of its user mode.
     stack_top: AtomicU64,
+    /// The installed stack's bottom, 0 when there is none.
+    stack_bottom: AtomicU64,
 }
 
 /// Why a context's stack could not be had.
@@ -89,6 +134,7 @@ impl Context {
             state: AtomicU8::new(VACANT),
             stack: spin::Mutex::new(None),
             stack_top: AtomicU64::new(0),
+            stack_bottom: AtomicU64::new(0),
         }
     }
 
@@ -98,13 +144,14 @@ impl Context {
         if self.state.compare_exchange(VACANT, INSTALLING, Ordering::Acquire, Ordering::Relaxed).is_err() {
             return Err(stack);
         }
-        let top = stack.top();
+        let (bottom, top) = (stack.bottom(), stack.top());
         // SAFETY: a `KernelStack` is made only by `mm::kernel_stacks`, mapped writable in
         // the region every address space shares, its top page-aligned; it is moved in here,
         // so nothing else uses it.
         let first_rsp = unsafe { prepare_stack(top, entry) };
         *self.stack.lock() = Some(stack);
         self.stack_top.store(top, Ordering::Relaxed);
+        self.stack_bottom.store(bottom, Ordering::Relaxed);
         self.saved_rsp.store(first_rsp, Ordering::Relaxed);
         self.state.store(OFF_CPU, Ordering::Release);
         Ok(())
@@ -143,6 +190,7 @@ impl Context {
             Ok(_) => {
                 let stack = self.stack.lock().take().expect("context: an off-CPU context without a stack");
                 self.stack_top.store(0, Ordering::Relaxed);
+                self.stack_bottom.store(0, Ordering::Relaxed);
                 self.state.store(VACANT, Ordering::Release);
                 Ok(stack)
             }
@@ -180,6 +228,9 @@ pub fn switch(from: &Context, to: &Context) {
     let stack_top = to.stack_top();
     if stack_top != 0 {
         crate::percpu::set_kernel_stack(stack_top);
+        RUNNING_STACK[cpu].set(to.stack_bottom.load(Ordering::Relaxed)..stack_top);
+    } else {
+        RUNNING_STACK[cpu].set(FIRST_STACK[cpu].get());
     }
     // SAFETY: interrupts are off (asserted). `from` is the context running here (checked),
     // so its stack is the one in use and its `saved_rsp` is written once we are off it.
@@ -209,6 +260,7 @@ pub fn run_on_stack(stack: KernelStack, entry: extern "C" fn() -> !) -> ! {
     // Taken by value and never given back: no one can free the stack while this CPU runs
     // on it.
     let top = stack.top();
+    set_first_stack(crate::cpu::id(), stack.bottom()..top);
     // SAFETY: the stack was owned here and is abandoned to this call: mapped writable (a
     // `KernelStack`), 16-byte aligned at the top, used by nothing else, never freed.
     unsafe { crate::cpu::run_on_stack(top, entry) }

@@ -3,7 +3,7 @@
 //! Descriptor tables (`gdt`), CPU control and the CPU index (`cpu`), the context switch
 //! (`context`), x87/SSE state (`fpu`), SMEP/SMAP (`protection`), TLB flushes (`tlb`),
 //! user-mode GS handling (`user`), system-call entry and exit (`syscall`), per-CPU data
-//! (`percpu`), the page-table root a CPU uses (`paging`), the physical-memory window (`window`) and the VGA
+//! (`percpu`), the page-table root a CPU uses (`paging`), the physical-memory window (`window`), taking over memory from the bootloader (`boot`), the kernel heap (`heap`), the mappings the kernel adds to its own root (`kernel_tables`) and the VGA
 //! text screen through it (`screen`), the ACPI tables (`acpi`), the
 //! interrupt controllers — each CPU's local APIC with its timer and IPIs (`apic`), the I/O
 //! APIC (`ioapic`), the silenced 8259s (`pic`) — and the vectors they use (`vectors`), the
@@ -23,11 +23,17 @@ extern crate alloc;
 pub mod acpi;
 pub mod apic;
 pub mod backtrace;
+#[cfg(target_os = "none")]
+pub mod boot;
 pub mod context;
 pub mod cpu;
 pub mod fpu;
 pub mod gdt;
+#[cfg(target_os = "none")]
+pub mod heap;
 pub mod ioapic;
+#[cfg(target_os = "none")]
+pub mod kernel_tables;
 pub mod paging;
 pub mod percpu;
 pub mod pic;

@@ -163,7 +163,7 @@ impl StartUpPage {
     /// # Safety
     /// `physical` must be the start of a page of RAM below 1 MiB that nothing else uses
     /// or hands out for the kernel's lifetime, and this must be its only `StartUpPage`.
-    pub unsafe fn new(physical: u64) -> Self {
+    pub(crate) unsafe fn new(physical: u64) -> Self {
         assert!(
             physical.is_multiple_of(4096) && physical < 1 << 20,
             "trampoline: {physical:#x} is not a page below 1 MiB"
@@ -221,10 +221,13 @@ pub fn install(page: &StartUpPage, registers: &ControlRegisters, entry: extern "
     page.write(field::ENTRY, entry as usize as u64);
 }
 
-/// Sets up the start-up page for the next AP: its index and stack, `STARTED` cleared.
-pub fn prepare(page: &StartUpPage, cpu_index: u32, stack_top: u64) {
+/// Sets up the start-up page for the next AP: its index and stack, `STARTED` cleared. The
+/// stack is the AP's for good (never freed: taken by value and kept), the stack its first
+/// context runs on.
+pub fn prepare(page: &StartUpPage, cpu_index: u32, stack: mm::kernel_stacks::KernelStack) {
+    crate::context::set_first_stack(cpu_index, stack.bottom()..stack.top());
     page.write(field::CPU_INDEX, cpu_index);
-    page.write(field::STACK_TOP, stack_top);
+    page.write(field::STACK_TOP, stack.top());
     page.write(field::STARTED, 0u8);
 }
 

@@ -1,19 +1,19 @@
 //! The Lethe kernel as a library: everything but the entry point, so that every QEMU test
 //! in `tests/` links the same kernel the binary runs.
 //!
-//! Unsafe code lives in the `hardware` crate (descriptor tables, CPU control, the context
-//! switch, FPU state, per-CPU data, user-mode GS, system-call entry, the interrupt
-//! controllers, the APs' start-up code, the physical window) and, while it is still being
-//! moved there, in `mm` (page tables, the heap allocator, pools), plus call sites that each
-//! say why: the context switch and CR3 load in `sched::switch::schedule`, the entries to
-//! user mode in `process::exec`. The rest of the kernel is safe
-//! Rust, which the crate-level `deny(unsafe_code)` enforces.
+//! The kernel crate is safe Rust (`forbid(unsafe_code)`): unsafe code lives below it, in the
+//! `hardware` crate (descriptor tables, CPU control, contexts and the context switch, FPU
+//! state, per-CPU data, user-mode entry and exit, system-call entry, the interrupt
+//! controllers, the APs' start-up code, the physical window, taking over from the
+//! bootloader, the heap allocator, page-table roots and the kernel root's own mappings),
+//! the `mm` crate's raw frame access and typed pools, and the drivers' port and memory
+//! accesses — each behind a safe interface.
 #![no_std]
 #![cfg_attr(test, no_main)]
 #![feature(custom_test_frameworks, abi_x86_interrupt, allocator_api)]
 #![test_runner(crate::testing::run_tests)]
 #![reexport_test_harness_main = "test_main"]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
@@ -50,7 +50,7 @@ pub fn init(boot_info: &'static BootInfo) {
     logger::init();
     arch::init();
     arch::syscall::set_handler(syscall::dispatch);
-    mm::init(boot_info);
+    mm::init();
     arch::init_interrupt_controllers(
         boot_info.physical_memory_offset,
         time::TICK_HZ,

@@ -11,6 +11,7 @@
 //! reports that line. The built-in ramdisk never stands in for a supplied one.
 #![no_std]
 #![no_main]
+#![forbid(unsafe_code)]
 
 use bootloader::{BootInfo, entry_point};
 use drivers::qemu_exit::ExitCode;

@@ -158,10 +158,8 @@ pub fn on_tick(frame: &InterruptStackFrame) {
 }
 
 fn report_stuck(cpu: usize, stuck_for: u64, frame: &InterruptStackFrame) {
-    let stuck = Stuck {
-        rip: frame.instruction_pointer.as_u64(),
-        backtrace: backtrace::of_interrupted(frame, crate::mm::stacks::running_stack),
-    };
+    let stuck =
+        Stuck { rip: frame.instruction_pointer.as_u64(), backtrace: backtrace::of_interrupted(frame) };
     *LAST_STUCK[cpu].lock() = Some(stuck);
     write_report(format_args!("{}", StuckReport { cpu, seconds: stuck_for / u64::from(TICK_HZ), stuck }));
     STUCK_REPORTS[cpu].fetch_add(1, Ordering::Release);

@@ -51,6 +51,39 @@ impl<I: Iterator<Item = PhysRange>> BootFrames<I> {
     }
 }
 
+/// Real mode reaches the first MiB only: the start-up page of application processors lies
+/// below it.
+pub const REAL_MODE_LIMIT: u64 = 0x10_0000;
+
+/// The highest whole page of `ranges` below 1 MiB, other than page 0: where application
+/// processors can start (a start-up IPI names a page below 1 MiB).
+pub fn highest_low_page(ranges: impl Iterator<Item = PhysRange>) -> Option<u64> {
+    ranges
+        .filter_map(|range| {
+            let first = range.start.next_multiple_of(PAGE_SIZE).max(PAGE_SIZE);
+            let end = range.end.min(REAL_MODE_LIMIT) & !(PAGE_SIZE - 1);
+            (end >= first + PAGE_SIZE).then(|| end - PAGE_SIZE)
+        })
+        .max()
+}
+
+/// `ranges` with the page at `page`, if any, cut out.
+pub fn without_page(
+    ranges: impl Iterator<Item = PhysRange>,
+    page: Option<u64>,
+) -> impl Iterator<Item = PhysRange> {
+    ranges.flat_map(move |range| {
+        let pieces = match page {
+            Some(page) if (range.start..range.end).contains(&page) => [
+                PhysRange { start: range.start, end: page },
+                PhysRange { start: page + PAGE_SIZE, end: range.end },
+            ],
+            _ => [range, PhysRange { start: range.end, end: range.end }],
+        };
+        pieces.into_iter().filter(|piece| piece.end > piece.start)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -105,5 +138,27 @@ mod tests {
                 .collect();
             prop_assert_eq!(frames, expected);
         }
+    }
+
+    #[test]
+    fn the_start_up_page_is_the_highest_usable_page_below_one_mib() {
+        let ranges =
+            [PhysRange { start: 0x9d000, end: 0x9f800 }, PhysRange { start: 0x10_0000, end: 0x40_0000 }];
+        assert_eq!(highest_low_page(ranges.iter().copied()), Some(0x9e000));
+        assert_eq!(highest_low_page([PhysRange { start: 0x10_0000, end: 0x20_0000 }].into_iter()), None);
+        assert_eq!(highest_low_page([PhysRange { start: 0, end: 0x1000 }].into_iter()), None, "never page 0");
+    }
+
+    #[test]
+    fn the_start_up_page_is_cut_out_of_usable_ram() {
+        let ranges =
+            [PhysRange { start: 0x9d000, end: 0x9f000 }, PhysRange { start: 0x10_0000, end: 0x40_0000 }];
+        let left: Vec<PhysRange> = without_page(ranges.iter().copied(), Some(0x9e000)).collect();
+        assert_eq!(
+            left,
+            [PhysRange { start: 0x9d000, end: 0x9e000 }, PhysRange { start: 0x10_0000, end: 0x40_0000 }]
+        );
+        let untouched: Vec<PhysRange> = without_page(ranges.iter().copied(), None).collect();
+        assert_eq!(untouched, ranges);
     }
 }

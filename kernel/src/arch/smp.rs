@@ -20,15 +20,12 @@
 //! Called from: `start_application_processors` once, on the boot CPU in task context, with
 //! interrupts on and the TSC calibrated (`time::calibrate`); the rest from anywhere.
 
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use mm::kernel_stacks::KernelStack;
 use x86_64::registers::control::{Cr0, Cr3, Cr4};
 use x86_64::registers::model_specific::{Efer, EferFlags};
 
 use super::{MAX_CPUS, trampoline};
-use crate::sync::SpinLock;
 
 /// How long an AP may take to check in.
 const CHECK_IN_TIMEOUT_MICROS: u64 = 1_000_000;
@@ -42,9 +39,6 @@ static ONLINE: AtomicU32 = AtomicU32::new(1);
 static CHECKED_IN: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 /// What each AP runs once it is set up.
 static ENTRY: spin::Once<fn(u32) -> !> = spin::Once::new();
-/// The APs' first stacks, kept for good: an AP runs on its stack forever, and one that never
-/// checked in may still hold its stack.
-static AP_STACKS: SpinLock<Vec<KernelStack>> = SpinLock::new(Vec::new());
 /// CPUs online: the boot CPU and every AP that has checked in.
 pub fn cpus_online() -> u32 {
     ONLINE.load(Ordering::Acquire)
@@ -131,8 +125,7 @@ fn start_one(cpu_index: u32, apic_id: u32, page: &trampoline::StartUpPage) -> bo
             return false;
         }
     };
-    trampoline::prepare(page, cpu_index, stack.top());
-    AP_STACKS.lock().push(stack);
+    trampoline::prepare(page, cpu_index, stack);
     let page_number = page.number();
     let checked_in = || CHECKED_IN[cpu_index as usize].load(Ordering::Acquire);
     super::apic::send_init(apic_id);

@@ -15,8 +15,6 @@
 //! checks (R1). The flush runs under the `stacks` lock; whoever spins for that lock answers
 //! shootdowns meanwhile (it is a `SpinLock`), so the holder's wait always ends.
 
-use core::ops::Range;
-
 use conquer_once::spin::OnceCell;
 use mm::kernel_stacks::{KernelStack, KernelStacks, StackError, StackLayout};
 
@@ -26,14 +24,6 @@ use crate::sync::SpinLock;
 
 /// Where the stack region starts: root entry 508, 512 GiB of room.
 const REGION_START: u64 = 0xffff_fe00_0000_0000;
-
-/// The bootloader's stack, which the boot CPU's boot thread runs on for good: from
-/// `kernel-stack-address` in kernel/Cargo.toml's bootloader table (and stress/Cargo.toml's),
-/// whose first page the bootloader leaves unmapped as a guard, `kernel-stack-size` pages.
-const BOOT_STACK_GUARD: u64 = 0xffff_ff80_0000_0000;
-const BOOT_STACK_PAGES: u64 = 128;
-const BOOT_STACK: Range<u64> =
-    BOOT_STACK_GUARD + mm::PAGE_SIZE..BOOT_STACK_GUARD + (1 + BOOT_STACK_PAGES) * mm::PAGE_SIZE;
 
 /// The stack region: 16 KiB stacks, each under a guard page, in as many slots as
 /// `mm::sizing` gave it. Set once at boot; plain numbers after that.
@@ -114,26 +104,6 @@ fn release(stacks: &mut KernelStacks) {
 /// Stacks in use.
 pub fn in_use() -> u32 {
     with_stacks(|stacks| stacks.in_use())
-}
-
-/// The usable range of the kernel stack `address` lies in — a slot's stack or the boot
-/// stack — if it lies in one. Reads only constants: callable from any context. The range
-/// is mapped if that stack is live (say, the one this CPU runs on).
-pub fn stack_of(address: u64) -> Option<Range<u64>> {
-    if BOOT_STACK.contains(&address) {
-        return Some(BOOT_STACK);
-    }
-    LAYOUT.get()?.stack_of(address)
-}
-
-/// The kernel stack this CPU runs on, for a backtrace of it.
-pub fn running_stack() -> Option<hardware::backtrace::MappedStack> {
-    let marker = 0u8;
-    let range = stack_of(core::ptr::addr_of!(marker) as u64)?;
-    // SAFETY: `marker` is on the stack this CPU runs on, so that stack is live:
-    // a slot's stack is mapped whole from allocation until it is freed after its thread is
-    // off every CPU, and the boot stack is mapped for the kernel's lifetime.
-    Some(unsafe { hardware::backtrace::MappedStack::new(range) })
 }
 
 /// For fault reports: if `address` is in a stack's guard page, that stack's slot and, if

@@ -106,3 +106,37 @@ pub(super) fn release_unused(index: u32) {
 pub fn in_use() -> usize {
     max_threads() - table().free.len()
 }
+
+#[cfg(test)]
+mod tests {
+    use hardware::context::RetireError;
+
+    use super::*;
+
+    #[test_case]
+    fn r1_the_stack_of_the_running_thread_cannot_be_taken() {
+        let me = super::super::cpu::current_thread();
+        assert_eq!(slot(me.slot).context.retire().err(), Some(RetireError::OnCpu));
+    }
+
+    #[test_case]
+    fn r4_a_stack_is_handed_back_once_and_a_vacant_context_has_none() {
+        let index = claim().expect("a free slot");
+        let context = &slot(index).context;
+        assert_eq!(context.retire().err(), Some(RetireError::Vacant));
+        let stack = crate::mm::stacks::allocate("test").expect("a stack");
+        let top = stack.top();
+        context.install(stack, super::super::switch::thread_start).expect("a vacant context takes a stack");
+        assert_eq!(context.stack_top(), top);
+        assert!(!context.is_on_cpu());
+        let refused = crate::mm::stacks::allocate("test").expect("a stack");
+        let refused =
+            context.install(refused, super::super::switch::thread_start).expect_err("one stack at a time");
+        crate::mm::stacks::free(refused);
+        let stack = context.retire().expect("an off-CPU context gives its stack back");
+        assert_eq!(stack.top(), top);
+        assert_eq!(context.retire().err(), Some(RetireError::Vacant), "handed back once");
+        crate::mm::stacks::free(stack);
+        release_unused(index);
+    }
+}

@@ -160,9 +160,12 @@ pub struct StartUpPage {
 }
 
 impl StartUpPage {
+    /// Made only by `boot::take_start_up_page`.
+    ///
     /// # Safety
     /// `physical` must be the start of a page of RAM below 1 MiB that nothing else uses
     /// or hands out for the kernel's lifetime, and this must be its only `StartUpPage`.
+    #[cfg(target_os = "none")]
     pub(crate) unsafe fn new(physical: u64) -> Self {
         assert!(
             physical.is_multiple_of(4096) && physical < 1 << 20,

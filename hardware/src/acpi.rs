@@ -130,9 +130,9 @@ impl AcpiHandler for WindowHandler {
 }
 
 /// Reads the MADT into the topology, or falls back to one CPU. Called once.
-pub fn discover(physical_memory_offset: u64) -> &'static Topology {
+pub fn discover() -> &'static Topology {
     TOPOLOGY.call_once(|| {
-        let handler = WindowHandler { physical_memory_offset };
+        let handler = WindowHandler { physical_memory_offset: crate::window::window().offset() };
         // SAFETY: the kernel boots through the BIOS (bootloader 0.9), whose RSDP search
         // areas are ordinary low memory, mapped through the window.
         let tables = unsafe { AcpiTables::search_for_rsdp_bios(handler) };

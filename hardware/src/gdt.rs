@@ -126,7 +126,7 @@ pub fn set_double_fault_handler(
 
 /// Makes `top` the stack this CPU switches to on an interrupt from ring 3. Interrupts must
 /// be off.
-pub fn set_kernel_stack(top: u64) {
+pub(crate) fn set_kernel_stack(top: u64) {
     assert!(!x86_64::instructions::interrupts::are_enabled(), "gdt: set_kernel_stack with interrupts on");
     // SAFETY: interrupts are off, so this CPU is not reading its TSS for an interrupt, and
     // no other CPU writes it.

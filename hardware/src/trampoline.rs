@@ -141,11 +141,31 @@ unsafe extern "C" {
 }
 
 /// The boot CPU's control registers, which each AP takes on.
-pub struct ControlRegisters {
-    pub cr0: u64,
-    pub cr3: u64,
-    pub cr4: u64,
-    pub efer: u64,
+struct ControlRegisters {
+    cr0: u64,
+    cr3: u64,
+    cr4: u64,
+    efer: u64,
+}
+
+/// The boot CPU's control registers as each AP must have them: CR3 the kernel root (which
+/// must lie below 4 GiB, where 32-bit code can load it), EFER without the read-only LMA.
+fn boot_cpu_registers() -> ControlRegisters {
+    use x86_64::registers::control::{Cr0, Cr3, Cr4};
+    use x86_64::registers::model_specific::{Efer, EferFlags};
+
+    let cr3 = crate::paging::kernel_root();
+    assert!(
+        cr3 < 1 << 32,
+        "trampoline: the kernel root {cr3:#x} lies above 4 GiB, out of the trampoline's reach"
+    );
+    assert_eq!(Cr3::read().0.start_address().as_u64(), cr3, "trampoline: APs are started on the kernel root");
+    ControlRegisters {
+        cr0: Cr0::read_raw(),
+        cr3,
+        cr4: Cr4::read_raw(),
+        efer: (Efer::read() - EferFlags::LONG_MODE_ACTIVE).bits(),
+    }
 }
 
 /// Where `symbol` lies relative to the trampoline's start.
@@ -202,7 +222,8 @@ impl StartUpPage {
 /// Copies the trampoline into the start-up page at `physical` and fills in what every AP
 /// shares: the GDT and its pointer, the far jumps, the boot CPU's control registers and
 /// the AP's entry point.
-pub fn install(page: &StartUpPage, registers: &ControlRegisters, entry: extern "C" fn(u32) -> !) {
+pub fn install(page: &StartUpPage, entry: extern "C" fn(u32) -> !) {
+    let registers = boot_cpu_registers();
     let physical = page.physical;
     let code_length = offset_of(&raw const ap_trampoline_end);
     assert!(code_length <= DATA, "trampoline: {code_length} bytes of code overrun the data at {DATA:#x}");

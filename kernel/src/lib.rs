@@ -51,11 +51,7 @@ pub fn init(boot_info: &'static BootInfo) {
     arch::init();
     arch::syscall::set_handler(syscall::dispatch);
     mm::init();
-    arch::init_interrupt_controllers(
-        boot_info.physical_memory_offset,
-        time::TICK_HZ,
-        mm::device_memory::map_uncached,
-    );
+    arch::init_interrupt_controllers(time::TICK_HZ, mm::device_memory::map_uncached);
     tasks::init();
     sched::init();
     input::init();

@@ -37,8 +37,8 @@ pub fn init() {
 /// Reads the MADT, enables the boot CPU's local APIC and starts its timer at `tick_hz`,
 /// and routes the keyboard and serial interrupts through the I/O APIC; `map_uncached`
 /// maps their registers (`mm::device_memory`). After `mm::init`, with interrupts still off.
-pub fn init_interrupt_controllers(physical_memory_offset: u64, tick_hz: u32, map_uncached: fn(u64) -> u64) {
-    let topology = acpi::discover(physical_memory_offset);
+pub fn init_interrupt_controllers(tick_hz: u32, map_uncached: fn(u64) -> u64) {
+    let topology = acpi::discover();
     log::info!(
         "acpi: {} CPUs (APIC ids {:?}), local APIC at {:#x}, I/O APIC at {:#x} (GSI base {}), {} ISA overrides",
         topology.cpu_count(),

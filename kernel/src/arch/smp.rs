@@ -22,9 +22,6 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use x86_64::registers::control::{Cr0, Cr3, Cr4};
-use x86_64::registers::model_specific::{Efer, EferFlags};
-
 use super::{MAX_CPUS, trampoline};
 
 /// How long an AP may take to check in.
@@ -80,10 +77,9 @@ pub fn start_application_processors(entry: fn(cpu_index: u32) -> !) -> u32 {
         log::error!("smp: no start-up page below 1 MiB: running on the boot CPU alone");
         return cpus_online();
     };
-    let registers = boot_cpu_registers();
     let started_at = crate::time::micros_since_boot();
     let identity_mapping = crate::mm::low_memory::identity_map(&page);
-    trampoline::install(&page, &registers, ap_main);
+    trampoline::install(&page, ap_main);
     let second_startups = topology
         .apic_ids
         .iter()
@@ -99,20 +95,6 @@ pub fn start_application_processors(entry: fn(cpu_index: u32) -> !) -> u32 {
         crate::time::micros_since_boot() - started_at
     );
     cpus_online()
-}
-
-/// The boot CPU's control registers as each AP must have them: CR3 the kernel root (which
-/// must lie below 4 GiB, where 32-bit code can load it), EFER without the read-only LMA.
-fn boot_cpu_registers() -> trampoline::ControlRegisters {
-    let cr3 = crate::mm::kernel_root();
-    assert!(cr3 < 1 << 32, "smp: the kernel root {cr3:#x} lies above 4 GiB, out of the trampoline's reach");
-    assert_eq!(Cr3::read().0.start_address().as_u64(), cr3, "smp: APs are started on the kernel root");
-    trampoline::ControlRegisters {
-        cr0: Cr0::read_raw(),
-        cr3,
-        cr4: Cr4::read_raw(),
-        efer: (Efer::read() - EferFlags::LONG_MODE_ACTIVE).bits(),
-    }
 }
 
 /// Starts the AP `cpu_index`, whose local APIC id is `apic_id`, and waits for it. Returns

@@ -28,12 +28,14 @@ pub mod logger;
 pub mod mm;
 pub mod process;
 pub mod sched;
+pub mod smp;
 pub mod sync;
 pub mod syscall;
 pub mod tasks;
 pub mod testing;
 pub mod time;
 pub mod trace;
+pub mod traps;
 pub mod watchdog;
 
 use bootloader::BootInfo;
@@ -48,7 +50,7 @@ pub fn init(boot_info: &'static BootInfo) {
     mm::init_window(boot_info);
     console::init();
     logger::init();
-    arch::init();
+    arch::init(traps::idt::table());
     arch::syscall::set_handler(syscall::dispatch);
     mm::init(boot_info);
     arch::init_interrupt_controllers(
@@ -63,7 +65,7 @@ pub fn init(boot_info: &'static BootInfo) {
     watchdog::init();
     arch::cpu::enable_interrupts();
     time::calibrate();
-    arch::smp::start_application_processors(sched::cpu::run_application_cpu);
+    smp::start_application_processors(sched::cpu::run_application_cpu);
 }
 
 #[cfg(test)]

@@ -428,7 +428,7 @@ pub(super) fn init_boot_cpu() {
     cpu.reaper.start();
 }
 
-/// An application processor's way into the scheduler, called by `arch::smp` on the AP's
+/// An application processor's way into the scheduler, called by `smp` on the AP's
 /// first stack with interrupts off: its `Cpu` and executor, the bring-up context as its
 /// boot thread *and* idle thread (it has nothing else to do), its reaper, its tick; then
 /// it serves tasks and threads for good.

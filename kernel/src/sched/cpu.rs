@@ -397,6 +397,13 @@ pub fn current_thread() -> PoolArc<Thread> {
     without_interrupts(|| this_cpu().current())
 }
 
+/// The id of the thread running this code, or `None` before `sched::init` (for the hooks
+/// of the layers below: `trace`, `fault_injection`). Found with interrupts off, as
+/// `current_thread` is.
+pub fn current_thread_id() -> Option<u64> {
+    without_interrupts(|| try_this_cpu().map(|cpu| cpu.current().id().0))
+}
+
 /// This CPU's scheduler state. Panics before `sched::init`.
 pub fn this_cpu() -> &'static Cpu {
     try_this_cpu().expect("sched: used before sched::init")

@@ -41,8 +41,11 @@ pub use thread::{
 pub use wait_queue::WaitQueue;
 
 /// Sets up the thread-slot table and this CPU's scheduler, turning the running boot
-/// context into the boot thread. Call after `tasks::init`, with interrupts disabled.
+/// context into the boot thread, and tells the layers below which thread runs (`trace`,
+/// `fault_injection`). Call after `tasks::init`, with interrupts disabled.
 pub fn init() {
+    crate::trace::set_current_thread(|| cpu::current_thread_id().unwrap_or(0));
+    crate::fault_injection::set_current_thread(cpu::current_thread_id);
     slots::init();
     cpu::init_boot_cpu();
     reaping::init();

@@ -40,13 +40,15 @@ pub mod watchdog;
 
 use bootloader::BootInfo;
 
-/// Brings the machine up: console, logger, CPU tables, memory and heap, the interrupt
-/// controllers and the tick (they need the heap for the MADT and `mm` to map their
-/// registers), executor, scheduler (the boot context becomes the boot thread), then
-/// interrupts on, the TSC calibrated against the tick, and last the other CPUs started
-/// (their bring-up times itself with the TSC), each entering the scheduler with its own
-/// idle thread and executor.
+/// Brings the machine up: lock spins told to answer TLB shootdowns (`sync`, before any
+/// other CPU runs), console, logger, CPU tables with the IDT `traps` builds, memory and
+/// heap, the interrupt controllers and the tick (they need the heap for the MADT and `mm`
+/// to map their registers), executor (its clock becomes the kernel's), scheduler (the boot
+/// context becomes the boot thread), then interrupts on, the TSC calibrated against the
+/// tick, and last the other CPUs started (their bring-up times itself with the TSC), each
+/// entering the scheduler with its own idle thread and executor.
 pub fn init(boot_info: &'static BootInfo) {
+    sync::answer_while_spinning(mm::shootdown::serve_pending);
     mm::init_window(boot_info);
     console::init();
     logger::init();

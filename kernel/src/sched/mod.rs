@@ -25,6 +25,7 @@ pub mod block;
 pub mod cpu;
 pub mod cpu_time;
 pub mod idle;
+mod no_preemption;
 pub mod reaping;
 pub mod slots;
 pub mod switch;
@@ -33,6 +34,7 @@ pub mod thread;
 pub mod wait_queue;
 
 pub use block::{block_on, block_on_unless, interrupt};
+pub use no_preemption::NoPreemption;
 pub use switch::{PreemptionOff, preemption_disabled, without_preemption, yield_now};
 pub use teardown::{die, last_exit_to_teardown_cycles};
 pub use thread::{

@@ -5,15 +5,16 @@
 //! the run: QEMU exits with the failure status where the exit device is present (tests,
 //! `scripts/run`), otherwise the CPU halts. A breakpoint is reported and execution resumes.
 //!
-//! The double-fault handler runs on its own IST stack (see `gdt`). A fault address in a
+//! The double-fault handler runs on its own IST stack (see `arch::gdt`). A fault address in a
 //! kernel stack's guard page is reported as an overflow of that stack, naming its owner.
 //! A test that provokes a fault on purpose announces it with `expect_fault`, naming what
 //! ends the boot then (the test harness's pass, `testing::expect_fault`); the handler
 //! reports as usual and calls it.
 //!
-//! Called from: the CPU, in interrupt context. Reports go through the serial port's
-//! emergency writer, which breaks the port lock if the faulting code held it, so a fault in
-//! the middle of a print still gets reported instead of spinning on the lock.
+//! Called from: the CPU, in interrupt context; `expect_fault` and the breakpoint hooks from
+//! a test's thread. Reports go through the serial port's emergency writer, which breaks the
+//! port lock if the faulting code held it, so a fault in the middle of a print still gets
+//! reported instead of spinning on the lock.
 
 use abi::signal;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -40,6 +41,7 @@ pub enum ExpectedFault {
     /// A page fault (or the double fault it escalates to) in a kernel stack's guard page.
     GuardPage,
 }
+
 /// Work the next breakpoint runs in interrupt context; a test hook.
 static AT_NEXT_BREAKPOINT: SpinLock<Option<fn()>> = SpinLock::new(None);
 

@@ -67,15 +67,15 @@ fn the_idle_loop_comes_back_when_only_the_tick_can_wake_it() {
 
 #[test_case]
 fn a_task_spawned_from_an_interrupt_handler_runs() {
-    let before = kernel::arch::exceptions::breakpoints_handled();
+    let before = kernel::traps::exceptions::breakpoints_handled();
     static RAN: AtomicUsize = AtomicUsize::new(0);
-    kernel::arch::exceptions::run_at_next_breakpoint(|| {
+    kernel::traps::exceptions::run_at_next_breakpoint(|| {
         tasks::spawn("from-interrupt", async {
             RAN.fetch_add(1, Ordering::SeqCst);
         })
         .expect("spawn from interrupt context was refused");
     });
     x86_64::instructions::interrupts::int3();
-    assert_eq!(kernel::arch::exceptions::breakpoints_handled(), before + 1);
+    assert_eq!(kernel::traps::exceptions::breakpoints_handled(), before + 1);
     tasks::run_until(|| RAN.load(Ordering::SeqCst) == 1);
 }

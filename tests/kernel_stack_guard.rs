@@ -4,7 +4,7 @@
 #![no_main]
 
 use bootloader::{BootInfo, entry_point};
-use kernel::arch::exceptions::{ExpectedFault, expect_fault};
+use kernel::traps::exceptions::ExpectedFault;
 use kernel::{mm::stacks, testing};
 
 entry_point!(main);
@@ -15,7 +15,7 @@ fn main(boot_info: &'static BootInfo) -> ! {
     kernel::serial_println!("test guard_page_write_is_caught_and_reported ...");
     let stack = stacks::allocate("guard-test").expect("no kernel stack");
     let guard = (stack.bottom() - 8) as *mut u64;
-    expect_fault(ExpectedFault::GuardPage);
+    testing::expect_fault(ExpectedFault::GuardPage);
     // SAFETY: not safe on purpose: the address is in the unmapped guard page, and the page
     // fault handler ends the test when it sees the fault it was told to expect.
     unsafe { guard.write_volatile(0x5eed) };

@@ -5,7 +5,7 @@
 #![no_main]
 
 use bootloader::{BootInfo, entry_point};
-use kernel::arch::exceptions::{ExpectedFault, expect_fault};
+use kernel::traps::exceptions::ExpectedFault;
 use kernel::{mm::stacks, testing};
 
 entry_point!(main);
@@ -15,7 +15,7 @@ fn main(boot_info: &'static BootInfo) -> ! {
     testing::plan(1);
     kernel::serial_println!("test kernel_stack_overflow_is_reported_with_its_owner ...");
     let stack = stacks::allocate("overflow-test").expect("no kernel stack");
-    expect_fault(ExpectedFault::GuardPage);
+    testing::expect_fault(ExpectedFault::GuardPage);
     kernel::arch::context::run_on_stack(stack, overflow_forever)
 }
 

@@ -42,7 +42,7 @@ fn stay_without_preemption(ticks: u64) {
 
 /// Stuck and silent-timer reports about every online CPU.
 fn all_reports() -> u64 {
-    (0..kernel::arch::smp::cpus_online())
+    (0..kernel::smp::cpus_online())
         .map(|cpu| watchdog::stuck_reports(cpu) + watchdog::silent_reports(cpu))
         .sum()
 }
@@ -86,7 +86,7 @@ fn a_cpu_that_reaches_scheduling_points_is_never_reported() {
 
 #[test_case]
 fn a_cpu_spinning_with_interrupts_masked_is_reported_by_its_watcher() {
-    let online = kernel::arch::smp::cpus_online();
+    let online = kernel::smp::cpus_online();
     if online < 2 {
         kernel::serial_println!("  (one CPU: no other CPU watches its timer)");
         return;

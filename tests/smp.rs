@@ -8,8 +8,10 @@
 #![test_runner(kernel::testing::run_tests)]
 #![reexport_test_harness_main = "test_main"]
 
-use kernel::arch::{acpi, apic, cpu, irq, smp, vectors};
+use kernel::arch::{acpi, apic, cpu, vectors};
+use kernel::smp;
 use kernel::time;
+use kernel::traps::irq;
 
 kernel::qemu_test_main!();
 

@@ -12,7 +12,7 @@ fn main(boot_info: &'static BootInfo) -> ! {
     kernel::init(boot_info);
     testing::plan(1);
     kernel::serial_println!("test double_fault_is_handled_on_its_own_stack ...");
-    kernel::arch::exceptions::expect_fault(kernel::arch::exceptions::ExpectedFault::DoubleFault);
+    testing::expect_fault(kernel::traps::exceptions::ExpectedFault::DoubleFault);
     testing::overflow_the_stack(0);
     panic!("the stack did not overflow");
 }

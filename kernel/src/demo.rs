@@ -18,13 +18,13 @@ pub fn run(boot_info: &'static BootInfo) {
     println!("timer: {} Hz; TSC {} MHz", time::TICK_HZ, time::tsc_hz() / 1_000_000);
 
     println!("executor: spawning demo tasks with tracing on");
-    trace::set_task_tracing(true);
+    tasks::set_tracing(true);
     spawn_demo("heartbeat", heartbeat());
     spawn_demo("sleeper-short", sleeper(5));
     spawn_demo("sleeper-long", sleeper(15));
     spawn_demo("yielder", yielder(3));
     tasks::run_until(|| DEMO_TASKS_LEFT.load(Ordering::Acquire) == 0);
-    trace::set_task_tracing(false);
+    tasks::set_tracing(false);
     println!(
         "executor: demo tasks done at tick {}; {} task(s) still alive (the keyboard and serial input)",
         time::ticks(),

@@ -33,6 +33,9 @@
 //!
 //! The hooks may be called from any context, locks held or not: they touch atomics and read
 //! the current thread under its CPU's `current` lock, which no allocation is made under.
+//! That read goes through the hook `sched::init` sets (`set_current_thread`), since this
+//! module lies below the scheduler; until it is set no thread runs, and only a plan for
+//! every thread applies.
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -161,15 +164,31 @@ pub fn report() -> Report {
     report
 }
 
+/// The running thread's id, `None` before the scheduler runs; set once by `sched::init`.
+static CURRENT_THREAD: spin::Once<fn() -> Option<u64>> = spin::Once::new();
+
+/// Makes `current` the way to the running thread's id. Once, by `sched::init`.
+pub fn set_current_thread(current: fn() -> Option<u64>) {
+    assert!(CURRENT_THREAD.get().is_none(), "fault_injection: the current-thread hook is set once");
+    CURRENT_THREAD.call_once(|| current);
+}
+
+/// The running thread's id, `None` outside any thread.
+fn current_thread() -> Option<u64> {
+    CURRENT_THREAD.get().and_then(|current| current())
+}
+
+/// The running thread's id, for the system-call hooks, which run in a thread.
+fn calling_thread() -> u64 {
+    current_thread().expect("fault_injection: a system call outside any thread")
+}
+
 /// Whether the caller's thread is in scope (and something is armed).
 fn in_scope() -> bool {
     match SCOPE.load(Ordering::Relaxed) {
         NOBODY => false,
         EVERYONE => true,
-        thread => {
-            crate::sched::cpu::try_this_cpu().is_some()
-                && crate::sched::cpu::current_thread().id().0 == thread
-        }
+        thread => current_thread() == Some(thread),
     }
 }
 
@@ -197,7 +216,7 @@ pub(crate) fn enter_system_call(number: u64) {
         return;
     }
     if TRIGGER.compare_exchange(trigger, 0, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-        SCOPE.store(crate::sched::cpu::current_thread().id().0, Ordering::SeqCst);
+        SCOPE.store(calling_thread(), Ordering::SeqCst);
         ENTERED.store(true, Ordering::SeqCst);
     }
 }
@@ -208,7 +227,7 @@ pub(crate) fn leave_system_call() {
     if scope == NOBODY || scope == EVERYONE {
         return;
     }
-    let me = crate::sched::cpu::current_thread().id().0;
+    let me = calling_thread();
     let _ = SCOPE.compare_exchange(me, NOBODY, Ordering::SeqCst, Ordering::SeqCst);
 }
 

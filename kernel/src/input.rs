@@ -4,6 +4,7 @@
 //!
 //! The two producers are ordinary executor tasks fed by their driver's interrupt-side
 //! queue; readers are threads sleeping on `READERS`. A full buffer drops input (counted).
+//! Blocking its readers puts this module on the scheduling layer, above `sched` and `tasks`.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 

@@ -28,27 +28,31 @@ pub mod logger;
 pub mod mm;
 pub mod process;
 pub mod sched;
+pub mod smp;
 pub mod sync;
 pub mod syscall;
 pub mod tasks;
 pub mod testing;
 pub mod time;
 pub mod trace;
+pub mod traps;
 pub mod watchdog;
 
 use bootloader::BootInfo;
 
-/// Brings the machine up: console, logger, CPU tables, memory and heap, the interrupt
-/// controllers and the tick (they need the heap for the MADT and `mm` to map their
-/// registers), executor, scheduler (the boot context becomes the boot thread), then
-/// interrupts on, the TSC calibrated against the tick, and last the other CPUs started
-/// (their bring-up times itself with the TSC), each entering the scheduler with its own
-/// idle thread and executor.
+/// Brings the machine up: lock spins told to answer TLB shootdowns (`sync`, before any
+/// other CPU runs), console, logger, CPU tables with the IDT `traps` builds, memory and
+/// heap, the interrupt controllers and the tick (they need the heap for the MADT and `mm`
+/// to map their registers), executor (its clock becomes the kernel's), scheduler (the boot
+/// context becomes the boot thread), then interrupts on, the TSC calibrated against the
+/// tick, and last the other CPUs started (their bring-up times itself with the TSC), each
+/// entering the scheduler with its own idle thread and executor.
 pub fn init(boot_info: &'static BootInfo) {
+    sync::answer_while_spinning(mm::shootdown::serve_pending);
     mm::init_window(boot_info);
     console::init();
     logger::init();
-    arch::init();
+    arch::init(traps::idt::table());
     arch::syscall::set_handler(syscall::dispatch);
     mm::init();
     arch::init_interrupt_controllers(time::TICK_HZ, mm::device_memory::map_uncached);
@@ -59,7 +63,7 @@ pub fn init(boot_info: &'static BootInfo) {
     watchdog::init();
     arch::cpu::enable_interrupts();
     time::calibrate();
-    arch::smp::start_application_processors(sched::cpu::run_application_cpu);
+    smp::start_application_processors(sched::cpu::run_application_cpu);
 }
 
 #[cfg(test)]

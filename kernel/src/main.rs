@@ -41,7 +41,7 @@ fn end_session(code: ExitCode) -> ! {
     let asked_at = kernel::time::ticks();
     tasks::run_until(|| kernel::time::ticks() >= asked_at + 5);
     println!("lethe: no exit device, staying up: type on the keyboard (VGA window) to see it echoed");
-    kernel::trace::set_task_tracing(false);
+    kernel::tasks::set_tracing(false);
     tasks::run_until(|| false);
     kernel::arch::cpu::halt_forever()
 }

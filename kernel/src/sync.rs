@@ -8,9 +8,10 @@
 //! as its guard lives:
 //! - `SpinLock<T>` (`MaskInterrupts`, the default) masks interrupts on this CPU: for
 //!   anything an interrupt handler or the switch path may take, and every short section;
-//! - `SpinLock<T, NoPreemption>` disables preemption only, interrupts staying on: for the
-//!   locks held across long work that must still take interrupts (an address space while
-//!   fork copies it or munmap purges it; the layout beside it).
+//! - `SpinLock<T, sched::NoPreemption>` disables preemption only, interrupts staying on:
+//!   for the locks held across long work that must still take interrupts (an address space
+//!   while fork copies it or munmap purges it; the layout beside it). Preemption is the
+//!   scheduler's, so that guardian is defined there, over this module's `Guardian`.
 //!
 //! A guard gives back what it took when dropped, after unlocking. Guards of nested locks
 //! are dropped in the reverse order of taking, as Rust's scopes drop them: dropping an
@@ -23,7 +24,10 @@
 //! for the other CPUs' flushes, and a thread of the same process on another CPU spinning
 //! for that lock inside `futex`). So every round of every spin for a kernel lock serves
 //! this CPU's pending shootdown (`mm::shootdown::serve_pending`: one atomic load when none
-//! is owed), and a shootdown initiator may hold any kernel lock while it waits.
+//! is owed), and a shootdown initiator may hold any kernel lock while it waits. Shootdowns
+//! are memory's, a layer above: `lib::init` hands `serve_pending` down
+//! (`answer_while_spinning`) first thing, long before it starts the other CPUs; until then
+//! a spin only pauses, and with one CPU running no flush can be owed.
 //!
 //! Every lock of the kernel crate is a `SpinLock`. The drivers' and executor's locks are
 //! plain `spin` mutexes: they are leaves, never held across a shootdown.
@@ -43,20 +47,10 @@ pub trait Guardian {
 /// Interrupts masked on this CPU while the guard lives (so no preemption either).
 pub struct MaskInterrupts;
 
-/// Preemption disabled on this CPU while the guard lives; interrupts stay as they were.
-pub struct NoPreemption;
-
 impl Guardian for MaskInterrupts {
     type Token = InterruptsMasked;
     fn enter() -> InterruptsMasked {
         InterruptsMasked::new()
-    }
-}
-
-impl Guardian for NoPreemption {
-    type Token = crate::sched::PreemptionOff;
-    fn enter() -> crate::sched::PreemptionOff {
-        crate::sched::PreemptionOff::new()
     }
 }
 
@@ -154,12 +148,24 @@ pub fn debug_assert_interrupts_masked() {
     );
 }
 
+/// What every round of a spin for a lock does first: serve this CPU's pending shootdown.
+static SERVE_PENDING_SHOOTDOWN: spin::Once<fn()> = spin::Once::new();
+
+/// Makes every spin for a kernel lock call `serve_pending_shootdown` each round. Once, at
+/// boot, before any other CPU runs.
+pub fn answer_while_spinning(serve_pending_shootdown: fn()) {
+    assert!(SERVE_PENDING_SHOOTDOWN.get().is_none(), "sync: the shootdown hook is set once");
+    SERVE_PENDING_SHOOTDOWN.call_once(|| serve_pending_shootdown);
+}
+
 /// The relax strategy of `SpinLock`: answer a pending shootdown, then pause.
 pub struct AnswerShootdowns;
 
 impl spin::RelaxStrategy for AnswerShootdowns {
     fn relax() {
-        crate::mm::shootdown::serve_pending();
+        if let Some(serve_pending_shootdown) = SERVE_PENDING_SHOOTDOWN.get() {
+            serve_pending_shootdown();
+        }
         core::hint::spin_loop();
     }
 }

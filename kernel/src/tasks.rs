@@ -39,9 +39,11 @@ pub const POLL_BUDGET: usize = 64;
 
 static EXECUTORS: [OnceCell<Executor>; MAX_CPUS] = [const { OnceCell::uninit() }; MAX_CPUS];
 
-/// Creates the boot CPU's executor (it allocates its ready queue).
+/// Creates the boot CPU's executor (it allocates its ready queue) and makes its clock the
+/// kernel's (`time::set_clock`).
 pub fn init() {
     init_cpu(0);
+    crate::time::set_clock(clock());
 }
 
 /// Creates the executor of CPU `cpu_index`, before that CPU polls or spawns anything.
@@ -86,6 +88,11 @@ pub fn try_executor() -> Option<&'static Executor> {
 /// Every executor made so far.
 pub fn executors() -> impl Iterator<Item = &'static Executor> {
     EXECUTORS.iter().filter_map(OnceCell::get)
+}
+
+/// Switches task tracing (`trace::task_event`) on or off, on every CPU's executor.
+pub fn set_tracing(on: bool) {
+    executors().for_each(|executor| executor.set_tracing(on));
 }
 
 /// Tasks alive on all CPUs.

@@ -81,6 +81,17 @@ pub fn pass(name: &str) {
     serial_println!("test {name} ... ok");
 }
 
+/// Tells the fault handlers that the running test provokes `fault` on purpose: the handler
+/// reports it, then passes the test and ends the run (`finish`).
+pub fn expect_fault(fault: crate::traps::exceptions::ExpectedFault) {
+    crate::traps::exceptions::expect_fault(fault, pass_and_finish);
+}
+
+fn pass_and_finish(name: &str) -> ! {
+    pass(name);
+    finish()
+}
+
 /// What the kernel holds now (frames, heap bytes, pool objects, kernel stacks), with the
 /// thread pool's empty pages given back first — what leak checks compare.
 pub fn held() -> crate::mm::meminfo::Held {

@@ -1,10 +1,16 @@
 //! Kernel time: timer ticks (counted by the executor's clock) and the TSC, calibrated
 //! against the tick at boot so that traces can print microseconds.
 //!
+//! The tick count is the kernel's clock, the boot CPU's executor (`tasks::clock`), which
+//! `tasks::init` hands down here (`set_clock`) when it makes that executor; reading ticks
+//! before then panics, as reading that executor would.
+//!
 //! "Since boot" means since the TSC was calibrated, about 40 ms into boot (after the heap and
 //! interrupts are up); before that `micros_since_boot` reads 0. Callable from any context.
 
 use core::sync::atomic::{AtomicU64, Ordering};
+
+use executor::Executor;
 
 use crate::arch::cpu::read_tsc;
 
@@ -16,10 +22,18 @@ const CALIBRATION_TICKS: u64 = 3;
 
 static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
+/// The executor whose clock the boot CPU's tick advances.
+static CLOCK: spin::Once<&'static Executor> = spin::Once::new();
 
-/// Timer ticks since the boot CPU's executor started.
+/// Makes `clock`'s ticks the kernel's. Once, by `tasks::init`, before interrupts are on.
+pub fn set_clock(clock: &'static Executor) {
+    assert!(CLOCK.get().is_none(), "time: the clock is set once");
+    CLOCK.call_once(|| clock);
+}
+
+/// Timer ticks since the boot CPU's executor started. Panics before `set_clock`.
 pub fn ticks() -> u64 {
-    crate::tasks::clock().now()
+    CLOCK.get().expect("time: ticks read before tasks::init set the clock").now()
 }
 
 /// Measures the TSC rate over a few ticks. Needs interrupts on.

@@ -16,6 +16,13 @@
 //! `tid` is the thread that did it (`0`: the kernel, outside any thread). The sink runs in whatever context the event
 //! happens in, interrupt handlers included; it only formats onto the serial port, which
 //! masks interrupts while held.
+//!
+//! Tracing sits below the scheduler it traces: a thread is known here only through
+//! `TracedThread`, which the scheduler's threads implement, and the running thread's id
+//! through the hook `sched::init` sets (`set_current_thread`; until then a process line says
+//! `tid=0`). Task tracing is switched on each executor (`tasks::set_tracing`).
+
+use core::ops::Deref;
 
 use executor::TraceRecord;
 
@@ -35,25 +42,48 @@ pub fn task_event(record: &TraceRecord) {
 
 static THREAD_TRACING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
+/// What a thread line says of a thread; the scheduler's `Thread` implements it. Its methods
+/// run on the switch path: they only read.
+pub trait TracedThread {
+    fn tid(&self) -> u64;
+    /// Its process's pid; 0 for a kernel thread.
+    fn pid(&self) -> u32;
+    fn name(&self) -> &'static str;
+    /// The id of the task that tears it down, if its reaping strategy gives it one.
+    fn teardown_task(&self) -> Option<u64>;
+    /// The name of its reaping strategy, which tears it down when no task does.
+    fn strategy_name(&self) -> &'static str;
+}
+
+/// The running thread's id, 0 outside any thread; set once by `sched::init`.
+static CURRENT_THREAD: spin::Once<fn() -> u64> = spin::Once::new();
+
+/// Makes `current` the source of a process line's `tid`. Once, by `sched::init`.
+pub fn set_current_thread(current: fn() -> u64) {
+    assert!(CURRENT_THREAD.get().is_none(), "trace: the current-thread hook is set once");
+    CURRENT_THREAD.call_once(|| current);
+}
+
 /// A thread lifecycle event (`spawn`, `exit`, `off-cpu`, `teardown` started, `stack-freed`,
-/// `torn-down`), when thread tracing is on. Called from the switch path too: it only
-/// formats onto the serial port, whose lock every holder takes with interrupts off.
-pub fn thread_event(thread: &crate::sched::Thread, event: &'static str) {
+/// `torn-down`) of the thread `thread` refers to, when thread tracing is on. Called from
+/// the switch path too: it only formats onto the serial port, whose lock every holder takes
+/// with interrupts off.
+pub fn thread_event(thread: &impl Deref<Target: TracedThread>, event: &'static str) {
+    let thread = &**thread;
     if let Some(recorder) = RECORDER.get() {
         // Lock-free and allocation-free: safe on the switch path. Full means dropped.
-        let _ = recorder.push((thread.id().0, event));
+        let _ = recorder.push((thread.tid(), event));
     }
     if THREAD_TRACING.load(core::sync::atomic::Ordering::Relaxed) {
-        let pid = thread.process().map_or(0, |process| process.pid().0);
         let task = thread.teardown_task().unwrap_or(0);
-        let strategy = thread.strategy().name();
         crate::serial_println!(
-            "trace us={} cpu={} kind=thread tid={} pid={pid} name={} event={event} reaped_by={}{}",
+            "trace us={} cpu={} kind=thread tid={} pid={} name={} event={event} reaped_by={}{}",
             crate::time::micros_since_boot(),
             cpu::id(),
-            thread.id(),
+            thread.tid(),
+            thread.pid(),
             thread.name(),
-            if task != 0 { "task-" } else { strategy },
+            if task != 0 { "task-" } else { thread.strategy_name() },
             ReapedBy(task)
         );
     }
@@ -88,9 +118,7 @@ impl core::fmt::Display for ReapedBy {
 /// tracing is on.
 pub fn process_event(pid: u32, event: &'static str) {
     if THREAD_TRACING.load(core::sync::atomic::Ordering::Relaxed) {
-        let tid = x86_64::instructions::interrupts::without_interrupts(|| {
-            crate::sched::cpu::try_this_cpu().map_or(0, |cpu| cpu.current().id().0)
-        });
+        let tid = CURRENT_THREAD.get().map_or(0, |current| current());
         crate::serial_println!(
             "trace us={} cpu={} kind=process pid={pid} tid={tid} event={event}",
             crate::time::micros_since_boot(),
@@ -102,9 +130,4 @@ pub fn process_event(pid: u32, event: &'static str) {
 /// Switches thread and process lifecycle tracing on or off.
 pub fn set_thread_tracing(on: bool) {
     THREAD_TRACING.store(on, core::sync::atomic::Ordering::Relaxed);
-}
-
-/// Switches task tracing on or off, on every CPU's executor.
-pub fn set_task_tracing(on: bool) {
-    crate::tasks::executors().for_each(|executor| executor.set_tracing(on));
 }

@@ -168,7 +168,7 @@ fn report_stuck(cpu: usize, stuck_for: u64, frame: &InterruptStackFrame) {
 /// Looks at the next online CPU's tick count, and reports that CPU if it has not moved for
 /// `threshold` of this CPU's ticks.
 fn look_at_watched(cpu: usize, now: u64, threshold: u64) {
-    let online = crate::arch::smp::cpus_online() as usize;
+    let online = crate::smp::cpus_online() as usize;
     if online < 2 {
         return;
     }

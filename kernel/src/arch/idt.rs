@@ -1,51 +1,25 @@
-//! The interrupt descriptor table: every CPU exception, plus the hardware interrupts and
-//! IPIs (`irq`). One table, shared by every CPU; each loads it with `init` during its
-//! bring-up, after its GDT and TSS (`gdt::init`), whose stack the double fault runs on.
+//! The interrupt descriptor table every CPU loads. Its handlers are trap dispatch, above this
+//! layer (`traps`): the table is built there and handed down once, at boot, to `install`;
+//! each CPU then loads that one table during its bring-up, after its GDT and TSS.
+//!
+//! Invariant: the table is installed once and never changes; no CPU loads a table before it
+//! is installed (`load` panics rather than run without one).
+//!
+//! Called from: `arch::init` (`install`) on the boot CPU; an application processor's
+//! bring-up (`load`), interrupts off.
 
-use spin::LazyLock;
 use x86_64::structures::idt::InterruptDescriptorTable;
 
-use super::{exceptions, gdt, irq};
+static TABLE: spin::Once<&'static InterruptDescriptorTable> = spin::Once::new();
 
-static IDT: LazyLock<InterruptDescriptorTable> = LazyLock::new(|| {
-    let mut idt = InterruptDescriptorTable::new();
-    idt.divide_error.set_handler_fn(exceptions::divide_error);
-    idt.debug.set_handler_fn(exceptions::debug);
-    idt.non_maskable_interrupt.set_handler_fn(exceptions::non_maskable_interrupt);
-    idt.breakpoint.set_handler_fn(exceptions::breakpoint);
-    idt.overflow.set_handler_fn(exceptions::overflow);
-    idt.bound_range_exceeded.set_handler_fn(exceptions::bound_range_exceeded);
-    idt.invalid_opcode.set_handler_fn(exceptions::invalid_opcode);
-    idt.device_not_available.set_handler_fn(exceptions::device_not_available);
-    gdt::set_double_fault_handler(&mut idt, exceptions::double_fault);
-    idt.invalid_tss.set_handler_fn(exceptions::invalid_tss);
-    idt.segment_not_present.set_handler_fn(exceptions::segment_not_present);
-    idt.stack_segment_fault.set_handler_fn(exceptions::stack_segment_fault);
-    idt.general_protection_fault.set_handler_fn(exceptions::general_protection_fault);
-    idt.page_fault.set_handler_fn(exceptions::page_fault);
-    idt.x87_floating_point.set_handler_fn(exceptions::x87_floating_point);
-    idt.alignment_check.set_handler_fn(exceptions::alignment_check);
-    idt.machine_check.set_handler_fn(exceptions::machine_check);
-    idt.simd_floating_point.set_handler_fn(exceptions::simd_floating_point);
-    idt.virtualization.set_handler_fn(exceptions::virtualization);
-    idt.cp_protection_exception.set_handler_fn(exceptions::cp_protection);
-    idt.hv_injection_exception.set_handler_fn(exceptions::hv_injection);
-    idt.vmm_communication_exception.set_handler_fn(exceptions::vmm_communication);
-    idt.security_exception.set_handler_fn(exceptions::security);
-    irq::install(&mut idt);
-    idt
-});
-
-pub fn init() {
-    IDT.load();
+/// Makes `table` the table of every CPU, and loads it on this one. Once, on the boot CPU.
+pub fn install(table: &'static InterruptDescriptorTable) {
+    assert!(TABLE.get().is_none(), "arch: the IDT is installed once");
+    TABLE.call_once(|| table);
+    load();
 }
 
-#[cfg(test)]
-mod tests {
-    #[test_case]
-    fn a_breakpoint_is_reported_and_execution_resumes() {
-        let before = crate::arch::exceptions::breakpoints_handled();
-        x86_64::instructions::interrupts::int3();
-        assert_eq!(crate::arch::exceptions::breakpoints_handled(), before + 1);
-    }
+/// Loads the installed table on this CPU.
+pub fn load() {
+    TABLE.get().expect("arch: a CPU loads the IDT before arch::init installed it").load();
 }

@@ -1,33 +1,30 @@
-//! x86_64 specifics still in the kernel crate — the IDT, the exception and interrupt
-//! handlers, starting the other CPUs — beside the `hardware` crate's, re-exported here
-//! (descriptor tables, CPU control, context switch, FPU, per-CPU data, user-mode GS,
-//! system-call entry, ACPI, the interrupt controllers and their vectors, backtraces, the
-//! APs' start-up code). All of it is safe code over `hardware`; the handlers call up into
-//! the kernel (`scripts/layering.allowed` lists each call) until they are registered from
-//! above instead.
+//! x86_64 specifics still in the kernel crate — holding the IDT that every CPU loads,
+//! setting up the boot CPU and its interrupt controllers — beside the `hardware` crate's,
+//! re-exported here (descriptor tables, CPU control, context switch, FPU, per-CPU data,
+//! user-mode GS, system-call entry, ACPI, the interrupt controllers and their vectors,
+//! backtraces, the APs' start-up code). All of it is safe code over `hardware`, and none of
+//! it names the rest of the kernel: the IDT's handlers, which call into the scheduler and
+//! processes, are handed down from `traps`, as the system-call handler is from `syscall`.
 //!
-//! Boot order: `init` (CPU tables, the 8259s masked) before the heap exists;
+//! Boot order: `init` (CPU tables, the IDT, the 8259s masked) before the heap exists;
 //! `init_interrupt_controllers` once the heap and frame allocator are up (the MADT is read
-//! into heap memory, the APIC registers are mapped through `mm`); `smp` after interrupts
-//! are on and the TSC is calibrated.
+//! into heap memory, the APIC registers are mapped through `mm`); the other CPUs (`smp`)
+//! after interrupts are on and the TSC is calibrated.
 
-pub mod exceptions;
 pub mod idt;
-pub mod irq;
-pub mod smp;
 
 pub use hardware::{
     MAX_CPUS, acpi, apic, backtrace, context, cpu, fpu, gdt, ioapic, percpu, pic, protection, screen,
     syscall, tlb, trampoline, user, vectors,
 };
 
-/// Sets up the boot CPU: its index (0), its GDT and TSS, the IDT, FPU/SSE, SMEP/SMAP, the
-/// `syscall` MSRs; remaps and masks the 8259 PICs. Interrupts stay disabled until
-/// `cpu::enable_interrupts`.
-pub fn init() {
+/// Sets up the boot CPU: its index (0), its GDT and TSS, the IDT (`idt`, the table every
+/// CPU will load: `traps::idt::table`), FPU/SSE, SMEP/SMAP, the `syscall` MSRs; remaps and
+/// masks the 8259 PICs. Interrupts stay disabled until `cpu::enable_interrupts`.
+pub fn init(idt: &'static x86_64::structures::idt::InterruptDescriptorTable) {
     cpu::set_index(0);
     gdt::init(0);
-    idt::init();
+    idt::install(idt);
     fpu::init();
     protection::init();
     syscall::init();

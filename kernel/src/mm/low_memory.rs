@@ -1,12 +1,12 @@
 //! The start-up page: the one page below 1 MiB where application processors begin
-//! (`arch::smp`). A start-up IPI names a 4 KiB page below 1 MiB by its page number, and the
+//! (`smp`). A start-up IPI names a 4 KiB page below 1 MiB by its page number, and the
 //! CPU it wakes runs in real mode from there.
 //!
 //! The hardware layer kept it out of usable RAM at boot (`hardware::boot`), so no allocator
 //! ever hands it out, and hands it out once; it is mapped at its own physical address in
 //! the kernel root only while an `IdentityMapping` lives (`hardware::kernel_tables`).
 //!
-//! Called from: `arch::smp` on the boot CPU during bring-up (`take_start_up_page` once,
+//! Called from: `smp` on the boot CPU during bring-up (`take_start_up_page` once,
 //! `identity_map`).
 
 pub use hardware::kernel_tables::IdentityMapping;

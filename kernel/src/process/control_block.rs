@@ -40,9 +40,10 @@ use crate::fault_injection::OutOfHeap;
 use crate::files::FdTable;
 use crate::mm::pool::PoolArc;
 use crate::mm::spaces;
+use crate::sched::NoPreemption;
 use crate::sched::cpu_time::{self, CpuTime};
 use crate::sched::{self, Thread, WaitQueue, cpu::current_thread};
-use crate::sync::{NoPreemption, SpinLock};
+use crate::sync::SpinLock;
 
 /// A process. Fields are grouped by what they are about; each names what guards it.
 pub struct Process {

@@ -397,6 +397,13 @@ pub fn current_thread() -> PoolArc<Thread> {
     without_interrupts(|| this_cpu().current())
 }
 
+/// The id of the thread running this code, or `None` before `sched::init` (for the hooks
+/// of the layers below: `trace`, `fault_injection`). Found with interrupts off, as
+/// `current_thread` is.
+pub fn current_thread_id() -> Option<u64> {
+    without_interrupts(|| try_this_cpu().map(|cpu| cpu.current().id().0))
+}
+
 /// This CPU's scheduler state. Panics before `sched::init`.
 pub fn this_cpu() -> &'static Cpu {
     try_this_cpu().expect("sched: used before sched::init")
@@ -428,7 +435,7 @@ pub(super) fn init_boot_cpu() {
     cpu.reaper.start();
 }
 
-/// An application processor's way into the scheduler, called by `arch::smp` on the AP's
+/// An application processor's way into the scheduler, called by `smp` on the AP's
 /// first stack with interrupts off: its `Cpu` and executor, the bring-up context as its
 /// boot thread *and* idle thread (it has nothing else to do), its reaper, its tick; then
 /// it serves tasks and threads for good.

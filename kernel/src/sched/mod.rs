@@ -25,6 +25,7 @@ pub mod block;
 pub mod cpu;
 pub mod cpu_time;
 pub mod idle;
+mod no_preemption;
 pub mod reaping;
 pub mod slots;
 pub mod switch;
@@ -33,6 +34,7 @@ pub mod thread;
 pub mod wait_queue;
 
 pub use block::{block_on, block_on_unless, interrupt};
+pub use no_preemption::NoPreemption;
 pub use switch::{PreemptionOff, preemption_disabled, without_preemption, yield_now};
 pub use teardown::{die, last_exit_to_teardown_cycles};
 pub use thread::{
@@ -41,8 +43,11 @@ pub use thread::{
 pub use wait_queue::WaitQueue;
 
 /// Sets up the thread-slot table and this CPU's scheduler, turning the running boot
-/// context into the boot thread. Call after `tasks::init`, with interrupts disabled.
+/// context into the boot thread, and tells the layers below which thread runs (`trace`,
+/// `fault_injection`). Call after `tasks::init`, with interrupts disabled.
 pub fn init() {
+    crate::trace::set_current_thread(|| cpu::current_thread_id().unwrap_or(0));
+    crate::fault_injection::set_current_thread(cpu::current_thread_id);
     slots::init();
     cpu::init_boot_cpu();
     reaping::init();

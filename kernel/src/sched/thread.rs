@@ -241,6 +241,28 @@ pub fn release_idle_pool_pages() {
     THREADS.release_idle_pages();
 }
 static NEXT_ID: AtomicU64 = AtomicU64::new(2);
+impl crate::trace::TracedThread for Thread {
+    fn tid(&self) -> u64 {
+        self.id.0
+    }
+
+    fn pid(&self) -> u32 {
+        self.process.as_ref().map_or(0, |process| process.pid().0)
+    }
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn teardown_task(&self) -> Option<u64> {
+        Thread::teardown_task(self)
+    }
+
+    fn strategy_name(&self) -> &'static str {
+        self.strategy.name()
+    }
+}
+
 /// Whether number 1 has been given to a process.
 static FIRST_PROCESS_MADE: AtomicBool = AtomicBool::new(false);
 

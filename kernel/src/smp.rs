@@ -1,4 +1,7 @@
 //! Starting the application processors (APs): every CPU of the MADT after the boot CPU.
+//! The kernel's side of it, over `arch`'s start-up code and APIC: it takes the APs' stacks
+//! and the start-up page from `mm` and times its waits with `time`, so it sits on the
+//! scheduling layer, beside the scheduler each AP enters (`entry`).
 //!
 //! Bring-up (`start_application_processors`, on the boot CPU), one AP at a time:
 //! 1. the start-up trampoline is copied to the start-up page (`mm::low_memory`), which is
@@ -10,9 +13,10 @@
 //!    page now meant for another), and left out; its stack is never reused.
 //!
 //! On the AP (`ap_main`), with interrupts off: its index in IA32_TSC_AUX (`cpu::id`), its
-//! own GDT and TSS, the shared IDT, FPU/SSE, SMEP/SMAP, the `syscall` MSRs, its local APIC
-//! (timer stopped); then it checks in, counts itself online and calls the `entry` it was
-//! given, still with interrupts off and without per-CPU scheduler data (GS base 0).
+//! own GDT and TSS, the shared IDT (`arch::idt::load`), FPU/SSE, SMEP/SMAP, the `syscall`
+//! MSRs, its local APIC (timer stopped); then it checks in, counts itself online and calls
+//! the `entry` it was given, still with interrupts off and without per-CPU scheduler data
+//! (GS base 0).
 //!
 //! Invariants: the start-up page's data belongs to one AP at a time (the next AP is
 //! prepared only after the last checked in or was sent INIT); an AP's stack is never freed.
@@ -22,7 +26,7 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use super::{MAX_CPUS, trampoline};
+use crate::arch::{MAX_CPUS, trampoline};
 
 /// How long an AP may take to check in.
 const CHECK_IN_TIMEOUT_MICROS: u64 = 1_000_000;
@@ -65,11 +69,11 @@ fn spin_until(micros: u64, done: impl Fn() -> bool) -> bool {
 /// CPUs online, the boot CPU included. Once, on the boot CPU, with interrupts on and the
 /// TSC calibrated.
 pub fn start_application_processors(entry: fn(cpu_index: u32) -> !) -> u32 {
-    assert_eq!(super::cpu::id(), 0, "smp: APs are started from the boot CPU");
+    assert_eq!(crate::arch::cpu::id(), 0, "smp: APs are started from the boot CPU");
     assert!(crate::time::tsc_hz() > 0, "smp: APs are started after the TSC is calibrated");
     assert!(ENTRY.get().is_none(), "smp: APs are started once");
     ENTRY.call_once(|| entry);
-    let topology = super::acpi::topology();
+    let topology = crate::arch::acpi::topology();
     if topology.cpu_count() == 1 {
         return cpus_online();
     }
@@ -110,33 +114,33 @@ fn start_one(cpu_index: u32, apic_id: u32, page: &trampoline::StartUpPage) -> bo
     trampoline::prepare(page, cpu_index, stack);
     let page_number = page.number();
     let checked_in = || CHECKED_IN[cpu_index as usize].load(Ordering::Acquire);
-    super::apic::send_init(apic_id);
+    crate::arch::apic::send_init(apic_id);
     spin_micros(AFTER_INIT_MICROS);
-    super::apic::send_startup(apic_id, page_number);
+    crate::arch::apic::send_startup(apic_id, page_number);
     spin_micros(AFTER_STARTUP_MICROS);
     let second_startup = !trampoline::started(page);
     if second_startup {
-        super::apic::send_startup(apic_id, page_number);
+        crate::arch::apic::send_startup(apic_id, page_number);
     }
     if !spin_until(CHECK_IN_TIMEOUT_MICROS, checked_in) {
         log::error!(
             "smp: CPU {cpu_index} (APIC id {apic_id}) did not check in within 1 s ({}): left out",
             if trampoline::started(page) { "it began the trampoline" } else { "it never began" }
         );
-        super::apic::send_init(apic_id);
+        crate::arch::apic::send_init(apic_id);
     }
     second_startup
 }
 
 /// Where each AP arrives from the trampoline, on its own stack, interrupts off.
 extern "C" fn ap_main(cpu_index: u32) -> ! {
-    super::cpu::set_index(cpu_index);
-    super::gdt::init(cpu_index);
-    super::idt::init();
-    super::fpu::init();
-    super::protection::init();
-    super::syscall::init();
-    super::apic::enable_this_cpu();
+    crate::arch::cpu::set_index(cpu_index);
+    crate::arch::gdt::init(cpu_index);
+    crate::arch::idt::load();
+    crate::arch::fpu::init();
+    crate::arch::protection::init();
+    crate::arch::syscall::init();
+    crate::arch::apic::enable_this_cpu();
     let entry = *ENTRY.get().expect("smp: an AP started without an entry");
     ONLINE.fetch_add(1, Ordering::AcqRel);
     CHECKED_IN[cpu_index as usize].store(true, Ordering::Release);

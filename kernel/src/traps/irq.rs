@@ -16,15 +16,15 @@
 //! Locks they take: the PICs' (the slave's spurious handler) and, in the serial handler and
 //! lockup reports, the port's (every holder masks interrupts).
 //!
-//! Called from: the CPU, in interrupt context; `init` once on the boot CPU.
+//! Called from: the CPU, in interrupt context; `install` once, as the IDT is built (`idt`).
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame};
 
-use super::MAX_CPUS;
-use super::apic::end_of_interrupt;
-use super::vectors::{
+use crate::arch::MAX_CPUS;
+use crate::arch::apic::end_of_interrupt;
+use crate::arch::vectors::{
     APIC_ERROR_VECTOR, APIC_SPURIOUS_VECTOR, KEYBOARD_VECTOR, PIC_MASTER_SPURIOUS_VECTOR,
     PIC_SLAVE_SPURIOUS_VECTOR, RESCHEDULE_VECTOR, SERIAL_VECTOR, TIMER_VECTOR, TLB_SHOOTDOWN_VECTOR,
 };
@@ -51,10 +51,10 @@ pub(super) fn install(idt: &mut InterruptDescriptorTable) {
 const TICK_TASK_BUDGET: usize = 8;
 
 extern "x86-interrupt" fn timer(frame: InterruptStackFrame) {
-    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
+    let _kernel_gs = crate::arch::user::UserGsGuard::enter(&frame);
     crate::watchdog::on_tick(&frame);
     // The boot CPU's tick is the kernel's clock; other CPUs' ticks only preempt.
-    if super::cpu::id() == 0
+    if crate::arch::cpu::id() == 0
         && let Some(executor) = crate::tasks::try_executor()
     {
         executor.tick();
@@ -62,25 +62,25 @@ extern "x86-interrupt" fn timer(frame: InterruptStackFrame) {
     end_of_interrupt();
     crate::sched::switch::on_timer_tick(TICK_TASK_BUDGET);
     // A process killed while it computes dies here, before it runs another instruction.
-    if super::user::from_user(&frame) {
+    if crate::arch::user::from_user(&frame) {
         crate::process::exit_if_group_exiting();
     }
 }
 
 extern "x86-interrupt" fn keyboard(frame: InterruptStackFrame) {
-    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
+    let _kernel_gs = crate::arch::user::UserGsGuard::enter(&frame);
     drivers::keyboard::handle_interrupt();
     end_of_interrupt();
 }
 
 extern "x86-interrupt" fn serial(frame: InterruptStackFrame) {
-    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
+    let _kernel_gs = crate::arch::user::UserGsGuard::enter(&frame);
     drivers::serial::handle_interrupt();
     end_of_interrupt();
 }
 
 extern "x86-interrupt" fn reschedule(frame: InterruptStackFrame) {
-    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
+    let _kernel_gs = crate::arch::user::UserGsGuard::enter(&frame);
     end_of_interrupt();
     reschedule_requested(&frame);
 }
@@ -89,9 +89,9 @@ extern "x86-interrupt" fn reschedule(frame: InterruptStackFrame) {
 /// interrupts off: counts it, then does what a tick does — poll a few ready tasks of this
 /// CPU's executor, switch to a runnable thread, end a killed process's thread.
 fn reschedule_requested(frame: &InterruptStackFrame) {
-    RESCHEDULE_IPIS[super::cpu::id() as usize].fetch_add(1, Ordering::Relaxed);
+    RESCHEDULE_IPIS[crate::arch::cpu::id() as usize].fetch_add(1, Ordering::Relaxed);
     crate::sched::switch::on_timer_tick(TICK_TASK_BUDGET);
-    if super::user::from_user(frame) {
+    if crate::arch::user::from_user(frame) {
         crate::process::exit_if_group_exiting();
     }
 }
@@ -104,8 +104,8 @@ pub fn reschedule_ipis_received(cpu_index: u32) -> u64 {
 /// Counts the IPI and makes the flush a shootdown owes this CPU, if any
 /// (`mm::shootdown`).
 extern "x86-interrupt" fn tlb_shootdown(frame: InterruptStackFrame) {
-    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
-    TLB_SHOOTDOWN_IPIS[super::cpu::id() as usize].fetch_add(1, Ordering::Relaxed);
+    let _kernel_gs = crate::arch::user::UserGsGuard::enter(&frame);
+    TLB_SHOOTDOWN_IPIS[crate::arch::cpu::id() as usize].fetch_add(1, Ordering::Relaxed);
     crate::mm::shootdown::serve_pending();
     end_of_interrupt();
 }
@@ -116,12 +116,12 @@ pub fn tlb_shootdown_ipis_received(cpu_index: u32) -> u64 {
 }
 
 extern "x86-interrupt" fn apic_error(frame: InterruptStackFrame) {
-    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
+    let _kernel_gs = crate::arch::user::UserGsGuard::enter(&frame);
     APIC_ERRORS.fetch_add(1, Ordering::Relaxed);
     log::warn!(
         "apic: error interrupt on CPU {}: status {:#x}",
-        super::cpu::id(),
-        super::apic::error_status()
+        crate::arch::cpu::id(),
+        crate::arch::apic::error_status()
     );
     end_of_interrupt();
 }
@@ -132,16 +132,16 @@ pub fn apic_errors() -> u64 {
 }
 
 extern "x86-interrupt" fn apic_spurious(frame: InterruptStackFrame) {
-    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
+    let _kernel_gs = crate::arch::user::UserGsGuard::enter(&frame);
     // A spurious local APIC interrupt is not in service: no end-of-interrupt.
 }
 
 extern "x86-interrupt" fn master_spurious(frame: InterruptStackFrame) {
-    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
+    let _kernel_gs = crate::arch::user::UserGsGuard::enter(&frame);
     // A spurious master interrupt is not in service: no end-of-interrupt.
 }
 
 extern "x86-interrupt" fn slave_spurious(frame: InterruptStackFrame) {
-    let _kernel_gs = super::user::UserGsGuard::enter(&frame);
-    super::pic::acknowledge_slave_spurious();
+    let _kernel_gs = crate::arch::user::UserGsGuard::enter(&frame);
+    crate::arch::pic::acknowledge_slave_spurious();
 }

@@ -5,17 +5,19 @@
 //! the run: QEMU exits with the failure status where the exit device is present (tests,
 //! `scripts/run`), otherwise the CPU halts. A breakpoint is reported and execution resumes.
 //!
-//! The double-fault handler runs on its own IST stack (see `gdt`). A fault address in a
+//! The double-fault handler runs on its own IST stack (see `arch::gdt`). A fault address in a
 //! kernel stack's guard page is reported as an overflow of that stack, naming its owner.
-//! A test that provokes a fault on purpose announces it with `expect_fault`; the handler
-//! then reports as usual and ends the test with success.
+//! A test that provokes a fault on purpose announces it with `expect_fault`, naming what
+//! ends the boot then (the test harness's pass, `testing::expect_fault`); the handler
+//! reports as usual and calls it.
 //!
-//! Called from: the CPU, in interrupt context. Reports go through the serial port's
-//! emergency writer, which breaks the port lock if the faulting code held it, so a fault in
-//! the middle of a print still gets reported instead of spinning on the lock.
+//! Called from: the CPU, in interrupt context; `expect_fault` and the breakpoint hooks from
+//! a test's thread. Reports go through the serial port's emergency writer, which breaks the
+//! port lock if the faulting code held it, so a fault in the middle of a print still gets
+//! reported instead of spinning on the lock.
 
 use abi::signal;
-use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use drivers::qemu_exit::{ExitCode, exit_qemu};
 use x86_64::registers::control::Cr2;
@@ -25,18 +27,21 @@ use crate::emergency_println as report_println;
 use crate::sync::SpinLock;
 
 static BREAKPOINTS: AtomicUsize = AtomicUsize::new(0);
-static EXPECTED_FAULT: AtomicU8 = AtomicU8::new(ExpectedFault::None as u8);
+/// The fault a test provokes on purpose, and what ends the boot when it comes.
+static EXPECTED_FAULT: spin::Once<(ExpectedFault, EndOfTest)> = spin::Once::new();
+
+/// Ends the boot, passing the test it names.
+type EndOfTest = fn(passed_test: &str) -> !;
 
 /// A fault a test provokes on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
 pub enum ExpectedFault {
-    None = 0,
     /// A double fault handled on the IST stack.
-    DoubleFault = 1,
+    DoubleFault,
     /// A page fault (or the double fault it escalates to) in a kernel stack's guard page.
-    GuardPage = 2,
+    GuardPage,
 }
+
 /// Work the next breakpoint runs in interrupt context; a test hook.
 static AT_NEXT_BREAKPOINT: SpinLock<Option<fn()>> = SpinLock::new(None);
 
@@ -51,20 +56,23 @@ pub fn run_at_next_breakpoint(work: fn()) {
     *AT_NEXT_BREAKPOINT.lock() = Some(work);
 }
 
-/// Tells the fault handlers that the next fault of this kind is a test's doing.
-pub fn expect_fault(fault: ExpectedFault) {
-    EXPECTED_FAULT.store(fault as u8, Ordering::SeqCst);
+/// Tells the fault handlers that the next fault of this kind is a test's doing: once it is
+/// reported, the handler calls `end` with the name of the test it passes, and `end` ends
+/// the boot. Once per boot (the fault ends it).
+pub fn expect_fault(fault: ExpectedFault, end: EndOfTest) {
+    assert!(EXPECTED_FAULT.get().is_none(), "exceptions: one expected fault per boot");
+    EXPECTED_FAULT.call_once(|| (fault, end));
 }
 
-fn expected(fault: ExpectedFault) -> bool {
-    EXPECTED_FAULT.load(Ordering::SeqCst) == fault as u8
-}
-
-/// Ends a test that provoked `name` on purpose.
-fn pass_expected(name: &str) -> ! {
-    report_println!("  this fault was expected by the running test");
-    crate::testing::pass(name);
-    crate::testing::finish()
+/// Ends the boot through the expecting test's `end` if the fault is of kind `fault` and a
+/// test expects one; `passed_test` names the test that provoking it passes.
+fn end_if_expected(fault: ExpectedFault, passed_test: &str) {
+    if let Some(&(expected, end)) = EXPECTED_FAULT.get()
+        && expected == fault
+    {
+        report_println!("  this fault was expected by the running test");
+        end(passed_test);
+    }
 }
 
 /// Reports a fault address that lies in a kernel stack's guard page. Returns whether it did.
@@ -109,7 +117,7 @@ fn fatal() -> ! {
 /// goes on. The GS swap of the way in is not undone: the thread never returns to ring 3.
 /// `touching` is the address a page fault failed on.
 fn kill_user_process(name: &str, frame: &InterruptStackFrame, signal: i32, touching: Option<u64>) -> ! {
-    let _kernel_gs = super::user::UserGsGuard::enter(frame);
+    let _kernel_gs = crate::arch::user::UserGsGuard::enter(frame);
     core::mem::forget(_kernel_gs);
     if let Some(process) = crate::process::current() {
         let at = frame.instruction_pointer.as_u64();
@@ -130,7 +138,7 @@ fn kill_user_process(name: &str, frame: &InterruptStackFrame, signal: i32, touch
 macro_rules! exception {
     ($handler:ident, $name:literal, $vector:literal, $signal:expr) => {
         pub(super) extern "x86-interrupt" fn $handler(frame: InterruptStackFrame) {
-            if super::user::from_user(&frame) {
+            if crate::arch::user::from_user(&frame) {
                 kill_user_process($name, &frame, $signal, None);
             }
             report($name, $vector, None, &frame);
@@ -142,7 +150,7 @@ macro_rules! exception {
 macro_rules! exception_with_code {
     ($handler:ident, $name:literal, $vector:literal, $signal:expr) => {
         pub(super) extern "x86-interrupt" fn $handler(frame: InterruptStackFrame, error_code: u64) {
-            if super::user::from_user(&frame) {
+            if crate::arch::user::from_user(&frame) {
                 kill_user_process($name, &frame, $signal, None);
             }
             report($name, $vector, Some(error_code), &frame);
@@ -172,7 +180,7 @@ exception_with_code!(vmm_communication, "VMM communication exception", 29, signa
 exception_with_code!(security, "security exception", 30, signal::SIGSEGV);
 
 pub(super) extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
-    if super::user::from_user(&frame) {
+    if crate::arch::user::from_user(&frame) {
         kill_user_process("breakpoint", &frame, signal::SIGTRAP, None);
     }
     BREAKPOINTS.fetch_add(1, Ordering::SeqCst);
@@ -187,7 +195,7 @@ pub(super) extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
 /// faulting thread's context with interrupts on (it zeroes pages), and the access is
 /// retried on return.
 fn grow_user_stack(frame: &InterruptStackFrame, address: u64) -> bool {
-    let kernel_gs = super::user::UserGsGuard::enter(frame);
+    let kernel_gs = crate::arch::user::UserGsGuard::enter(frame);
     x86_64::instructions::interrupts::enable();
     let grown = crate::process::current().is_some_and(|process| process.grow_stack(address));
     x86_64::instructions::interrupts::disable();
@@ -196,7 +204,7 @@ fn grow_user_stack(frame: &InterruptStackFrame, address: u64) -> bool {
 }
 
 pub(super) extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, error_code: PageFaultErrorCode) {
-    if super::user::from_user(&frame) {
+    if crate::arch::user::from_user(&frame) {
         let touching = Cr2::read().ok().map(|address| address.as_u64());
         if let Some(address) = touching
             && !error_code.contains(PageFaultErrorCode::PROTECTION_VIOLATION)
@@ -210,8 +218,8 @@ pub(super) extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, erro
     match Cr2::read() {
         Ok(address) => {
             report_println!("  cr2: {:#x} ({error_code:?})", address.as_u64());
-            if report_guard_page(address.as_u64()) && expected(ExpectedFault::GuardPage) {
-                pass_expected("guard_page_write_is_caught_and_reported");
+            if report_guard_page(address.as_u64()) {
+                end_if_expected(ExpectedFault::GuardPage, "guard_page_write_is_caught_and_reported");
             }
         }
         Err(invalid) => report_println!("  cr2: non-canonical {invalid:?} ({error_code:?})"),
@@ -224,7 +232,7 @@ pub(super) extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, er
     // A local's address tells which stack this handler runs on.
     let marker = 0u8;
     let here = &raw const marker as u64;
-    let ist = super::gdt::double_fault_stack();
+    let ist = crate::arch::gdt::double_fault_stack();
     let on_ist = ist.contains(&here);
     report_println!(
         "  handler stack: {here:#x} ({})",
@@ -236,11 +244,11 @@ pub(super) extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, er
     if !guard_hit {
         report_println!("  a faulting rsp near a stack's low end means a kernel stack overflow");
     }
-    if on_ist && expected(ExpectedFault::DoubleFault) {
-        pass_expected("double_fault_is_handled_on_its_own_stack");
+    if on_ist {
+        end_if_expected(ExpectedFault::DoubleFault, "double_fault_is_handled_on_its_own_stack");
     }
-    if on_ist && guard_hit && expected(ExpectedFault::GuardPage) {
-        pass_expected("kernel_stack_overflow_is_reported_with_its_owner");
+    if on_ist && guard_hit {
+        end_if_expected(ExpectedFault::GuardPage, "kernel_stack_overflow_is_reported_with_its_owner");
     }
     fatal();
 }

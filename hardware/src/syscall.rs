@@ -154,6 +154,7 @@ unsafe extern "C" fn leave_to_user() {
 /// safe to return with (`user::sanitized`), from the kernel stack the context switch
 /// registered for entries from ring 3 (checked).
 pub fn return_to_user(frame: &SyscallFrame) -> ! {
+    x86_64::instructions::interrupts::disable();
     crate::user::assert_on_registered_kernel_stack();
     let mut frame = frame.clone();
     (frame.rip, frame.rflags) = crate::user::sanitized(frame.rip, frame.rflags);

@@ -29,7 +29,13 @@ pub(crate) fn sanitized(rip: u64, rflags: u64) -> (u64, u64) {
 /// Panics unless this CPU runs on the kernel stack registered for entries from ring 3
 /// (`percpu::set_kernel_stack`, which the context switch keeps): an interrupt or system call
 /// from the user must land on the stack of the thread that went there.
+/// Interrupts must be masked, so that the CPU whose registered stack is read is the CPU
+/// that goes on to ring 3.
 pub(crate) fn assert_on_registered_kernel_stack() {
+    assert!(
+        !x86_64::instructions::interrupts::are_enabled(),
+        "user: leaving for ring 3 with interrupts enabled"
+    );
     let top = crate::percpu::kernel_stack_top();
     let marker = 0u8;
     let here = core::ptr::addr_of!(marker) as u64;
@@ -45,6 +51,7 @@ pub(crate) fn assert_on_registered_kernel_stack() {
 /// switch registered (checked). An `entry` that is not a user address becomes 0 (see
 /// `sanitized`); a bad stack pointer faults in user mode.
 pub fn enter_user(entry: u64, stack_pointer: u64) -> ! {
+    x86_64::instructions::interrupts::disable();
     assert_on_registered_kernel_stack();
     let (entry, _) = sanitized(entry, 0);
     let stack_pointer = if stack_pointer < USER_END { stack_pointer } else { 0 };

@@ -8,7 +8,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 pub use hardware::heap::{HeapStats, size, stats};
 
-use crate::sched::cpu::MAX_CPUS;
+use crate::arch::MAX_CPUS;
 
 /// Whether code that must not touch the heap is running, per CPU.
 static FORBIDDEN: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
@@ -16,7 +16,7 @@ static FORBIDDEN: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MA
 static FORBIDDEN_CALLS: AtomicU64 = AtomicU64::new(0);
 
 fn forbidden_here() -> &'static AtomicBool {
-    &FORBIDDEN[crate::sched::cpu::this_cpu_index() as usize]
+    &FORBIDDEN[crate::arch::cpu::id() as usize]
 }
 
 fn note_call() {

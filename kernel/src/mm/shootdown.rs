@@ -18,29 +18,30 @@
 use core::ops::Range;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use super::spaces::loaded_roots;
+use crate::arch::cpu::id as this_cpu_index;
 use crate::arch::tlb;
-use crate::sched::cpu::{self, this_cpu_index};
 
 /// CPUs as bits (bit N = CPU N).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CpuSet(u64);
 
 impl CpuSet {
-    /// Every online CPU but the caller's.
+    /// Every online CPU (`spaces::note_cpu_online`) but the caller's.
     pub fn all_others() -> Self {
         let me = this_cpu_index();
-        CpuSet(cpu::online().filter(|cpu| cpu.id() != me).fold(0, |set, cpu| set | 1 << cpu.id()))
+        CpuSet(loaded_roots().filter(|&(cpu, _)| cpu != me).fold(0, |set, (cpu, _)| set | 1 << cpu))
     }
 
     /// Every online CPU but the caller's that has the address space `root` loaded. A CPU
     /// that loads it after the caller changed the tables reads them fresh (loading a root
-    /// flushes its non-global entries): `sched` publishes the root (SeqCst) before loading.
+    /// flushes its non-global entries): `spaces` publishes the root (SeqCst) before loading.
     pub fn others_with_root(root: u64) -> Self {
         let me = this_cpu_index();
         CpuSet(
-            cpu::online()
-                .filter(|cpu| cpu.id() != me && cpu.loaded_root() == root)
-                .fold(0, |set, cpu| set | 1 << cpu.id()),
+            loaded_roots()
+                .filter(|&(cpu, loaded)| cpu != me && loaded == root)
+                .fold(0, |set, (cpu, _)| set | 1 << cpu),
         )
     }
 

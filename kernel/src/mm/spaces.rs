@@ -5,10 +5,13 @@
 //! upper half still is the kernel's — so loading one can never unmap the kernel from under
 //! itself.
 
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use mm::address_space::AddressSpace;
 use mm::frame_allocator::OutOfFrames;
 
 use super::{frames::with_frames, kernel_root, window::window};
+use crate::arch::MAX_CPUS;
 
 /// A new address space with the kernel's upper half and an empty user half.
 pub fn create() -> Result<AddressSpace, OutOfFrames> {
@@ -29,19 +32,38 @@ pub fn load_root(root: u64) {
     }
 }
 
+/// The root each CPU has loaded, published before the load (SeqCst); 0 for a CPU that is
+/// not online. Read by TLB shootdowns (`shootdown::CpuSet`) and exec (`loaded_anywhere`).
+static LOADED_ROOT: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Marks this CPU online for TLB shootdowns, with the root it has loaded now: from here on
+/// every flush of kernel mappings reaches it. Called once per CPU, at its bring-up, before
+/// it runs any thread.
+pub fn note_cpu_online() {
+    LOADED_ROOT[crate::arch::cpu::id() as usize].store(hardware::paging::loaded_root(), Ordering::SeqCst);
+}
+
+/// Every online CPU's index and the root it has loaded.
+pub(super) fn loaded_roots() -> impl Iterator<Item = (u32, u64)> {
+    (0..MAX_CPUS as u32)
+        .map(|cpu| (cpu, LOADED_ROOT[cpu as usize].load(Ordering::SeqCst)))
+        .filter(|&(_, root)| root != 0)
+}
+
 /// Publishes `root` as this CPU's (for TLB shootdowns, `shootdown::CpuSet`) and then loads
 /// it; returns the previous root. The order matters: a CPU changing the space's tables
 /// after reading the published root targets this one, or this one loads fresh tables.
 fn load_and_publish(root: u64) -> u64 {
-    if let Some(cpu) = crate::sched::cpu::try_this_cpu() {
-        cpu.publish_loaded_root(root);
+    let published = &LOADED_ROOT[crate::arch::cpu::id() as usize];
+    if published.load(Ordering::Relaxed) != 0 {
+        published.store(root, Ordering::SeqCst);
     }
     hardware::paging::load_root(root)
 }
 
 /// Whether any online CPU, the caller's included, has the address space `root` loaded.
 pub fn loaded_anywhere(root: u64) -> bool {
-    crate::sched::cpu::online().any(|cpu| cpu.loaded_root() == root)
+    loaded_roots().any(|(_, loaded)| loaded == root)
 }
 
 /// Loads `space` on this CPU for good (execve's new image); the caller keeps `space` alive

@@ -60,8 +60,6 @@ pub struct Cpu {
     idle: spin::Once<PoolArc<Thread>>,
     boot: spin::Once<PoolArc<Thread>>,
     preempt_disabled: AtomicU32,
-    /// The page-table root loaded here, published before it is loaded (`mm::spaces`).
-    loaded_root: AtomicU64,
     /// Whether the CPU runs its idle thread (a placement hint).
     running_idle: AtomicBool,
     /// Set by the idle loop just before its last look for work and its halt; cleared by the
@@ -87,7 +85,6 @@ impl Cpu {
             idle: spin::Once::new(),
             boot: spin::Once::new(),
             preempt_disabled: AtomicU32::new(0),
-            loaded_root: AtomicU64::new(0),
             running_idle: AtomicBool::new(false),
             halted: AtomicBool::new(false),
             switches: AtomicU64::new(0),
@@ -137,16 +134,6 @@ impl Cpu {
     pub(super) fn take_previous(&self) -> Option<(PoolArc<Thread>, bool)> {
         let previous = self.previous.lock().take()?;
         Some((previous, self.requeue_previous.load(Ordering::Relaxed)))
-    }
-
-    /// The page-table root this CPU has (or is about to have) loaded.
-    pub fn loaded_root(&self) -> u64 {
-        self.loaded_root.load(Ordering::SeqCst)
-    }
-
-    /// Announces that this CPU is loading `root`; see `mm::spaces::load_and_publish`.
-    pub fn publish_loaded_root(&self, root: u64) {
-        self.loaded_root.store(root, Ordering::SeqCst);
     }
 
     /// Records whether the thread now running here is the idle thread, and that the CPU is
@@ -330,6 +317,7 @@ pub fn online() -> impl Iterator<Item = &'static Cpu> {
 }
 
 fn register(cpu: &'static Cpu) {
+    crate::mm::spaces::note_cpu_online();
     CPUS[cpu.id as usize].init_once(|| cpu);
     ONLINE.fetch_max(cpu.id + 1, Ordering::AcqRel);
 }

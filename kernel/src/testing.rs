@@ -120,7 +120,7 @@ impl Ledger {
             thread_slots: crate::sched::slots::in_use(),
             processes: crate::process::process_count(),
             pids: crate::process::pids_in_use(),
-            user_tasks: crate::process::limits::user_tasks(),
+            user_tasks: crate::sched::user_tasks(),
         }
     }
 

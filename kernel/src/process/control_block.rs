@@ -42,6 +42,7 @@ use crate::mm::pool::PoolArc;
 use crate::mm::spaces;
 use crate::sched::NoPreemption;
 use crate::sched::cpu_time::{self, CpuTime};
+use crate::sched::thread::UserProcess;
 use crate::sched::{self, Thread, WaitQueue, cpu::current_thread};
 use crate::sync::SpinLock;
 
@@ -321,5 +322,29 @@ impl Process {
 
 /// The process of the running thread, if it is a user thread.
 pub fn current() -> Option<Arc<Process>> {
-    current_thread().process().cloned()
+    let process = current_thread().process().cloned()?;
+    Some(
+        process
+            .into_any()
+            .downcast::<Process>()
+            .expect("process: a user thread of a process of another kind"),
+    )
+}
+
+impl UserProcess for Process {
+    fn process_id(&self) -> u32 {
+        self.pid.0
+    }
+
+    fn page_table_root(&self) -> u64 {
+        Process::page_table_root(self)
+    }
+
+    fn add_thread(&self, thread: PoolArc<Thread>) {
+        Process::add_thread(self, thread);
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn core::any::Any + Send + Sync> {
+        self
+    }
 }

@@ -15,12 +15,13 @@ use loader::initial_stack::{self, auxv};
 use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, MapError, PageAccess};
 
-use super::limits::{Limits, RLIM_INFINITY, TaskCharge};
+use super::limits::{Limits, RLIM_INFINITY};
 use super::memory::Layout;
 use super::process_count::ProcessCount;
 use super::usercopy::load_into;
 use super::{Pid, Process};
 use crate::mm::{frames::LockedFrames, spaces, window::window};
+use crate::sched::TaskCharge;
 use crate::sched::{self, SpawnError};
 
 /// The top of every process's stack.
@@ -240,19 +241,6 @@ fn random_bytes() -> [u8; 16] {
         chunk.copy_from_slice(&state.to_le_bytes());
     }
     bytes
-}
-
-/// The first thing a new user thread does: leave for ring 3. Called by the scheduler's
-/// thread start with what `spawn_program` planned: the scheduler has loaded this process's
-/// page tables, and `load` mapped the entry point executable and the stack writable.
-pub(crate) fn enter_user_mode(entry: u64, stack_pointer: u64) -> ! {
-    crate::arch::user::enter_user(entry, stack_pointer)
-}
-
-/// A forked child's first return to user mode, with its parent's registers, in the copy of
-/// the parent's address space the scheduler loaded.
-pub(crate) fn return_to_user_mode(registers: &crate::arch::syscall::SyscallFrame) -> ! {
-    crate::arch::syscall::return_to_user(registers)
 }
 
 /// `evict_other_threads` did not make the caller the only thread: it must exit instead.

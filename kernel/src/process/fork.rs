@@ -6,11 +6,11 @@
 
 use alloc::sync::Arc;
 
-use super::limits::TaskCharge;
 use super::process_count::ProcessCount;
 use super::{Pid, Process};
 use crate::arch::syscall::SyscallFrame;
 use crate::mm::{frames::LockedFrames, window::window};
+use crate::sched::TaskCharge;
 use crate::sched::{self, SpawnError};
 
 /// Why fork failed.

@@ -10,12 +10,8 @@
 //! create. The system-wide limits (`sched::slots::max_threads()`, `MAX_PROCESSES`) hold
 //! whatever a process sets.
 //!
-//! Counting is a `TaskCharge`: taken atomically against the creator's limit (check and
-//! increment in one `fetch_update`, so concurrent forks cannot overshoot), carried by the
-//! thread, and dropped by its teardown. Dropping it is one atomic decrement, so the
-//! teardown body may do it on a reaper with preemption off.
-
-use core::sync::atomic::{AtomicUsize, Ordering};
+//! Counting is a `sched::TaskCharge`, taken against the creator's limit at fork and clone,
+//! carried by the thread, and dropped by its teardown.
 
 pub use abi::resource::{RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_NPROC, RLIMIT_STACK};
 
@@ -61,35 +57,5 @@ impl Limits {
     /// The most tasks the user may have for this process to make another.
     pub fn task_limit(&self) -> u64 {
         self.0[RLIMIT_NPROC].soft
-    }
-}
-
-/// Tasks of uid 0 that exist: user threads from creation to teardown.
-static USER_TASKS: AtomicUsize = AtomicUsize::new(0);
-
-/// User threads that exist now, dead ones not yet torn down included.
-pub fn user_tasks() -> usize {
-    USER_TASKS.load(Ordering::Acquire)
-}
-
-/// One user task counted; the count drops when this is dropped (by the thread's teardown,
-/// or by a creation that failed half-way).
-#[derive(Debug)]
-pub struct TaskCharge(());
-
-impl TaskCharge {
-    /// Counts a new task if fewer than `limit` exist, or `None` (EAGAIN).
-    pub fn take(limit: u64) -> Option<TaskCharge> {
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        USER_TASKS
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |tasks| (tasks < limit).then_some(tasks + 1))
-            .ok()
-            .map(|_| TaskCharge(()))
-    }
-}
-
-impl Drop for TaskCharge {
-    fn drop(&mut self) {
-        USER_TASKS.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -29,6 +29,7 @@ mod no_preemption;
 pub mod reaping;
 pub mod slots;
 pub mod switch;
+mod task_charge;
 mod teardown;
 pub mod thread;
 pub mod wait_queue;
@@ -36,6 +37,7 @@ pub mod wait_queue;
 pub use block::{block_on, block_on_unless, interrupt};
 pub use no_preemption::NoPreemption;
 pub use switch::{PreemptionOff, preemption_disabled, without_preemption, yield_now};
+pub use task_charge::{TaskCharge, user_tasks};
 pub use teardown::{die, last_exit_to_teardown_cycles};
 pub use thread::{
     JoinHandle, SpawnError, Thread, ThreadId, UserThread, spawn, spawn_forked, spawn_user, spawn_with_fpu,

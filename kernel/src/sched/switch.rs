@@ -176,8 +176,8 @@ pub(super) extern "C" fn thread_start() -> ! {
     x86_64::instructions::interrupts::enable();
     match start {
         Some(Start::Kernel(entry)) => entry(),
-        Some(Start::User { entry, stack_pointer }) => crate::process::enter_user_mode(entry, stack_pointer),
-        Some(Start::Fork(registers)) => crate::process::return_to_user_mode(&registers),
+        Some(Start::User { entry, stack_pointer }) => crate::arch::user::enter_user(entry, stack_pointer),
+        Some(Start::Fork(registers)) => crate::arch::syscall::return_to_user(&registers),
         None => {}
     }
     super::teardown::die()

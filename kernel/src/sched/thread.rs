@@ -13,13 +13,13 @@ use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize
 use executor::OneShotEvent;
 use mm::kernel_stacks::KernelStack;
 
+use super::TaskCharge;
 use super::reaping::{self, Strategy};
 use super::{cpu, slots, switch, teardown};
 use crate::arch::fpu::FpuState;
 use crate::arch::syscall::SyscallFrame;
 use crate::mm::pool::{Counted, KernelPool, PoolArc};
 use crate::mm::stacks;
-use crate::process::{Process, TaskCharge};
 use crate::sync::SpinLock;
 
 /// A thread's number, unique since boot. Threads and processes share one space of
@@ -82,9 +82,22 @@ impl TornDown {
     }
 }
 
+/// The user process a thread runs in, as the scheduler sees it: `process::Process`
+/// implements it, so the scheduler needs nothing of the process layer above it.
+pub trait UserProcess: Send + Sync + 'static {
+    /// The pid.
+    fn process_id(&self) -> u32;
+    /// The root of its address space, which the switch loads for its threads.
+    fn page_table_root(&self) -> u64;
+    /// Lists `thread`, a new thread of it, before the thread can run.
+    fn add_thread(&self, thread: PoolArc<Thread>);
+    /// The process as the process layer knows it.
+    fn into_any(self: Arc<Self>) -> Arc<dyn core::any::Any + Send + Sync>;
+}
+
 /// What a thread carries besides its start: its process and user-mode state.
 struct ThreadContext {
-    process: Option<Arc<Process>>,
+    process: Option<Arc<dyn UserProcess>>,
     fpu: Option<FpuState>,
     fs_base: u64,
     clear_child_tid: u64,
@@ -147,7 +160,7 @@ pub struct Thread {
     /// and restored by the context switch on the thread's own CPU with interrupts off.
     pub(super) fpu: Option<SpinLock<FpuState>>,
     /// The user process the thread belongs to; `None` for kernel threads.
-    process: Option<Arc<Process>>,
+    process: Option<Arc<dyn UserProcess>>,
     /// The user's FS base (thread-local storage), set by `arch_prctl(ARCH_SET_FS)` and
     /// loaded by the switch for user threads.
     pub(crate) fs_base: AtomicU64,
@@ -188,7 +201,7 @@ impl Thread {
     }
 
     /// The user process this thread runs, if it is a user thread.
-    pub fn process(&self) -> Option<&Arc<Process>> {
+    pub fn process(&self) -> Option<&Arc<dyn UserProcess>> {
         self.process.as_ref()
     }
 
@@ -247,7 +260,7 @@ impl crate::trace::TracedThread for Thread {
     }
 
     fn pid(&self) -> u32 {
-        self.process.as_ref().map_or(0, |process| process.pid().0)
+        self.process.as_ref().map_or(0, |process| process.process_id())
     }
 
     fn name(&self) -> &'static str {
@@ -372,12 +385,12 @@ pub fn spawn_with_fpu(
 /// saved and restored across switches. It holds `task_charge` until torn down.
 pub fn spawn_user(
     name: &'static str,
-    process: Arc<Process>,
+    process: Arc<dyn UserProcess>,
     task_charge: TaskCharge,
     entry: u64,
     stack_pointer: u64,
 ) -> Result<JoinHandle, SpawnError> {
-    let id = ThreadId(u64::from(process.pid().0));
+    let id = ThreadId(u64::from(process.process_id()));
     spawn_thread(
         name,
         Start::User { entry, stack_pointer },
@@ -410,7 +423,7 @@ pub struct UserThread {
 /// until torn down.
 pub fn spawn_forked(
     name: &'static str,
-    process: Arc<Process>,
+    process: Arc<dyn UserProcess>,
     task_charge: TaskCharge,
     registers: SyscallFrame,
     user: UserThread,

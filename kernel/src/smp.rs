@@ -10,7 +10,10 @@
 //!    page, then INIT, 10 ms, a start-up IPI, 200 µs, and a second start-up IPI unless the
 //!    AP has already begun the trampoline; then up to 1 s for it to check in. An AP that
 //!    never checks in is reported, sent INIT again (so it cannot wake later on a stack or
-//!    page now meant for another), and left out; its stack is never reused.
+//!    page now meant for another), and left out; its stack is never reused. One that
+//!    checked in is waited for, up to 1 s more, until its scheduler bring-up is done
+//!    (`sched::cpu::Cpu::is_ready`): what the boot CPU does next — tests that count thread
+//!    slots, for one — never sees an AP still making its threads.
 //!
 //! On the AP (`ap_main`), with interrupts off: its index in IA32_TSC_AUX (`cpu::id`), its
 //! own GDT and TSS, the shared IDT (`arch::idt::load`), FPU/SSE, SMEP/SMAP, the `syscall`
@@ -128,6 +131,10 @@ fn start_one(cpu_index: u32, apic_id: u32, page: &trampoline::StartUpPage) -> bo
             if trampoline::started(page) { "it began the trampoline" } else { "it never began" }
         );
         crate::arch::apic::send_init(apic_id);
+    } else if !spin_until(CHECK_IN_TIMEOUT_MICROS, || {
+        crate::sched::cpu::cpu(cpu_index).is_some_and(|cpu| cpu.is_ready())
+    }) {
+        log::error!("smp: CPU {cpu_index} checked in but did not finish its bring-up within 1 s");
     }
     second_startup
 }

@@ -62,6 +62,9 @@ pub struct Cpu {
     preempt_disabled: AtomicU32,
     /// Whether the CPU runs its idle thread (a placement hint).
     running_idle: AtomicBool,
+    /// Set once the CPU's bring-up has made everything it makes (its threads, its reaper)
+    /// and it is about to serve tasks and threads.
+    ready: AtomicBool,
     /// Set by the idle loop just before its last look for work and its halt; cleared by the
     /// next `schedule`. Pushers that see it send a reschedule IPI.
     halted: AtomicBool,
@@ -86,6 +89,7 @@ impl Cpu {
             boot: spin::Once::new(),
             preempt_disabled: AtomicU32::new(0),
             running_idle: AtomicBool::new(false),
+            ready: AtomicBool::new(false),
             halted: AtomicBool::new(false),
             switches: AtomicU64::new(0),
             stint_start: AtomicU64::new(0),
@@ -134,6 +138,12 @@ impl Cpu {
     pub(super) fn take_previous(&self) -> Option<(PoolArc<Thread>, bool)> {
         let previous = self.previous.lock().take()?;
         Some((previous, self.requeue_previous.load(Ordering::Relaxed)))
+    }
+
+    /// Whether the CPU's bring-up is done: an AP that is ready claims nothing more at boot,
+    /// so counts taken after every AP is ready stay still.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
     }
 
     /// Records whether the thread now running here is the idle thread, and that the CPU is
@@ -440,6 +450,7 @@ pub fn run_application_cpu(index: u32) -> ! {
     register(cpu);
     cpu.reaper.start();
     crate::arch::apic::start_timer();
+    cpu.ready.store(true, Ordering::Release);
     crate::arch::cpu::enable_interrupts();
     idle_loop();
     unreachable!("sched: the idle loop returned")

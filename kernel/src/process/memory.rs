@@ -17,7 +17,7 @@
 //! frames go back to the allocator only after that flush (`UNMAP_BATCH` pages at a time):
 //! another thread of the process, racing with the unmap on another CPU, may read the old
 //! page through a stale entry until the flush, but never a frame already given to
-//! someone else.
+//! someone else; the page tables an unmap empties are freed after the same flush.
 
 use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, MapError, PageAccess, USER_END, UnmappedPage};
@@ -101,8 +101,9 @@ fn flush(space: &AddressSpace, range: core::ops::Range<u64>) {
     shootdown::flush(range, CpuSet::others_with_root(space.root()));
 }
 
-/// Pages unmapped, flushed and freed together (their frames wait on the stack meanwhile).
-const UNMAP_BATCH: usize = 256;
+/// Pages unmapped, flushed and freed together (their frames, and the page tables their
+/// unmap emptied, wait on the stack meanwhile: 32 bytes a page).
+const UNMAP_BATCH: usize = 64;
 
 /// Unmaps every mapped page of `range`, at a cost of what is mapped there, not of the
 /// range's length: the next mapped page is found by skipping absent page tables.

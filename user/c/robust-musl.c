@@ -189,6 +189,20 @@ static void hints(void) {
     if (first[0] != 1) FAIL("mmap_hint_taken", "the second mapping replaced the first");
     munmap(first, 3 * 4096);
     munmap(second, 4096);
+
+    /* Above every mapping made so far and far below the stack: free, so taken. */
+    char *high = (char *)0x7f4000000000;
+    char *above = mmap(high, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (above != high) FAIL("mmap_hint_above_the_mappings", "got %p, want the hint %p", (void *)above, (void *)high);
+    above[4096] = 3;
+    munmap(above, 2 * 4096);
+    /* Just below the stack, inside its guard gap: not taken. */
+    char local = 0;
+    char *near_stack = (char *)(((uintptr_t)&local & ~(uintptr_t)4095) - 16 * 4096);
+    char *placed = mmap(near_stack, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (placed == MAP_FAILED || placed == near_stack)
+        FAIL("mmap_hint_in_the_stack_guard_gap", "got %p, want a place away from the stack", (void *)placed);
+    munmap(placed, 4096);
 }
 
 /* Recurses through `depth` frames of 4 KiB each, touching every one. */

@@ -126,6 +126,11 @@ static void huge_copies(void) {
     if (got != -1 || errno != EFAULT) FAIL("read_past_the_user_half", "got %ld (errno %d), want EFAULT", got, errno);
     got = write(fds[1], page, (size_t)-1);
     if (got != -1 || errno != EFAULT) FAIL("write_past_the_user_half", "got %ld (errno %d), want EFAULT", got, errno);
+    void *kernel = (void *)0xffff800000000000;
+    if (read(fds[0], kernel, 0) != -1 || errno != EFAULT)
+        FAIL("read_nothing_into_the_kernel_half", "got errno %d, want EFAULT", errno);
+    if (write(fds[1], kernel, 0) != -1 || errno != EFAULT)
+        FAIL("write_nothing_from_the_kernel_half", "got errno %d, want EFAULT", errno);
     got = read(fds[0], page, 4096);
     if (got != 4096) FAIL("read_terabyte_keeps_the_rest", "got %ld (errno %d), want the 4096 bytes left", got, errno);
     struct iovec vectors[2] = {{page, TERABYTE}, {page, 16}};

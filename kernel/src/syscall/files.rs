@@ -41,11 +41,11 @@ fn file(fd: u64) -> Result<Arc<File>, Errno> {
 /// refused before waiting (Linux would wait for data first, then refuse it).
 pub(super) fn read(fd: u64, buffer: u64, count: u64) -> Result<u64, Errno> {
     let file = file(fd)?;
-    if count == 0 {
-        return Ok(0);
-    }
     if !usercopy::within_user_half(buffer, count) {
         return Err(Errno::EFAULT);
+    }
+    if count == 0 {
+        return Ok(0);
     }
     let process = current_process();
     let count = usize::try_from(count).map_err(|_| Errno::EINVAL)?;

@@ -52,7 +52,9 @@ fn assert_given_back(before: &Ledger, call: &str, kind: Kind, n: u64) {
 /// Fails allocation 1, 2, 3, ... of each kind that system call `number` makes when
 /// faultcall-musl makes it as `call`, until a run sees no failure injected: each failed
 /// run must end with one of `errnos` (or succeed, if the kernel got over the failure) and
-/// leave nothing behind. Returns the failures injected.
+/// leave nothing behind; and every heap allocator call the call makes must be one of the
+/// places that can fail (no infallible allocation on the path). Returns the failures
+/// injected.
 fn sweep(call: &'static str, number: u64, errnos: &[i32]) -> u64 {
     assert_eq!(run(call), WaitStatus::exited(0), "{call} fails without injection");
     let before = Ledger::settled();
@@ -95,9 +97,14 @@ fn sweep(call: &'static str, number: u64, errnos: &[i32]) -> u64 {
             kind.name()
         );
         if kind == Kind::Heap {
+            let places = failed_runs + survived;
             serial_println!(
-                "fault_injection: {call}: {heap_calls} heap allocator calls in all, {} places that can fail them",
-                failed_runs + survived
+                "fault_injection: {call}: {heap_calls} heap allocator calls in all, {places} places that can fail them"
+            );
+            assert_eq!(
+                heap_calls, places,
+                "{call}: heap allocator calls that no failure can reach: an infallible allocation \
+                 (Box::new, Vec::push, ...) is on the path, and a full heap there stops the kernel"
             );
         }
     }

@@ -3,7 +3,9 @@
 //! arguments while memory is unmapped under them; batches that stop are killed. The
 //! kernel must not panic or hang (the test runner's timeout), the fuzzer's own checks —
 //! fork, wait, threads, pipes still work after every batch, nothing is left to collect —
-//! must hold, and once it is collected everything is given back (R3, R4, R8).
+//! must hold, and once it is collected everything is given back (R3, R4, R8). The lockup
+//! detector must have reported no CPU: a hang the fuzzer causes is a failure even if it
+//! ends before the runner's timeout.
 //! `cargo stress --test fuzz_stress` is the long soak.
 #![no_std]
 #![no_main]
@@ -13,6 +15,7 @@
 
 use kernel::process::WaitStatus;
 use kernel::testing::{self, Ledger};
+use kernel::{sched, watchdog};
 
 kernel::qemu_test_main!();
 
@@ -28,4 +31,8 @@ fn random_calls_with_hostile_arguments_neither_panic_nor_hang_nor_leak() {
     assert!(summary.ends_with(" 0 unexpected"), "{output}");
     drop(output);
     before.assert_all_given_back("fuzz-musl");
+    for cpu in 0..sched::cpu::online_count() {
+        let reports = (watchdog::stuck_reports(cpu), watchdog::silent_reports(cpu));
+        assert_eq!(reports, (0, 0), "the lockup detector reported cpu {cpu} (stuck, silent timer)");
+    }
 }

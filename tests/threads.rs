@@ -283,6 +283,59 @@ fn r6_an_interrupt_between_the_check_and_the_block_is_not_lost_and_leaves_no_ent
     assert_eq!(QUEUE.wake_all(), 0, "the interrupted waiter is still on the queue");
 }
 
+/// Takes every byte of the kernel heap it can, largest pieces first; dropping the result
+/// gives them back.
+fn fill_the_heap() -> Vec<Vec<u8>> {
+    let mut pieces: Vec<Vec<u8>> = Vec::new();
+    pieces.try_reserve_exact(4096).expect("no heap for the list of pieces");
+    let mut size = 1 << 20;
+    while size >= 8 && pieces.len() < pieces.capacity() {
+        let mut piece = Vec::new();
+        match piece.try_reserve_exact(size) {
+            Ok(()) => pieces.push(piece),
+            Err(_) => size /= 2,
+        }
+    }
+    pieces
+}
+
+/// Issue 17: `wait_until` pushed its thread onto the queue's list with an infallible
+/// `Vec::push`, so a waiter that came to a queue while the heap was full stopped the
+/// kernel. It must wait on (polling) and pass once its condition holds.
+#[test_case]
+fn a_waiter_that_finds_the_heap_full_waits_without_stopping_the_kernel() {
+    static QUEUE: sched::WaitQueue = sched::WaitQueue::new();
+    static GATE: AtomicBool = AtomicBool::new(false);
+    static READY: AtomicBool = AtomicBool::new(false);
+    static PASSED: AtomicBool = AtomicBool::new(false);
+    for flag in [&GATE, &READY, &PASSED] {
+        flag.store(false, Ordering::SeqCst);
+    }
+    let waiter = sched::spawn("waiter", || {
+        while !GATE.load(Ordering::SeqCst) {
+            sched::yield_now();
+        }
+        QUEUE.wait_until(|| READY.load(Ordering::SeqCst));
+        PASSED.store(true, Ordering::SeqCst);
+    })
+    .expect("spawn failed");
+    let filler = fill_the_heap();
+    GATE.store(true, Ordering::SeqCst);
+    for _ in 0..200 {
+        sched::yield_now();
+    }
+    let passed_early = PASSED.load(Ordering::SeqCst);
+    READY.store(true, Ordering::SeqCst);
+    QUEUE.wake_all();
+    while !PASSED.load(Ordering::SeqCst) {
+        sched::yield_now();
+    }
+    drop(filler);
+    assert!(!passed_early, "the waiter passed before its condition held");
+    join_all(alloc::vec![waiter]);
+    assert_eq!(QUEUE.wake_all(), 0, "the waiter stayed on the queue");
+}
+
 /// Puts `value` in xmm0.
 fn set_xmm0(value: u64) {
     // SAFETY: only writes xmm0, which no kernel code uses (soft-float); SSE is enabled at boot.

@@ -111,13 +111,19 @@ pub fn sleep(ticks: executor::Ticks) -> executor::Sleep {
     clock().sleep(ticks)
 }
 
+/// Heap allocations `Executor::spawn` makes: the future's box and the task.
+const SPAWN_HEAP_ALLOCATIONS: usize = 2;
+
 /// Spawns a task on this CPU's executor. Its allocations are fallible and are the
-/// `heap` kind's to fail (`fault_injection`).
+/// `heap` kind's to fail (`fault_injection`): each is a place of its own, so that a sweep
+/// counts as many places as the spawn makes heap calls.
 pub fn spawn<F>(name: &'static str, future: F) -> Result<TaskId, SpawnError>
 where
     F: core::future::Future<Output = ()> + Send + 'static,
 {
-    if crate::fault_injection::refuses(crate::fault_injection::Kind::Heap) {
+    let refused = (0..SPAWN_HEAP_ALLOCATIONS)
+        .any(|_| crate::fault_injection::refuses(crate::fault_injection::Kind::Heap));
+    if refused {
         return Err(SpawnError::OutOfMemory);
     }
     executor().spawn(name, future)

@@ -9,7 +9,9 @@
 //! Ownership: every user frame mapped here and every page table below the root belongs to
 //! this address space, and `purge` frees exactly those (unmap every user page, free every
 //! user frame and every intermediate table), leaving the root with an empty user half.
-//! `free` then frees the root. An address space must be freed with `free`: dropping it
+//! `free` then frees the root. No table below the root stays empty after an `unmap`: the
+//! tables it empties are unlinked and leave with the unmapped page, which frees them at
+//! `release`, after the caller's TLB flush, so no CPU can walk a freed table. An address space must be freed with `free`: dropping it
 //! leaks its frames (the kernel's process code owns that duty).
 //!
 //! Rules kept here: the user half holds only 4 KiB pages; kernel-half entries (256..512 of
@@ -25,7 +27,7 @@ use x86_64::structures::paging::PageTableFlags as Flags;
 use crate::PAGE_SIZE;
 use crate::frame_allocator::{FrameOwner, OutOfFrames};
 use crate::frame_source::FrameSource;
-use crate::page_table::{self, ENTRIES, ENTRY_FRAME_MASK, table_indices};
+use crate::page_table::{self, ENTRIES, ENTRY_FRAME_MASK, is_present, table_indices};
 use crate::phys::{self, PhysWindow};
 
 /// First address above the user half (the canonical lower half ends here).
@@ -109,19 +111,32 @@ pub struct Translation {
     pub access: PageAccess,
 }
 
-/// A user page just unmapped whose frame is still held: a CPU may yet reach the frame
-/// through a stale TLB entry, so the caller flushes those TLBs first, then `release`s it.
+/// A user page just unmapped whose frame is still held, with the page tables the unmap
+/// emptied and unlinked: a CPU may yet reach the frame through a stale TLB entry, and walk
+/// an unlinked table through a stale paging-structure cache entry, so the caller flushes
+/// the page from those TLBs first (a flush of a page drops the cached table entries above
+/// it too), then `release`s it.
 #[must_use = "the frame of an unmapped page is held until `release`: dropping this leaks it"]
 #[derive(Debug, PartialEq, Eq)]
 pub struct UnmappedPage {
     entry: core::num::NonZeroU64,
+    /// Tables emptied by this unmap, leaf table first; 0 where none.
+    emptied_tables: [u64; 3],
 }
 
 impl UnmappedPage {
-    /// Frees the frame (or, if shared, drops this mapping's reference to it). Only once no
-    /// TLB can map the page any more.
+    /// Frees the frame (or, if shared, drops this mapping's reference to it) and the page
+    /// tables the unmap emptied. Only once no TLB can map the page any more.
     pub fn release(self, frames: &mut impl FrameSource) {
         release_user_frame(frames, self.entry.get());
+        for table in self.emptied_tables.into_iter().filter(|&table| table != 0) {
+            free_or_report(frames, table, FrameOwner::PageTable);
+        }
+    }
+
+    /// How many page tables the unmap emptied (freed at `release`).
+    pub fn emptied_tables(&self) -> usize {
+        self.emptied_tables.iter().filter(|&&table| table != 0).count()
     }
 }
 
@@ -238,14 +253,41 @@ impl AddressSpace {
         Ok(frame)
     }
 
-    /// Unmaps user page `address`; its frame stays held until the returned page is
-    /// released, after the caller's TLB flush.
+    /// Unmaps user page `address`, and unlinks each page table above it that this leaves
+    /// empty (never the root), so that a space whose pages come and go keeps no empty
+    /// tables for later walks to read. The frame and those tables stay held until the
+    /// returned page is released, after the caller's TLB flush. Finding a table empty reads
+    /// at most its 512 entries, nearest to the unmapped one first, so unmapping a run of
+    /// pages in either direction reads a few entries a page.
     pub fn unmap(&mut self, window: &impl PhysWindow, address: u64) -> Result<UnmappedPage, UnmapError> {
         let (leaf_table, index, entry) = self.present_leaf(window, address)?;
         phys::write_word(window, leaf_table, index, 0);
         self.user_pages -= 1;
         let entry = core::num::NonZeroU64::new(entry).expect("mm: a present entry is not zero");
-        Ok(UnmappedPage { entry })
+        let emptied_tables = self.unlink_emptied_tables(window, address);
+        Ok(UnmappedPage { entry, emptied_tables })
+    }
+
+    /// Unlinks, bottom up, the tables on the walk to `address` that hold no present entry,
+    /// stopping at the first that still does; returns them, leaf table first.
+    fn unlink_emptied_tables(&mut self, window: &impl PhysWindow, address: u64) -> [u64; 3] {
+        let indices = table_indices(address);
+        // walk[level] is the table at depth `level` (0: the root), each present by now.
+        let mut walk = [self.root; 4];
+        for level in 1..4 {
+            let entry = phys::read_word(window, walk[level - 1], indices[level - 1]);
+            walk[level] = entry & ENTRY_FRAME_MASK;
+        }
+        let mut emptied = [0; 3];
+        for level in (1..4).rev() {
+            if !table_is_empty(window, walk[level], indices[level]) {
+                break;
+            }
+            phys::write_word(window, walk[level - 1], indices[level - 1], 0);
+            self.page_tables -= 1;
+            emptied[3 - level] = walk[level];
+        }
+        emptied
     }
 
     /// Changes the access of the mapped user page at `address`. The caller flushes the TLB
@@ -401,6 +443,17 @@ impl AddressSpace {
     fn for_each_user_leaf(&self, window: &impl PhysWindow, mut visit: impl FnMut(u64, u64)) {
         visit_table(window, self.root, 4, 0, &mut visit);
     }
+}
+
+/// Whether `table` holds no present entry; the search starts beside `cleared` (an entry
+/// just cleared) and widens on both sides.
+fn table_is_empty(window: &impl PhysWindow, table: u64, cleared: usize) -> bool {
+    let present = |index: usize| is_present(phys::read_word(window, table, index));
+    (1..ENTRIES).all(|distance| {
+        let above = cleared + distance;
+        let below = cleared.checked_sub(distance);
+        !(above < ENTRIES && present(above)) && !below.is_some_and(present)
+    }) && !present(cleared)
 }
 
 fn visit_table(
@@ -709,6 +762,56 @@ mod tests {
         let counting = phys::simulated::Counting::new(&ram);
         assert_eq!(space.next_mapped(&counting, 0x1000_0000..0x1000_0000 + (1 << 40)), None);
         assert!(counting.reads() < 2 * ENTRIES as u64, "{} entries read", counting.reads());
+        space.free(&ram, &mut frames);
+    }
+
+    /// Issue 17: a process that maps one page per 2 MiB and unmaps them left a page table
+    /// per page (and the directories above) for later walks, with preemption off, to read.
+    #[test]
+    fn unmapping_the_last_page_of_a_table_frees_the_tables_it_emptied_at_release() {
+        let (ram, mut frames, kernel_root) = machine(256);
+        let mut space = AddressSpace::new(&ram, &mut frames, kernel_root).unwrap();
+        let empty = frames.stats();
+        // A page every 2 MiB across a 1 GiB boundary, and one 512 GiB away: every level is
+        // made more than once.
+        let mut addresses: Vec<u64> = (0..40).map(|i| 0x4000_0000 - 20 * 0x20_0000 + i * 0x20_0000).collect();
+        addresses.push(0x80_0000_0000);
+        for address in &addresses {
+            space.map_zeroed(&ram, &mut frames, *address, PageAccess::READ_WRITE).unwrap();
+        }
+        let tables = space.frames_held() - 1 - addresses.len() as u64;
+        assert_eq!(tables, 40 + 2 + 1 + 1 + 1 + 1, "leaf tables, directories, pointer tables");
+        let mapped = frames.stats();
+        let unmapped: Vec<UnmappedPage> =
+            addresses.iter().map(|address| space.unmap(&ram, *address).unwrap()).collect();
+        assert_eq!(space.frames_held(), 1, "the root alone stays linked");
+        assert_eq!(unmapped.iter().map(UnmappedPage::emptied_tables).sum::<usize>() as u64, tables);
+        assert_eq!(frames.stats(), mapped, "a table was freed before the flush that covers it");
+        let counting = phys::simulated::Counting::new(&ram);
+        assert_eq!(space.next_mapped(&counting, 0..USER_END), None);
+        assert!(counting.reads() <= 256, "{} entries read over an empty user half", counting.reads());
+        unmapped.into_iter().for_each(|page| page.release(&mut frames));
+        assert_eq!(frames.stats(), empty);
+        space.free(&ram, &mut frames);
+    }
+
+    #[test]
+    fn a_table_stays_while_any_of_its_pages_is_mapped() {
+        let (ram, mut frames, kernel_root) = machine(64);
+        let mut space = AddressSpace::new(&ram, &mut frames, kernel_root).unwrap();
+        let empty = frames.stats();
+        for address in [0x1000, 0x2000, 0x1ff000] {
+            space.map_zeroed(&ram, &mut frames, address, PageAccess::READ_WRITE).unwrap();
+        }
+        for (address, emptied) in [(0x2000, 0), (0x1ff000, 0), (0x1000, 3)] {
+            let page = space.unmap(&ram, address).unwrap();
+            assert_eq!(page.emptied_tables(), emptied, "unmapping {address:#x}");
+            page.release(&mut frames);
+            if emptied == 0 {
+                assert!(space.translate(&ram, 0x1000).is_some());
+            }
+        }
+        assert_eq!(frames.stats(), empty);
         space.free(&ram, &mut frames);
     }
 

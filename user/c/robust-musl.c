@@ -1,8 +1,9 @@
 /* Hostile but legal calls that once stopped or misled the kernel (issue 17), each checked
- * against what Linux does: memory calls over huge ranges, mmap's hint, the main stack's
- * growth up to RLIMIT_STACK, tid == pid, blocked signals staying pending, kills that
- * land while the victim enters a blocking read, and execve's room for its arguments. Prints "robust-musl: CHECK: got X, want Y"
- * on the first failure and exits 1. */
+ * against what Linux does: memory calls, brk and copies over huge ranges, mmap's hint, the
+ * main stack's growth up to RLIMIT_STACK (kernel copies below it included), tid == pid,
+ * blocked signals staying pending, kills that land while the victim enters a blocking read,
+ * and execve's room for its arguments. Prints "robust-musl: CHECK: got X, want Y" on the
+ * first failure and exits 1. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,6 +59,129 @@ static void huge_ranges(void) {
     if (munmap(low, TERABYTE) != 0) FAIL("munmap_terabyte_over_a_page", "got errno %d, want 0", errno);
 }
 
+/* A huge range inside the area top-down mmap has handed out: a PROT_NONE reservation of a
+ * terabyte (Linux takes it: nothing is accounted for a mapping that cannot be written). */
+static void huge_reserved_ranges(void) {
+    char *reserved = mmap(NULL, TERABYTE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (reserved == MAP_FAILED) FAIL("mmap_terabyte_prot_none", "got errno %d, want a reservation", errno);
+    /* Writable private memory is accounted: a terabyte is more than RAM and swap. */
+    if (mprotect(reserved, TERABYTE, PROT_READ | PROT_WRITE) != -1 || errno != ENOMEM)
+        FAIL("mprotect_reserved_terabyte_writable", "got errno %d, want ENOMEM", errno);
+    if (mprotect(reserved + TERABYTE / 2, TERABYTE / 2, PROT_NONE) != 0)
+        FAIL("mprotect_reserved_half_terabyte_none", "got errno %d, want 0", errno);
+    char *middle = reserved + TERABYTE / 2;
+    if (mprotect(middle, 4096, PROT_READ | PROT_WRITE) != 0)
+        FAIL("mprotect_reserved_page", "got errno %d, want 0", errno);
+    middle[0] = 5;
+    if (munmap(reserved, TERABYTE) != 0) FAIL("munmap_reserved_terabyte", "got errno %d, want 0", errno);
+    char *again = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (again == MAP_FAILED) FAIL("mmap_after_munmap_reserved_terabyte", "got errno %d", errno);
+    again[0] = 1;
+    munmap(again, 4096);
+}
+
+/* brk cannot grow over a terabyte, into the mappings, past the user half or below the
+ * program: Linux then returns the break unchanged, and the heap stays usable. */
+static void hostile_breaks(void) {
+    char *start = (char *)syscall(SYS_brk, 0);
+    uintptr_t hostile[] = {(uintptr_t)start + TERABYTE, (uintptr_t)start + ((size_t)1 << 46),
+                           (uintptr_t)0x7ffffffff000, (uintptr_t)-4096, (uintptr_t)-1, 4096};
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        char *got = (char *)syscall(SYS_brk, hostile[i]);
+        if (got != start) FAIL("brk_hostile", "brk(%#lx) gave %p, want the old break %p", (unsigned long)hostile[i], (void *)got, (void *)start);
+    }
+    /* Growing into a mapping just above the break fails whole and leaves that page as it was. */
+    char *above = (char *)(((uintptr_t)start + 8 * 4096 + 4095) & ~(uintptr_t)4095);
+    if (mmap(above, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != above)
+        FAIL("brk_into_a_mapping", "mmap at %p: errno %d", (void *)above, errno);
+    above[0] = 7;
+    char *got = (char *)syscall(SYS_brk, above + 4096);
+    if (got != start) FAIL("brk_into_a_mapping", "gave %p, want the old break %p", (void *)got, (void *)start);
+    if (above[0] != 7) FAIL("brk_into_a_mapping", "the mapping's page changed");
+    munmap(above, 4096);
+    got = (char *)syscall(SYS_brk, start + 4096);
+    if (got != start + 4096) FAIL("brk_after_hostile", "gave %p, want %p", (void *)got, (void *)(start + 4096));
+    start[4095] = 1;
+    syscall(SYS_brk, start);
+}
+
+/* Copies of a terabyte to or from a one-page buffer (the page after it unmapped) cost the
+ * page: Linux copies what is there and returns the short count, keeping the rest of a pipe's
+ * data; a length that runs past the user half is EFAULT before anything moves. */
+static void huge_copies(void) {
+    char *page = (char *)0x20000000;
+    if (mmap(page, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != page)
+        FAIL("huge_copies", "mmap: errno %d", errno);
+    munmap(page + 4096, 4096);
+    memset(page, 'c', 4096);
+    int fds[2];
+    if (pipe(fds) != 0) FAIL("pipe", "errno %d", errno);
+    long got = write(fds[1], page, TERABYTE);
+    if (got != 4096) FAIL("write_terabyte_from_a_page", "got %ld (errno %d), want 4096", got, errno);
+    got = write(fds[1], page, 4096);
+    if (got != 4096) FAIL("write_page", "got %ld (errno %d), want 4096", got, errno);
+    got = read(fds[0], page, TERABYTE);
+    if (got != 4096) FAIL("read_terabyte_into_a_page", "got %ld (errno %d), want 4096", got, errno);
+    got = read(fds[0], page, (size_t)-1);
+    if (got != -1 || errno != EFAULT) FAIL("read_past_the_user_half", "got %ld (errno %d), want EFAULT", got, errno);
+    got = write(fds[1], page, (size_t)-1);
+    if (got != -1 || errno != EFAULT) FAIL("write_past_the_user_half", "got %ld (errno %d), want EFAULT", got, errno);
+    void *kernel = (void *)0xffff800000000000;
+    if (read(fds[0], kernel, 0) != -1 || errno != EFAULT)
+        FAIL("read_nothing_into_the_kernel_half", "got errno %d, want EFAULT", errno);
+    if (write(fds[1], kernel, 0) != -1 || errno != EFAULT)
+        FAIL("write_nothing_from_the_kernel_half", "got errno %d, want EFAULT", errno);
+    got = read(fds[0], page, 4096);
+    if (got != 4096) FAIL("read_terabyte_keeps_the_rest", "got %ld (errno %d), want the 4096 bytes left", got, errno);
+    struct iovec vectors[2] = {{page, TERABYTE}, {page, 16}};
+    got = writev(fds[1], vectors, 2);
+    if (got != 4096) FAIL("writev_terabyte_from_a_page", "got %ld (errno %d), want 4096", got, errno);
+    got = read(fds[0], page, 4096 + 16);
+    if (got != 4096) FAIL("writev_stops_at_the_short_vector", "read %ld bytes, want 4096", got);
+    close(fds[0]);
+    close(fds[1]);
+    munmap(page, 4096);
+}
+
+/* A system call made in place, with no call instruction: nothing of the caller's frame is
+ * touched by the program before the kernel copies to or from it. */
+static inline long syscall_in_place(long number, long first, long second, long third) {
+    long result;
+    __asm__ volatile("syscall"
+                     : "=a"(result)
+                     : "a"(number), "D"(first), "S"(second), "d"(third)
+                     : "rcx", "r11", "memory");
+    return result;
+}
+
+/* Kernel copies below the main stack's lowest mapped page, within RLIMIT_STACK, grow the
+ * stack as the program's own access would: a read into, or a write from, a large local
+ * array the program has not touched yet is no EFAULT. (A call would push its return
+ * address below the array, and that fault would grow the stack first.) */
+static long __attribute__((noinline)) read_into_untouched_locals(int fd) {
+    char buffer[1 << 20];
+    long got = syscall_in_place(SYS_read, fd, (long)buffer, sizeof buffer);
+    if (got == 5 && memcmp(buffer, "grows", 5) != 0) return -1000;
+    return got;
+}
+
+static long __attribute__((noinline)) write_from_untouched_locals(int fd) {
+    char buffer[2 << 20];
+    return syscall_in_place(SYS_write, fd, (long)buffer, 16);
+}
+
+static void copies_grow_the_stack(void) {
+    int fds[2];
+    if (pipe(fds) != 0) FAIL("pipe", "errno %d", errno);
+    if (write(fds[1], "grows", 5) != 5) FAIL("pipe_write", "errno %d", errno);
+    long got = read_into_untouched_locals(fds[0]);
+    if (got != 5) FAIL("read_into_untouched_stack", "got %ld, want 5", got);
+    got = write_from_untouched_locals(fds[1]);
+    if (got != 16) FAIL("write_from_untouched_stack", "got %ld, want 16", got);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 static void hints(void) {
     char *wanted = (char *)0x300000000;
     char *first = mmap(wanted, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -69,6 +194,20 @@ static void hints(void) {
     if (first[0] != 1) FAIL("mmap_hint_taken", "the second mapping replaced the first");
     munmap(first, 3 * 4096);
     munmap(second, 4096);
+
+    /* Above every mapping made so far and far below the stack: free, so taken. */
+    char *high = (char *)0x7f4000000000;
+    char *above = mmap(high, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (above != high) FAIL("mmap_hint_above_the_mappings", "got %p, want the hint %p", (void *)above, (void *)high);
+    above[4096] = 3;
+    munmap(above, 2 * 4096);
+    /* Just below the stack, inside its guard gap: not taken. */
+    char local = 0;
+    char *near_stack = (char *)(((uintptr_t)&local & ~(uintptr_t)4095) - 16 * 4096);
+    char *placed = mmap(near_stack, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (placed == MAP_FAILED || placed == near_stack)
+        FAIL("mmap_hint_in_the_stack_guard_gap", "got %p, want a place away from the stack", (void *)placed);
+    munmap(placed, 4096);
 }
 
 /* Recurses through `depth` frames of 4 KiB each, touching every one. */
@@ -244,8 +383,13 @@ static void exec_arguments(const char *self) {
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "exec-ok") == 0) return 0;
+    /* First, while the stack is still shallow. */
+    copies_grow_the_stack();
     exec_arguments(argv[0]);
     huge_ranges();
+    huge_reserved_ranges();
+    hostile_breaks();
+    huge_copies();
     hints();
     stack_growth();
     thread_ids();

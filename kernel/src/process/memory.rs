@@ -2,7 +2,8 @@
 //! children), `munmap`, `mprotect`.
 //!
 //! Layout: the program break grows up from the end of the program's segments; mappings
-//! are placed top-down from `MMAP_TOP`, or at their hint when it is free; the main stack
+//! are placed top-down from `MMAP_TOP`, or at their hint when it is free (below the placed
+//! mappings, or between `MMAP_TOP` and the stack's guard gap); the main stack
 //! grows down on demand above `MMAP_TOP`, up to RLIMIT_STACK. An unmapped range that includes
 //! the lowest mapping's start gives the space back (the next mapping goes there), so the
 //! map-then-unmap pattern of thread stacks reuses its addresses — and the page tables
@@ -17,7 +18,7 @@
 //! frames go back to the allocator only after that flush (`UNMAP_BATCH` pages at a time):
 //! another thread of the process, racing with the unmap on another CPU, may read the old
 //! page through a stale entry until the flush, but never a frame already given to
-//! someone else.
+//! someone else; the page tables an unmap empties are freed after the same flush.
 
 use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, MapError, PageAccess, USER_END, UnmappedPage};
@@ -54,6 +55,10 @@ impl Layout {
 
 /// Lowest address a hinted mapping may take (Linux's default `vm.mmap_min_addr`).
 const MMAP_MIN_ADDRESS: u64 = 0x1_0000;
+
+/// How far below the main stack's lowest page a hinted mapping must end (Linux's default
+/// `stack_guard_gap`, 256 pages).
+const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
 
 /// Whether a mapping is the process's own or shared with the children it forks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,8 +106,9 @@ fn flush(space: &AddressSpace, range: core::ops::Range<u64>) {
     shootdown::flush(range, CpuSet::others_with_root(space.root()));
 }
 
-/// Pages unmapped, flushed and freed together (their frames wait on the stack meanwhile).
-const UNMAP_BATCH: usize = 256;
+/// Pages unmapped, flushed and freed together (their frames, and the page tables their
+/// unmap emptied, wait on the stack meanwhile: 32 bytes a page).
+const UNMAP_BATCH: usize = 64;
 
 /// Unmaps every mapped page of `range`, at a cost of what is mapped there, not of the
 /// range's length: the next mapped page is found by skipping absent page tables.
@@ -222,9 +228,11 @@ pub fn map_anonymous(
 
 /// The range `mmap`'s hint `address` asks for, if it is free, as Linux takes it: page
 /// aligned up, at or above `MMAP_MIN_ADDRESS`, clear of every mapped page (the program and
-/// the break among them) and of the area top-down placement has handed out (where PROT_NONE reservations may
-/// lie) and above it the stack's growth area. A PROT_NONE mapping ignores its hint: its
-/// reservation is only known inside the handed-out area.
+/// the break among them), and either below the area top-down placement has handed out
+/// (`mmap_next..MMAP_TOP`, where PROT_NONE reservations, which no page table shows, may
+/// lie) or above it and `STACK_GUARD_GAP` below the stack's lowest page, as Linux keeps a
+/// mapping that far from the stack. A PROT_NONE mapping ignores its hint: its reservation
+/// is only known inside the handed-out area.
 fn free_hint(
     space: &AddressSpace,
     layout: &Layout,
@@ -233,8 +241,11 @@ fn free_hint(
 ) -> Option<core::ops::Range<u64>> {
     let start = address.checked_next_multiple_of(PAGE_SIZE)?;
     let end = start.checked_add(length)?;
+    let below_the_handed_out = end <= layout.mmap_next;
+    let above_the_handed_out =
+        start >= MMAP_TOP && end <= layout.stack_bottom.saturating_sub(STACK_GUARD_GAP);
     let free = start >= MMAP_MIN_ADDRESS
-        && end <= layout.mmap_next
+        && (below_the_handed_out || above_the_handed_out)
         && space.next_mapped(window(), start..end).is_none();
     free.then_some(start..end)
 }

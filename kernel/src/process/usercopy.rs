@@ -4,6 +4,12 @@
 //! Every page is looked up in the process's own page tables and accessed through the
 //! physical-memory window, so a bad pointer — unmapped, kernel, or (for writes) read-only —
 //! is `Efault`, never a kernel fault, and the kernel never dereferences a user address.
+//!
+//! The copies that name a process (`copy_from`, `copy_to`, `writable_room`, `read_val`,
+//! `write_val`) treat an address in the main stack's growth area as the program's own
+//! access would: a copy that fails there grows the stack down to it (within RLIMIT_STACK)
+//! and is tried once more, as Linux's fault path grows the stack for its copies. The growth
+//! takes the memory lock, so it happens between tries, never under `with_space`.
 
 use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, USER_END};
@@ -48,6 +54,27 @@ fn for_each_piece(
     Ok(())
 }
 
+/// Whether `address..address + length` lies in the user half: what Linux's `access_ok`
+/// asks of a buffer before a call moves anything (a length past it is EFAULT at once).
+pub fn within_user_half(address: u64, length: u64) -> bool {
+    address.checked_add(length).is_some_and(|end| end <= USER_END)
+}
+
+/// How many bytes from `address` on, at most `limit`, lie in writable user pages: a copy
+/// of that many to `address` cannot fault. Costs the pages it looks at (at most `limit`'s),
+/// so a huge `limit` over a small mapping stops at the mapping's end.
+pub fn writable_length(space: &AddressSpace, address: u64, limit: usize) -> usize {
+    let end = address.saturating_add(limit as u64).min(USER_END);
+    let mut cursor = address;
+    while cursor < end {
+        match space.translate(window(), cursor) {
+            Some(translation) if translation.access.writable => cursor = (cursor | (PAGE_SIZE - 1)) + 1,
+            _ => break,
+        }
+    }
+    (cursor.min(end).saturating_sub(address)) as usize
+}
+
 /// Fills `buffer` from user memory at `address`.
 pub fn copy_from_user(space: &AddressSpace, address: u64, buffer: &mut [u8]) -> Result<(), Efault> {
     for_each_piece(space, address, buffer.len(), false, |_, _, _| {})?;
@@ -72,13 +99,49 @@ pub fn copy_to_user(space: &AddressSpace, address: u64, bytes: &[u8]) -> Result<
     })
 }
 
+/// Runs `copy` on the address space of `process`; if it fails and `address` lies where the
+/// main stack may grow, grows the stack down to `address` and runs `copy` once more.
+fn growing_the_stack<R>(
+    process: &Process,
+    address: u64,
+    mut copy: impl FnMut(&AddressSpace) -> Result<R, Efault>,
+) -> Result<R, Efault> {
+    match process.with_space(|space| copy(space)) {
+        Some(Ok(result)) => Ok(result),
+        Some(Err(Efault)) if process.grow_stack(address) => {
+            process.with_space(|space| copy(space)).unwrap_or(Err(Efault))
+        }
+        _ => Err(Efault),
+    }
+}
+
+/// Fills `buffer` from the user memory of `process` at `address` (growing the main stack to
+/// it if it lies in the stack's growth area).
+pub fn copy_from(process: &Process, address: u64, buffer: &mut [u8]) -> Result<(), Efault> {
+    growing_the_stack(process, address, |space| copy_from_user(space, address, buffer))
+}
+
+/// Writes `bytes` to the user memory of `process` at `address`, all or nothing (growing the
+/// main stack to it if it lies in the stack's growth area).
+pub fn copy_to(process: &Process, address: u64, bytes: &[u8]) -> Result<(), Efault> {
+    growing_the_stack(process, address, |space| copy_to_user(space, address, bytes))
+}
+
+/// `writable_length` in the memory of `process`, growing the main stack to `address` if
+/// it lies in the stack's growth area.
+pub fn writable_room(process: &Process, address: u64, limit: usize) -> usize {
+    let room = |space: &AddressSpace| match writable_length(space, address, limit) {
+        0 => Err(Efault),
+        room => Ok(room),
+    };
+    growing_the_stack(process, address, room).unwrap_or(0)
+}
+
 /// Reads a `T` from user memory of `process` at `address`: EFAULT if it is not all there.
 pub fn read_val<T: FromBytes + IntoBytes>(process: &Process, address: u64) -> Result<T, Errno> {
     let mut value = T::new_zeroed();
-    match process.with_space(|space| copy_from_user(space, address, value.as_mut_bytes())) {
-        Some(Ok(())) => Ok(value),
-        _ => Err(Errno::EFAULT),
-    }
+    copy_from(process, address, value.as_mut_bytes()).map_err(|Efault| Errno::EFAULT)?;
+    Ok(value)
 }
 
 /// Writes `value` to user memory of `process` at `address`, all or nothing: EFAULT if it
@@ -88,10 +151,7 @@ pub fn write_val<T: IntoBytes + Immutable + ?Sized>(
     address: u64,
     value: &T,
 ) -> Result<(), Errno> {
-    match process.with_space(|space| copy_to_user(space, address, value.as_bytes())) {
-        Some(Ok(())) => Ok(()),
-        _ => Err(Errno::EFAULT),
-    }
+    copy_to(process, address, value.as_bytes()).map_err(|Efault| Errno::EFAULT)
 }
 
 /// Why a user string could not be read.

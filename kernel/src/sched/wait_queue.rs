@@ -19,6 +19,11 @@
 //! a thread — and through it to its process — that no longer waits there (R4, R8). A thread
 //! woken by an interrupt that waits again on the same queue is not queued twice.
 //!
+//! Memory: the list grows by a fallible reservation (`fault_injection::try_reserve`, made
+//! before the thread marks itself Blocked), so a full heap never stops the kernel here; a
+//! waiter that finds no room stays runnable and polls its condition between yields until
+//! it holds or the list has room.
+//!
 //! Lock rules: the queue's lock is taken with interrupts off; it is taken *before* any lock
 //! the condition takes, so `wake_all` must not be called with such a lock held (callers
 //! change the state, drop their locks, then wake). `wake_all` may be called from interrupt
@@ -34,6 +39,15 @@ use super::cpu::{current_thread, make_runnable};
 use super::thread::{Thread, ThreadState};
 use crate::mm::pool::PoolArc;
 use crate::sync::SpinLock;
+
+/// How one round of `wait_until` ended.
+enum Outcome {
+    Satisfied,
+    /// Slept on the list, and was woken (or interrupted).
+    Woken,
+    /// The list could not grow to hold the thread.
+    NoRoom,
+}
 
 /// Threads waiting for something.
 #[derive(Default)]
@@ -55,24 +69,33 @@ impl WaitQueue {
             // block after it return at once. A swap, not a store: reading the
             // interrupter's flag makes what it changed before visible to the check.
             me.wakeup_pending.swap(false, Ordering::SeqCst);
-            let satisfied = without_interrupts(|| {
+            let outcome = without_interrupts(|| {
                 let mut waiters = self.waiters.lock();
                 if condition() {
                     self.leave(&mut waiters, &me);
-                    return true;
+                    return Outcome::Satisfied;
+                }
+                let queued = me.queued_on.load(Ordering::Relaxed) == self.address();
+                if !queued && crate::fault_injection::try_reserve(&mut *waiters, 1).is_err() {
+                    return Outcome::NoRoom;
                 }
                 me.set_state_ordered(ThreadState::Blocked);
-                if me.queued_on.load(Ordering::Relaxed) != self.address() {
+                if !queued {
                     me.place_in_queue.store(waiters.len(), Ordering::Relaxed);
                     me.queued_on.store(self.address(), Ordering::Relaxed);
                     waiters.push(me.clone());
                 }
                 drop(waiters);
                 sleep_unless_woken(&me);
-                false
+                Outcome::Woken
             });
-            if satisfied {
-                return;
+            match outcome {
+                Outcome::Satisfied => return,
+                Outcome::Woken => {}
+                // No heap for a place on the list: waiting unlisted would never be woken,
+                // so the thread stays runnable and checks again after every other thread
+                // has had its turn, until the condition holds or the heap has room.
+                Outcome::NoRoom => super::switch::yield_now(),
             }
         }
     }

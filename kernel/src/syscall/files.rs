@@ -35,33 +35,39 @@ fn file(fd: u64) -> Result<Arc<File>, Errno> {
 }
 
 /// `read(fd, buf, count)`: console input (waiting until some is there) or a pipe's bytes
-/// (waiting until there are some, or end of file: 0).
+/// (waiting until there are some, or end of file: 0). At most what fits in the writable
+/// pages at `buf` is taken, so a `count` larger than the buffer's mapping gives a short
+/// count and leaves the rest in the pipe, as on Linux; a buffer with no writable byte is
+/// refused before waiting (Linux would wait for data first, then refuse it).
 pub(super) fn read(fd: u64, buffer: u64, count: u64) -> Result<u64, Errno> {
     let file = file(fd)?;
+    if !usercopy::within_user_half(buffer, count) {
+        return Err(Errno::EFAULT);
+    }
     if count == 0 {
         return Ok(0);
     }
     let process = current_process();
     let count = usize::try_from(count).map_err(|_| Errno::EINVAL)?;
+    let most = match &file.kind {
+        Kind::Console => CONSOLE_CHUNK,
+        Kind::PipeRead(_) => pipe::CAPACITY,
+        Kind::PipeWrite(_) => return Err(Errno::EBADF),
+    };
+    let room = usercopy::writable_room(&process, buffer, count.min(most));
+    if room == 0 {
+        return Err(Errno::EFAULT);
+    }
     let bytes = match &file.kind {
-        Kind::Console => {
-            let count = count.min(CONSOLE_CHUNK);
-            // A bad buffer is refused before waiting: the check is whether it is writable now.
-            let writable = process
-                .with_space(|space| usercopy::copy_to_user(space, buffer, &[0u8; CONSOLE_CHUNK][..count]));
-            if !matches!(writable, Some(Ok(()))) {
-                return Err(Errno::EFAULT);
-            }
-            crate::input::read(count, || process.group_exiting()).ok_or(Errno::EINTR)?
-        }
+        Kind::Console => crate::input::read(room, || process.group_exiting()).ok_or(Errno::EINTR)?,
         Kind::PipeRead(end) => {
-            end.read(count, file.nonblocking, || process.group_exiting()).map_err(pipe_errno)?
+            end.read(room, file.nonblocking, || process.group_exiting()).map_err(pipe_errno)?
         }
         Kind::PipeWrite(_) => return Err(Errno::EBADF),
     };
-    match process.with_space(|space| usercopy::copy_to_user(space, buffer, &bytes)) {
-        Some(Ok(())) => Ok(bytes.len() as u64),
-        _ => Err(Errno::EFAULT),
+    match usercopy::copy_to(&process, buffer, &bytes) {
+        Ok(()) => Ok(bytes.len() as u64),
+        Err(_) => Err(Errno::EFAULT),
     }
 }
 
@@ -84,6 +90,9 @@ pub(super) fn write(fd: u64, buffer: u64, count: u64) -> Result<u64, Errno> {
 /// ends the write there and the count so far is returned, as Linux does. Writing to a pipe
 /// with no reader is EPIPE, and sends the writer SIGPIPE.
 fn write_to(process: &process::Process, file: &File, buffer: u64, count: u64) -> Result<u64, Errno> {
+    if !usercopy::within_user_half(buffer, count) {
+        return Err(Errno::EFAULT);
+    }
     let count = usize::try_from(count).map_err(|_| Errno::EINVAL)?;
     let piece_size = match &file.kind {
         Kind::Console => CONSOLE_CHUNK,
@@ -97,9 +106,7 @@ fn write_to(process: &process::Process, file: &File, buffer: u64, count: u64) ->
     while done < count {
         let length = (count - done).min(piece_size);
         piece.resize(length, 0);
-        let copied = process
-            .with_space(|space| usercopy::copy_from_user(space, buffer + done as u64, &mut piece))
-            .ok_or(Errno::EFAULT)?;
+        let copied = usercopy::copy_from(process, buffer + done as u64, &mut piece);
         let result = match (copied, &file.kind) {
             (Err(_), _) => Err(Errno::EFAULT),
             (Ok(()), Kind::Console) => {
@@ -124,7 +131,8 @@ fn write_to(process: &process::Process, file: &File, buffer: u64, count: u64) ->
     Ok(done as u64)
 }
 
-/// `writev(fd, iov, iovcnt)`: each `struct iovec { base, len }` in turn.
+/// `writev(fd, iov, iovcnt)`: each `struct iovec { base, len }` in turn, stopping after one
+/// that was written short (a fault part-way: Linux's write ends there too).
 pub(super) fn writev(fd: u64, vectors: u64, count: u64) -> Result<u64, Errno> {
     let file = file(fd)?;
     if count > IOV_MAX {
@@ -138,6 +146,7 @@ pub(super) fn writev(fd: u64, vectors: u64, count: u64) -> Result<u64, Errno> {
             return if total == 0 { Err(Errno::EFAULT) } else { Ok(total) };
         };
         match write_to(&process, &file, vector.base, vector.length) {
+            Ok(written) if written < vector.length => return Ok(total + written),
             Ok(written) => total += written,
             Err(error) if total == 0 => return Err(error),
             Err(_) => return Ok(total),

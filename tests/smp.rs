@@ -75,13 +75,14 @@ fn a_tlb_shootdown_ipi_reaches_every_cpu() {
 #[test_case]
 fn the_boot_cpu_timer_ticks_at_tick_hz() {
     const PIT_WAITS: u64 = 8;
-    let count = drivers::pit::count_for_micros(50_000);
+    let count = hardware::drivers::pit::count_for_micros(50_000);
     let start = time::ticks();
     for _ in 0..PIT_WAITS {
-        drivers::pit::spin_for(count);
+        hardware::drivers::pit::spin_for(count);
     }
     let ticks = time::ticks() - start;
-    let expected = PIT_WAITS * drivers::pit::micros_for_count(count) * u64::from(time::TICK_HZ) / 1_000_000;
+    let expected =
+        PIT_WAITS * hardware::drivers::pit::micros_for_count(count) * u64::from(time::TICK_HZ) / 1_000_000;
     assert!(
         (expected / 2..=expected * 2).contains(&ticks),
         "{ticks} ticks while the PIT measured {expected} ticks' time"

@@ -149,7 +149,7 @@ pub fn init_boot_cpu(topology: &Topology, tick_hz: u32, map_uncached: impl FnOnc
 /// Measures the timer's rate against the PIT: a masked one-shot count down from the
 /// maximum while the PIT counts `CALIBRATION_MICROS`.
 fn calibrate_timer(tick_hz: u32) {
-    let pit_count = drivers::pit::count_for_micros(CALIBRATION_MICROS);
+    let pit_count = crate::drivers::pit::count_for_micros(CALIBRATION_MICROS);
     let elapsed = with_local_apic(|apic| {
         // SAFETY: the timer is masked (`enable_this_cpu`), so counting raises no interrupt;
         // the count is stopped (initial count 0) before returning.
@@ -157,14 +157,14 @@ fn calibrate_timer(tick_hz: u32) {
             apic.set_timer_mode(TimerMode::OneShot);
             apic.set_timer_divide(TIMER_DIVIDE);
             apic.set_timer_initial(u32::MAX);
-            drivers::pit::spin_for(pit_count);
+            crate::drivers::pit::spin_for(pit_count);
             let remaining = apic.timer_current();
             apic.set_timer_initial(0);
             u32::MAX - remaining
         }
     });
-    let per_tick =
-        u64::from(elapsed) * u64::from(drivers::pit::INPUT_HZ) / (u64::from(pit_count) * u64::from(tick_hz));
+    let per_tick = u64::from(elapsed) * u64::from(crate::drivers::pit::INPUT_HZ)
+        / (u64::from(pit_count) * u64::from(tick_hz));
     let per_tick = u32::try_from(per_tick).expect("apic: timer too fast for a 32-bit count per tick");
     assert!(per_tick > 0, "apic: the local APIC timer did not count while the PIT ran");
     TIMER_INITIAL_COUNT.store(per_tick, Ordering::Relaxed);

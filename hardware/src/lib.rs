@@ -8,7 +8,7 @@
 //! interrupt controllers — each CPU's local APIC with its timer and IPIs (`apic`), the I/O
 //! APIC (`ioapic`), the silenced 8259s (`pic`) — and the vectors they use (`vectors`), the
 //! application processors' start-up code (`trampoline`), and frame-pointer backtraces of
-//! interrupted code (`backtrace`). It never names the scheduler, processes or system
+//! interrupted code (`backtrace`), and the drivers of the machine's fixed devices (`drivers`: serial, VGA text, keyboard, PIT, QEMU exit, fw_cfg). It never names the scheduler, processes or system
 //! calls: what the kernel keeps per CPU is opaque here (`percpu` is generic over it), and
 //! control goes back to the kernel through what its functions return or the functions it
 //! passes in.
@@ -16,7 +16,7 @@
 //! Every unsafe block carries a `// SAFETY:` comment saying why it holds; every unsafe
 //! function a `# Safety` section.
 
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
 
@@ -27,6 +27,7 @@ pub mod backtrace;
 pub mod boot;
 pub mod context;
 pub mod cpu;
+pub mod drivers;
 pub mod fpu;
 pub mod gdt;
 #[cfg(target_os = "none")]

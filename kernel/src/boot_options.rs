@@ -14,8 +14,8 @@ use alloc::string::String;
 /// The value of option `name` (under `opt/lethe/`), if QEMU was given it.
 pub fn option(name: &str) -> Option<String> {
     let path = alloc::format!("opt/lethe/{name}");
-    let file = drivers::fw_cfg::find(&path)?;
-    let value = drivers::fw_cfg::read_file(file);
+    let file = hardware::drivers::fw_cfg::find(&path)?;
+    let value = hardware::drivers::fw_cfg::read_file(file);
     Some(String::from_utf8_lossy(&value).trim().into())
 }
 

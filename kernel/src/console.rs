@@ -2,12 +2,12 @@
 //! `serial_print!`/`serial_println!` to the serial port only.
 //!
 //! Callable from any context, interrupt handlers included: each device masks interrupts
-//! while it is held (see `drivers::serial`).
+//! while it is held (see `hardware::drivers::serial`).
 
 /// Sets up COM1 and the VGA screen (reached through the physical-memory window, which
 /// `mm::init_window` set up).
 pub fn init() {
-    drivers::serial::init();
+    hardware::drivers::serial::init();
     crate::arch::screen::init();
 }
 
@@ -37,18 +37,18 @@ pub fn take_capture() -> alloc::vec::Vec<u8> {
 
 #[doc(hidden)]
 pub fn print_both(args: core::fmt::Arguments) {
-    drivers::serial::write_fmt(args);
-    drivers::vga::write_fmt(args);
+    hardware::drivers::serial::write_fmt(args);
+    hardware::drivers::vga::write_fmt(args);
 }
 
 #[doc(hidden)]
 pub fn print_serial(args: core::fmt::Arguments) {
-    drivers::serial::write_fmt(args);
+    hardware::drivers::serial::write_fmt(args);
 }
 
 #[doc(hidden)]
 pub fn print_emergency(args: core::fmt::Arguments) {
-    drivers::serial::write_fmt_emergency(args);
+    hardware::drivers::serial::write_fmt_emergency(args);
 }
 
 /// Like `serial_println!`, for panic handlers and fatal exception reports: it breaks a

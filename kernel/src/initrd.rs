@@ -55,7 +55,7 @@ impl fmt::Display for RamdiskError {
 /// Looks for a ramdisk handed over through fw_cfg and decides, once, whether it is the one
 /// in use or an error. Call once the heap is up.
 pub fn init() {
-    let Some(file) = drivers::fw_cfg::find(FW_CFG_NAME) else { return };
+    let Some(file) = hardware::drivers::fw_cfg::find(FW_CFG_NAME) else { return };
     let supplied = read_supplied(file);
     if let Ok(archive) = &supplied {
         log::info!("initrd: using {FW_CFG_NAME} from QEMU: {} bytes", archive.len());
@@ -63,11 +63,11 @@ pub fn init() {
     SUPPLIED.init_once(|| supplied);
 }
 
-fn read_supplied(file: drivers::fw_cfg::FileEntry) -> Result<Vec<u8>, RamdiskError> {
+fn read_supplied(file: hardware::drivers::fw_cfg::FileEntry) -> Result<Vec<u8>, RamdiskError> {
     if file.size > MAX_SUPPLIED_SIZE {
         return Err(RamdiskError::TooLarge { size: file.size });
     }
-    let archive = drivers::fw_cfg::read_file(file);
+    let archive = hardware::drivers::fw_cfg::read_file(file);
     match cpio::find(&archive, "/init") {
         Ok(Some(_)) => Ok(archive),
         Ok(None) => Err(RamdiskError::NoInit),

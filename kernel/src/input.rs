@@ -52,14 +52,14 @@ pub fn read(limit: usize, give_up: impl Fn() -> bool) -> Option<alloc::vec::Vec<
 /// Creates the input queues and spawns the echo tasks. Call before interrupts are enabled.
 pub fn init() {
     BUFFER.init_once(|| ArrayQueue::new(BUFFER_SIZE));
-    drivers::keyboard::init();
-    drivers::serial::init_input();
+    hardware::drivers::keyboard::init();
+    hardware::drivers::serial::init_input();
     crate::tasks::spawn("keyboard", echo_keys()).expect("input: cannot spawn the keyboard task at boot");
     crate::tasks::spawn("serial-input", echo_serial()).expect("input: cannot spawn the serial task at boot");
 }
 
 async fn echo_keys() {
-    let Some(mut scancodes) = drivers::keyboard::scancodes() else {
+    let Some(mut scancodes) = hardware::drivers::keyboard::scancodes() else {
         log::error!("input: no scancode queue; the keyboard is off");
         return;
     };
@@ -81,7 +81,7 @@ async fn echo_keys() {
 }
 
 async fn echo_serial() {
-    let Some(mut bytes) = drivers::serial::received() else {
+    let Some(mut bytes) = hardware::drivers::serial::received() else {
         log::error!("input: no serial receive queue; serial input is off");
         return;
     };

@@ -14,7 +14,7 @@
 #![forbid(unsafe_code)]
 
 use bootloader::{BootInfo, entry_point};
-use drivers::qemu_exit::ExitCode;
+use hardware::drivers::qemu_exit::ExitCode;
 use kernel::process::{self, WaitStatus};
 use kernel::{println, sched, tasks};
 
@@ -35,7 +35,7 @@ fn kernel_main(boot_info: &'static BootInfo) -> ! {
 
 /// Ends the session through QEMU's exit device; without one, stays up serving the keyboard.
 fn end_session(code: ExitCode) -> ! {
-    drivers::qemu_exit::exit_qemu(code);
+    hardware::drivers::qemu_exit::exit_qemu(code);
     // QEMU acts on the exit request asynchronously: give it a few ticks before concluding
     // that there is no exit device.
     let asked_at = kernel::time::ticks();

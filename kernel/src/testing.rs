@@ -7,7 +7,7 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use drivers::qemu_exit::{ExitCode, exit_qemu};
+use hardware::drivers::qemu_exit::{ExitCode, exit_qemu};
 
 use crate::{emergency_println, serial_println};
 

@@ -33,7 +33,7 @@
 //! `mm::heap::forbidding_heap`) and takes no lock the stuck CPU may hold: a CPU reported
 //! stuck was interrupted with interrupts on, so it holds none of the locks whose holders
 //! mask interrupts (the serial port's, the last-report slots); and the port is waited for
-//! only `CONSOLE_PATIENCE_MILLIS` (`drivers::serial::write_fmt_unless_held`), since a CPU
+//! only `CONSOLE_PATIENCE_MILLIS` (`hardware::drivers::serial::write_fmt_unless_held`), since a CPU
 //! with a silent timer may hold it for good. Each CPU's counters are written only by that
 //! CPU in its timer interrupt (a CPU's silent-timer count by its watcher's), `touch` with
 //! interrupts masked; any CPU reads them.
@@ -197,7 +197,9 @@ fn look_at_watched(cpu: usize, now: u64, threshold: u64) {
 fn write_report(report: fmt::Arguments) {
     let patience = crate::time::tsc_hz() * CONSOLE_PATIENCE_MILLIS / 1000;
     let start = crate::arch::cpu::read_tsc();
-    drivers::serial::write_fmt_unless_held(report, || crate::arch::cpu::read_tsc() - start < patience);
+    hardware::drivers::serial::write_fmt_unless_held(report, || {
+        crate::arch::cpu::read_tsc() - start < patience
+    });
 }
 
 /// A stuck report's lines.

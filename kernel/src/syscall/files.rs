@@ -162,8 +162,8 @@ pub(super) fn ioctl(fd: u64, request: u64, argument: u64) -> Result<u64, Errno> 
         return Err(Errno::ENOTTY);
     }
     let size = Winsize {
-        rows: drivers::vga::HEIGHT as u16,
-        columns: drivers::vga::WIDTH as u16,
+        rows: hardware::drivers::vga::HEIGHT as u16,
+        columns: hardware::drivers::vga::WIDTH as u16,
         ..Winsize::default()
     };
     usercopy::write_val(&current_process(), argument, &size).map(|()| 0)

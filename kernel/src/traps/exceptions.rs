@@ -19,7 +19,7 @@
 use abi::signal;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use drivers::qemu_exit::{ExitCode, exit_qemu};
+use hardware::drivers::qemu_exit::{ExitCode, exit_qemu};
 use x86_64::registers::control::Cr2;
 use x86_64::structures::idt::{InterruptStackFrame, PageFaultErrorCode};
 

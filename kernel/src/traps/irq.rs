@@ -69,13 +69,13 @@ extern "x86-interrupt" fn timer(frame: InterruptStackFrame) {
 
 extern "x86-interrupt" fn keyboard(frame: InterruptStackFrame) {
     let _kernel_gs = crate::arch::user::UserGsGuard::enter(&frame);
-    drivers::keyboard::handle_interrupt();
+    hardware::drivers::keyboard::handle_interrupt();
     end_of_interrupt();
 }
 
 extern "x86-interrupt" fn serial(frame: InterruptStackFrame) {
     let _kernel_gs = crate::arch::user::UserGsGuard::enter(&frame);
-    drivers::serial::handle_interrupt();
+    hardware::drivers::serial::handle_interrupt();
     end_of_interrupt();
 }
 

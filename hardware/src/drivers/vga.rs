@@ -125,7 +125,7 @@ mod device {
     /// # Safety
     /// All physical memory must be mapped at `physical_memory_offset`, writable, for the
     /// kernel's lifetime, and nothing else may use the text buffer.
-    pub unsafe fn init(physical_memory_offset: u64) {
+    pub(crate) unsafe fn init(physical_memory_offset: u64) {
         SCREEN.init_once(|| {
             let address = physical_memory_offset + BUFFER_PHYSICAL;
             // SAFETY: by the contract the buffer is mapped at `address`; it is `Cells`-sized

@@ -12,7 +12,7 @@ use conquer_once::spin::OnceCell;
 use uart_16550::spec::registers::IER;
 use uart_16550::{BaudRate, Config, Uart16550Tty, backend::PioBackend};
 
-use crate::input_queue::{InputQueue, InputStream};
+use super::input_queue::{InputQueue, InputStream};
 
 /// COM1's base I/O port.
 pub const COM1: u16 = 0x3f8;

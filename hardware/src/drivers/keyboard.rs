@@ -6,7 +6,7 @@
 
 use conquer_once::spin::OnceCell;
 
-use crate::input_queue::{InputQueue, InputStream};
+use super::input_queue::{InputQueue, InputStream};
 
 const DATA_PORT: u16 = 0x60;
 const QUEUE_CAPACITY: usize = 128;

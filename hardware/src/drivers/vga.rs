@@ -148,7 +148,9 @@ mod device {
 }
 
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub use device::{init, write_fmt};
+pub(crate) use device::init;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub use device::write_fmt;
 
 #[cfg(test)]
 mod tests {

@@ -6,15 +6,15 @@
 //! stack's guard gap; the main stack grows down on demand above `MMAP_TOP`, up to
 //! RLIMIT_STACK. A PROT_NONE mapping reserves its range without mapping it: no page table
 //! shows it, so the layout keeps the reserved ranges (`Layout::reserved`, disjoint from
-//! the mapped pages), and a range is free when it is neither mapped nor reserved. Changing
-//! the reserved set may need room for one more range, made (fallibly, `fault_injection`)
-//! before anything changes, so a call that cannot have it fails with ENOMEM and changes
-//! nothing. An unmapped range that includes
-//! the lowest mapping's start gives the space back (the next mapping goes there), so the
-//! map-then-unmap pattern of thread stacks reuses its addresses — and the page tables
-//! under them — instead of walking down the address space forever (a million threads
-//! made and joined ran physical memory out in page tables). Holes above the lowest
-//! mapping are not reused by placement (a hint may take them). Pages are mapped zeroed at once
+//! the mapped pages), and a range is free when it is neither mapped nor reserved. A change
+//! of the reserved ranges may need room for one more range, made (fallibly, through
+//! `fault_injection`) before anything changes, so a call that cannot have it fails with
+//! ENOMEM and changes nothing. An unmapped range that includes the lowest mapping's start
+//! gives the space back (the next mapping goes there), so the map-then-unmap pattern of
+//! thread stacks reuses its addresses — and the page tables under them — instead of
+//! walking down the address space forever (a million threads made and joined ran physical
+//! memory out in page tables). Holes above the lowest mapping are not reused by placement,
+//! only by a hint. Pages are mapped zeroed at once
 //! (no demand paging yet), each zeroed with the frame allocator's lock free
 //! (`LockedFrames`), and a mapping larger than all of memory is refused at once. Every call
 //! costs what is mapped or reserved in its range, not the range's length: mapped pages are

@@ -1,5 +1,5 @@
-//! Fault injection walks every allocation fork, clone (pthread_create), execve, mmap and
-//! pipe make, of every kind (frames, pool objects, fallible heap, kernel stacks, thread
+//! Fault injection walks every allocation fork, clone (pthread_create), execve, mmap (a
+//! PROT_NONE one too, and a munmap splitting a reservation) and pipe make, of every kind (frames, pool objects, fallible heap, kernel stacks, thread
 //! slots): each injected failure ends the call with the errno Linux gives and leaves
 //! nothing behind (R3, R4, R8); and exits made while every allocation fails still complete
 //! and give everything back, without one heap call (R3: exit never allocates).
@@ -18,6 +18,7 @@ use kernel::testing::Ledger;
 kernel::qemu_test_main!();
 
 const MMAP: u64 = 9;
+const MUNMAP: u64 = 11;
 const PIPE: u64 = 22;
 const CLONE: u64 = 56;
 const FORK: u64 = 57;
@@ -129,6 +130,12 @@ fn every_allocation_execve_makes_can_fail_and_execve_then_returns_enomem_leaving
 #[test_case]
 fn every_allocation_mmap_makes_can_fail_and_mmap_then_returns_enomem_leaving_nothing() {
     assert!(sweep("mmap", MMAP, &[ENOMEM]) > 0);
+    assert!(sweep("mmap-reserve", MMAP, &[ENOMEM]) > 0, "a PROT_NONE mmap's room for its reserved range");
+}
+
+#[test_case]
+fn every_allocation_a_munmap_splitting_a_reservation_makes_can_fail_and_munmap_then_returns_enomem() {
+    assert!(sweep("munmap-split", MUNMAP, &[ENOMEM]) > 0, "munmap's room for the split-off range");
 }
 
 #[test_case]

@@ -264,6 +264,17 @@ impl<T> Reserve for VecDeque<T> {
     }
 }
 
+impl Reserve for mm::reserved_ranges::ReservedRanges {
+    fn would_allocate(&self, additional: usize) -> bool {
+        mm::reserved_ranges::ReservedRanges::would_allocate(self, additional)
+    }
+
+    fn reserve_fallibly(&mut self, additional: usize, exact: bool) -> Result<(), OutOfHeap> {
+        let reserved = if exact { self.try_reserve_exact(additional) } else { self.try_reserve(additional) };
+        reserved.map_err(|_| OutOfHeap)
+    }
+}
+
 /// `Arc::new` that fails, when the `heap` kind says so or the heap is full, instead of
 /// stopping the kernel.
 pub fn try_arc<T>(value: T) -> Result<alloc::sync::Arc<T>, OutOfHeap> {

@@ -6,6 +6,7 @@
 //! - `frame_source`: what page-table code allocates from (the allocator, or a locked one);
 //! - `address_space`: 4-level page tables with a shared kernel half and an owned user half;
 //! - `kernel_stacks`: guarded, poisoned-on-free kernel stacks in a dedicated region;
+//! - `reserved_ranges`: the ranges a process reserved without mapping them (PROT_NONE);
 //! - `pool`: fixed-size object pools on full/partial/empty page lists (NetBSD's pool(9));
 //! - `typed_pool`: boxes and reference-counted objects in those pools' slots, for a host
 //!   kernel that supplies the window, the frames and the lock rule;
@@ -30,6 +31,7 @@ mod page_table;
 #[allow(unsafe_code)]
 pub mod phys;
 pub mod pool;
+pub mod reserved_ranges;
 pub mod sizing;
 #[allow(unsafe_code)]
 pub mod typed_pool;

@@ -1,5 +1,7 @@
 /* Makes one system call that fault injection is aimed at and exits with its errno (0 if it
- * succeeded): fork, thread (pthread_create's clone), execve, mmap, pipe. The kernel test
+ * succeeded): fork, thread (pthread_create's clone), execve, mmap, mmap-reserve (a PROT_NONE
+ * mmap, which the layout's reserved ranges record), munmap-split (a munmap splitting the
+ * fifth reserved range off another, so the ranges need more room), pipe. The kernel test
  * arms injection for the next call of that number, so the call is made once and everything
  * else the program does lies outside the sweep. Exit programs for R3: exit (exit_group with
  * files and memory to give back), thread-exit (a joinable thread's SYS_exit, which clears
@@ -74,6 +76,34 @@ static int call_mmap(void) {
     return 0;
 }
 
+/* Reserves without mapping, then makes part of the reservation usable, as musl makes a
+ * thread's stack with its guard page. */
+static int call_mmap_reserve(void) {
+    size_t size = 8 * 4096;
+    unsigned char *reserved = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (reserved == MAP_FAILED) return failed("mmap", errno);
+    if (mprotect(reserved + 4096, size - 4096, PROT_READ | PROT_WRITE) != 0) return wrong("mprotect failed");
+    reserved[4096] = 1;
+    if (munmap(reserved, size) != 0) return wrong("munmap failed");
+    return 0;
+}
+
+/* Four reserved ranges (a reservation with three pages made usable between them), then a
+ * munmap inside the last that splits it: the fifth range needs room the first four did not. */
+static int call_munmap_split(void) {
+    size_t size = 9 * 4096;
+    unsigned char *reserved = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (reserved == MAP_FAILED) return wrong("mmap failed");
+    for (int page = 1; page <= 5; page += 2)
+        if (mprotect(reserved + page * 4096, 4096, PROT_READ | PROT_WRITE) != 0) return wrong("mprotect failed");
+    if (munmap(reserved + 7 * 4096, 4096) != 0) return failed("munmap", errno);
+    if (mprotect(reserved + 8 * 4096, 4096, PROT_READ | PROT_WRITE) != 0)
+        return wrong("mprotect after the split failed");
+    reserved[8 * 4096] = 1;
+    if (munmap(reserved, size) != 0) return wrong("munmap of it all failed");
+    return 0;
+}
+
 static int call_pipe(void) {
     int fds[2];
     if (pipe(fds) != 0) return failed("pipe", errno);
@@ -114,6 +144,8 @@ int main(int argc, char **argv) {
     if (strcmp(call, "execve") == 0) return call_execve();
     if (strcmp(call, "exec-target") == 0) return 0;
     if (strcmp(call, "mmap") == 0) return call_mmap();
+    if (strcmp(call, "mmap-reserve") == 0) return call_mmap_reserve();
+    if (strcmp(call, "munmap-split") == 0) return call_munmap_split();
     if (strcmp(call, "pipe") == 0) return call_pipe();
     if (strcmp(call, "exit") == 0) return exit_holding();
     if (strcmp(call, "thread-exit") == 0) return call_thread(leaves);

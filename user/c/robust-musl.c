@@ -182,6 +182,75 @@ static void copies_grow_the_stack(void) {
     close(fds[1]);
 }
 
+/* Among mappings placed top-down, a hint is taken where munmap freed the range, and not
+ * where a mapped page lies. */
+static void hints_among_the_placed_mappings(void) {
+    const int pages = 4;
+    char *upper = mmap(NULL, pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *lower = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (upper == MAP_FAILED || lower == MAP_FAILED) FAIL("mmap_placed", "errno %d", errno);
+    lower[0] = 7;
+    if (munmap(upper, pages * 4096) != 0) FAIL("munmap_placed", "errno %d", errno);
+    char *again = mmap(upper, pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (again != upper)
+        FAIL("mmap_hint_into_a_range_munmap_freed", "got %p, want the hint %p", (void *)again, (void *)upper);
+    again[pages * 4096 - 1] = 8;
+    /* One page below the freed range lies a mapped page: a hint over it is not taken. */
+    char *over_mapped = upper - 4096;
+    if (munmap(upper, pages * 4096) != 0) FAIL("munmap_hinted", "errno %d", errno);
+    char *placed = mmap(over_mapped, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (placed == MAP_FAILED || (placed < over_mapped + 4096 && placed + 2 * 4096 > over_mapped))
+        FAIL("mmap_hint_over_a_mapped_page", "got %p, want a place clear of the mapped page %p", (void *)placed,
+             (void *)over_mapped);
+    placed[0] = 9;
+    if (lower[0] != 7) FAIL("mmap_hint_over_a_mapped_page", "the mapped page changed: %d, want 7", lower[0]);
+    munmap(placed, 2 * 4096);
+    munmap(lower, 4096);
+}
+
+/* A PROT_NONE reservation takes its hint when free, and a later hint over it is not taken,
+ * in the process and in a forked child: the reservation stays whole (mprotect over it all
+ * succeeds, and its pages read zero). An unreserved page inside is ENOMEM to mprotect. */
+static void hints_over_a_reservation(void) {
+    const int pages = 4;
+    char *wanted = (char *)0x310000000;
+    char *reserved = mmap(wanted, pages * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (reserved != wanted)
+        FAIL("mmap_prot_none_hint_free", "got %p, want the hint %p", (void *)reserved, (void *)wanted);
+    char *inside = reserved + 4096;
+    char *placed = mmap(inside, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (placed == MAP_FAILED || (placed >= reserved && placed < reserved + pages * 4096))
+        FAIL("mmap_hint_over_a_reservation", "got %p, want a place outside %p..+%d pages", (void *)placed,
+             (void *)reserved, pages);
+    placed[0] = 1;
+    pid_t child = fork();
+    if (child == 0) {
+        char *in_child = mmap(inside, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (in_child == MAP_FAILED || (in_child >= reserved && in_child < reserved + pages * 4096))
+            FAIL("mmap_hint_over_a_reservation_forked", "got %p, want a place outside %p..+%d pages",
+                 (void *)in_child, (void *)reserved, pages);
+        if (mprotect(reserved, pages * 4096, PROT_READ | PROT_WRITE) != 0)
+            FAIL("mprotect_a_forked_reservation", "got errno %d, want 0", errno);
+        _exit(inside[0]);
+    }
+    int status = wait_for(child);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        FAIL("mmap_hint_over_a_reservation_forked", "the child ended with status %#x, want exit 0", status);
+    if (mprotect(reserved, pages * 4096, PROT_READ | PROT_WRITE) != 0)
+        FAIL("mprotect_a_reservation_a_hint_missed", "got errno %d, want 0", errno);
+    if (inside[0] != 0) FAIL("mmap_hint_over_a_reservation", "the reserved page reads %d, want 0", inside[0]);
+    if (mprotect(reserved, pages * 4096, PROT_NONE) != 0)
+        FAIL("mprotect_none_again", "got errno %d, want 0", errno);
+    if (munmap(reserved + 2 * 4096, 4096) != 0) FAIL("munmap_inside_a_reservation", "errno %d", errno);
+    if (mprotect(reserved + 2 * 4096, 4096, PROT_READ) != -1 || errno != ENOMEM)
+        FAIL("mprotect_a_page_unmapped_inside_a_reservation", "got errno %d, want ENOMEM", errno);
+    if (mprotect(reserved + 3 * 4096, 4096, PROT_READ | PROT_WRITE) != 0)
+        FAIL("mprotect_the_rest_of_a_split_reservation", "got errno %d, want 0", errno);
+    reserved[3 * 4096] = 2;
+    munmap(placed, 4096);
+    munmap(reserved, pages * 4096);
+}
+
 static void hints(void) {
     char *wanted = (char *)0x300000000;
     char *first = mmap(wanted, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -208,6 +277,9 @@ static void hints(void) {
     if (placed == MAP_FAILED || placed == near_stack)
         FAIL("mmap_hint_in_the_stack_guard_gap", "got %p, want a place away from the stack", (void *)placed);
     munmap(placed, 4096);
+
+    hints_among_the_placed_mappings();
+    hints_over_a_reservation();
 }
 
 /* Recurses through `depth` frames of 4 KiB each, touching every one. */

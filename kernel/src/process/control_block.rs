@@ -221,11 +221,6 @@ impl Process {
             .unwrap_or(false)
     }
 
-    /// The memory layout now (what a forked child starts with).
-    pub fn layout(&self) -> Layout {
-        *self.layout.lock()
-    }
-
     /// Runs `work` on the descriptor table, with interrupts off: it must not block.
     pub fn with_files<R>(&self, work: impl FnOnce(&mut FdTable) -> R) -> R {
         work(&mut self.files.lock())

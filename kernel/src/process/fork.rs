@@ -37,16 +37,22 @@ pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, Fork
     if sched::slots::in_use() >= sched::slots::max_threads() {
         return Err(ForkError::TooManyThreads);
     }
+    // The space and the layout copied together, so that the child's reserved ranges are
+    // the parent's at the moment of the copy.
     let copy = parent
-        .with_space(|space| space.duplicate(window(), &mut LockedFrames))
+        .with_memory(|space, layout| {
+            let layout = layout.try_clone().map_err(|_| ForkError::OutOfMemory)?;
+            let space = space.duplicate(window(), &mut LockedFrames).map_err(|_| ForkError::OutOfMemory)?;
+            Ok((space, layout))
+        })
         .expect("fork: the calling process has no address space");
-    let space = copy.map_err(|_| ForkError::OutOfMemory)?;
+    let (space, layout) = copy?;
     let Ok(files) = parent.with_files(|table| table.try_clone()) else {
         crate::mm::spaces::destroy(space);
         return Err(ForkError::OutOfMemory);
     };
     let id = sched::ThreadId::reserve_for_process();
-    let child = Process::new(Pid(id.0 as u32), counted, space, parent.layout(), limits, files, Some(parent))
+    let child = Process::new(Pid(id.0 as u32), counted, space, layout, limits, files, Some(parent))
         .map_err(|_| ForkError::OutOfMemory)?;
     // After the child is in the process table: a `kill_all_but` that did not see the child
     // had already marked this parent, or sees the child on its next pass.

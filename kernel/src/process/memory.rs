@@ -2,18 +2,24 @@
 //! children), `munmap`, `mprotect`.
 //!
 //! Layout: the program break grows up from the end of the program's segments; mappings
-//! are placed top-down from `MMAP_TOP`, or at their hint when it is free (below the placed
-//! mappings, or between `MMAP_TOP` and the stack's guard gap); the main stack
-//! grows down on demand above `MMAP_TOP`, up to RLIMIT_STACK. An unmapped range that includes
-//! the lowest mapping's start gives the space back (the next mapping goes there), so the
-//! map-then-unmap pattern of thread stacks reuses its addresses — and the page tables
-//! under them — instead of walking down the address space forever (a million threads
-//! made and joined ran physical memory out in page tables). Holes above the lowest
-//! mapping are not reused yet. Pages are mapped zeroed at once
+//! are placed top-down from `MMAP_TOP`, or at their hint when it is free anywhere below the
+//! stack's guard gap; the main stack grows down on demand above `MMAP_TOP`, up to
+//! RLIMIT_STACK. A PROT_NONE mapping reserves its range without mapping it: no page table
+//! shows it, so the layout keeps the reserved ranges (`Layout::reserved`, disjoint from
+//! the mapped pages), and a range is free when it is neither mapped nor reserved. A change
+//! of the reserved ranges may need room for one more range, made (fallibly, through
+//! `fault_injection`) before anything changes, so a call that cannot have it fails with
+//! ENOMEM and changes nothing. An unmapped range that includes the lowest mapping's start
+//! gives the space back (the next mapping goes there), so the map-then-unmap pattern of
+//! thread stacks reuses its addresses — and the page tables under them — instead of
+//! walking down the address space forever (a million threads made and joined ran physical
+//! memory out in page tables). Holes above the lowest mapping are not reused by placement,
+//! only by a hint. Pages are mapped zeroed at once
 //! (no demand paging yet), each zeroed with the frame allocator's lock free
 //! (`LockedFrames`), and a mapping larger than all of memory is refused at once. Every call
-//! costs what is mapped in its range, not the range's length: mapped pages are found by
-//! skipping absent page tables (`AddressSpace::next_mapped`). Changes flush the affected pages from the TLB of every CPU
+//! costs what is mapped or reserved in its range, not the range's length: mapped pages are
+//! found by skipping absent page tables (`AddressSpace::next_mapped`), reserved ranges by a
+//! binary search (`ReservedRanges`). Changes flush the affected pages from the TLB of every CPU
 //! that has the space loaded (`mm::shootdown`), before the call returns. Unmapped pages'
 //! frames go back to the allocator only after that flush (`UNMAP_BATCH` pages at a time):
 //! another thread of the process, racing with the unmap on another CPU, may read the old
@@ -22,8 +28,10 @@
 
 use mm::PAGE_SIZE;
 use mm::address_space::{AddressSpace, MapError, PageAccess, USER_END, UnmappedPage};
+use mm::reserved_ranges::ReservedRanges;
 
 use super::exec::STACK_TOP;
+use crate::fault_injection::{self, OutOfHeap};
 use crate::mm::frames::{LockedFrames, with_frames};
 use crate::mm::shootdown::{self, CpuSet};
 use crate::mm::window::window;
@@ -32,7 +40,7 @@ use crate::mm::window::window;
 pub const MMAP_TOP: u64 = 0x0000_7f00_0000_0000;
 
 /// Where the break and the mappings are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Layout {
     /// The break's lowest value (the end of the program, page-aligned).
     pub break_start: u64,
@@ -42,6 +50,8 @@ pub struct Layout {
     pub mmap_next: u64,
     /// The main stack's lowest mapped page; it grows down from here on demand.
     pub stack_bottom: u64,
+    /// The ranges PROT_NONE mappings reserve; no page of them is mapped.
+    pub reserved: ReservedRanges,
 }
 
 impl Layout {
@@ -49,9 +59,32 @@ impl Layout {
     /// mapped down to `stack_bottom`.
     pub fn for_program(program_end: u64, stack_bottom: u64) -> Self {
         let start = program_end.next_multiple_of(PAGE_SIZE);
-        Layout { break_start: start, break_end: start, mmap_next: MMAP_TOP, stack_bottom }
+        Layout {
+            break_start: start,
+            break_end: start,
+            mmap_next: MMAP_TOP,
+            stack_bottom,
+            reserved: ReservedRanges::new(),
+        }
+    }
+
+    /// A copy (what a forked child starts with); fails when the heap has no room for the
+    /// reserved ranges.
+    pub fn try_clone(&self) -> Result<Layout, OutOfHeap> {
+        let mut reserved = ReservedRanges::new();
+        fault_injection::try_reserve_exact(&mut reserved, self.reserved.len())?;
+        self.reserved.copy_into(&mut reserved).expect("memory: a layout's copy has room for every range");
+        Ok(Layout { reserved, ..*self })
     }
 }
+
+/// Makes room for one more reserved range, which any one change of the set may need.
+fn make_room(layout: &mut Layout) -> Result<(), MemoryError> {
+    fault_injection::try_reserve(&mut layout.reserved, 1).map_err(|_| MemoryError::OutOfMemory)
+}
+
+/// The panic of a change of the reserved set refused after `make_room` made room for it.
+const ROOM_MADE: &str = "memory: the reserved ranges changed without the room made for them";
 
 /// Lowest address a hinted mapping may take (Linux's default `vm.mmap_min_addr`).
 const MMAP_MIN_ADDRESS: u64 = 0x1_0000;
@@ -157,10 +190,15 @@ fn map_range(
     })
 }
 
-/// Whether every page of `range` is mapped, at a cost of what is mapped there.
-fn fully_mapped(space: &AddressSpace, range: core::ops::Range<u64>) -> bool {
+/// Whether every page of `range` is mapped or reserved, at a cost of what is mapped or
+/// reserved there.
+fn mapped_or_reserved(space: &AddressSpace, reserved: &ReservedRanges, range: core::ops::Range<u64>) -> bool {
     let mut cursor = range.start;
     while cursor < range.end {
+        if let Some(found) = reserved.containing(cursor) {
+            cursor = found.end;
+            continue;
+        }
         if space.next_mapped(window(), cursor..range.end) != Some(cursor) {
             return false;
         }
@@ -178,7 +216,9 @@ pub fn set_break(space: &mut AddressSpace, layout: &mut Layout, address: u64) ->
     let old_top = layout.break_end.next_multiple_of(PAGE_SIZE);
     let new_top = address.next_multiple_of(PAGE_SIZE);
     if new_top > old_top {
-        if map_range(space, old_top..new_top, PageAccess::READ_WRITE, Sharing::Private).is_err() {
+        if layout.reserved.overlaps(old_top..new_top)
+            || map_range(space, old_top..new_top, PageAccess::READ_WRITE, Sharing::Private).is_err()
+        {
             return layout.break_end;
         }
     } else if new_top < old_top {
@@ -189,7 +229,8 @@ pub fn set_break(space: &mut AddressSpace, layout: &mut Layout, address: u64) ->
 }
 
 /// `mmap` of anonymous memory: `fixed` places it at `address` (replacing what was there),
-/// otherwise below the previous mapping. Returns the mapping's address.
+/// otherwise at the hint `address` if that range is free, else below the previous
+/// mapping. `access` `None` (PROT_NONE) reserves the range. Returns the mapping's address.
 pub fn map_anonymous(
     space: &mut AddressSpace,
     layout: &mut Layout,
@@ -205,34 +246,40 @@ pub fn map_anonymous(
     }
     if fixed {
         let range = page_range(address, length)?;
+        make_room(layout)?;
         unmap_range(space, range.clone());
-        // PROT_NONE reserves the range without mapping it: any access faults.
-        if let Some(access) = access {
-            map_range(space, range.clone(), access, sharing)?;
+        match access {
+            Some(access) => {
+                layout.reserved.remove(range.clone()).expect(ROOM_MADE);
+                map_range(space, range.clone(), access, sharing)?;
+            }
+            None => layout.reserved.insert(range.clone()).expect(ROOM_MADE),
         }
         return Ok(range.start);
     }
-    if let Some(access) = access
-        && let Some(range) = free_hint(space, layout, address, length)
-    {
-        map_range(space, range.clone(), access, sharing)?;
-        return Ok(range.start);
+    if access.is_none() {
+        make_room(layout)?;
     }
-    let range = free_below(space, layout, length)?;
-    if let Some(access) = access {
-        map_range(space, range.clone(), access, sharing)?;
+    let hinted = free_hint(space, layout, address, length);
+    let range = match hinted.clone() {
+        Some(range) => range,
+        None => free_below(space, layout, length)?,
+    };
+    match access {
+        Some(access) => map_range(space, range.clone(), access, sharing)?,
+        // Any access to a reserved page faults.
+        None => layout.reserved.insert(range.clone()).expect(ROOM_MADE),
     }
-    layout.mmap_next = range.start;
+    if hinted.is_none() {
+        layout.mmap_next = range.start;
+    }
     Ok(range.start)
 }
 
 /// The range `mmap`'s hint `address` asks for, if it is free, as Linux takes it: page
 /// aligned up, at or above `MMAP_MIN_ADDRESS`, clear of every mapped page (the program and
-/// the break among them), and either below the area top-down placement has handed out
-/// (`mmap_next..MMAP_TOP`, where PROT_NONE reservations, which no page table shows, may
-/// lie) or above it and `STACK_GUARD_GAP` below the stack's lowest page, as Linux keeps a
-/// mapping that far from the stack. A PROT_NONE mapping ignores its hint: its reservation
-/// is only known inside the handed-out area.
+/// the break among them) and of every reserved range, and ending `STACK_GUARD_GAP` below
+/// the stack's lowest page, as Linux keeps a mapping that far from the stack.
 fn free_hint(
     space: &AddressSpace,
     layout: &Layout,
@@ -241,18 +288,16 @@ fn free_hint(
 ) -> Option<core::ops::Range<u64>> {
     let start = address.checked_next_multiple_of(PAGE_SIZE)?;
     let end = start.checked_add(length)?;
-    let below_the_handed_out = end <= layout.mmap_next;
-    let above_the_handed_out =
-        start >= MMAP_TOP && end <= layout.stack_bottom.saturating_sub(STACK_GUARD_GAP);
     let free = start >= MMAP_MIN_ADDRESS
-        && (below_the_handed_out || above_the_handed_out)
+        && end <= layout.stack_bottom.saturating_sub(STACK_GUARD_GAP)
+        && !layout.reserved.overlaps(start..end)
         && space.next_mapped(window(), start..end).is_none();
     free.then_some(start..end)
 }
 
 /// The highest free range of `length` bytes below `layout.mmap_next` and above the break:
-/// hinted and fixed mappings there are stepped over, at a cost of one search per mapping
-/// in the way.
+/// hinted and fixed mappings and reservations there are stepped over, at a cost of one
+/// search per mapping or reserved range in the way.
 fn free_below(
     space: &AddressSpace,
     layout: &Layout,
@@ -263,6 +308,10 @@ fn free_below(
     loop {
         let start =
             end.checked_sub(length).filter(|&start| start >= floor).ok_or(MemoryError::OutOfMemory)?;
+        if let Some(in_the_way) = layout.reserved.highest_overlapping(start..end) {
+            end = in_the_way.start;
+            continue;
+        }
         match space.next_mapped(window(), start..end) {
             None => return Ok(start..end),
             Some(in_the_way) => end = in_the_way,
@@ -270,7 +319,9 @@ fn free_below(
     }
 }
 
-/// `munmap(address, length)`: unmaps every page of the range (unmapped ones are fine). If
+/// `munmap(address, length)`: unmaps and releases every page of the range (unmapped and
+/// unreserved ones are fine); ENOMEM, changing nothing, when splitting a reserved range
+/// finds no heap for the new one. If
 /// the range reaches down to the lowest mapping's start, the space up to the range's end
 /// is free again for the next mapping: nothing below the range was handed out, and the
 /// range itself is now unmapped.
@@ -281,7 +332,9 @@ pub fn unmap(
     length: u64,
 ) -> Result<(), MemoryError> {
     let range = page_range(address, length)?;
+    make_room(layout)?;
     unmap_range(space, range.clone());
+    layout.reserved.remove(range.clone()).expect(ROOM_MADE);
     if range.start <= layout.mmap_next && layout.mmap_next < range.end {
         layout.mmap_next = range.end.min(MMAP_TOP);
     }
@@ -295,7 +348,10 @@ pub fn grow_stack(space: &mut AddressSpace, layout: &mut Layout, address: u64, l
     let page = address & !(PAGE_SIZE - 1);
     let floor = STACK_TOP.saturating_sub(limit).max(MMAP_TOP);
     let below_the_stack = floor..layout.stack_bottom;
-    if !below_the_stack.contains(&page) || space.next_mapped(window(), page..layout.stack_bottom).is_some() {
+    if !below_the_stack.contains(&page)
+        || layout.reserved.overlaps(page..layout.stack_bottom)
+        || space.next_mapped(window(), page..layout.stack_bottom).is_some()
+    {
         return false;
     }
     if map_range(space, page..layout.stack_bottom, PageAccess::READ_WRITE, Sharing::Private).is_err() {
@@ -305,42 +361,51 @@ pub fn grow_stack(space: &mut AddressSpace, layout: &mut Layout, address: u64, l
     true
 }
 
-/// `mprotect(address, length, prot)`: pages must be mapped, or lie in the mapping area and
-/// have been reserved by a PROT_NONE `mmap` (musl maps thread stacks that way), which this
-/// maps now. (A page unmapped by munmap there is mapped again too, where Linux would say
-/// ENOMEM.)
+/// `mprotect(address, length, prot)`: every page must be mapped or reserved (ENOMEM
+/// otherwise, as on Linux). Access to a reserved range maps it (zeroed) and releases it;
+/// PROT_NONE unmaps the mapped pages and reserves the whole range.
 pub fn protect(
     space: &mut AddressSpace,
-    layout: &Layout,
+    layout: &mut Layout,
     address: u64,
     length: u64,
     access: Option<PageAccess>,
 ) -> Result<(), MemoryError> {
     let range = page_range(address, length)?;
-    let reserved = layout.mmap_next..MMAP_TOP;
-    let below = range.start..range.end.min(reserved.start);
-    let above = range.start.max(reserved.end)..range.end;
-    if !fully_mapped(space, below) || !fully_mapped(space, above) {
+    if !mapped_or_reserved(space, &layout.reserved, range.clone()) {
         return Err(MemoryError::NotMapped);
     }
+    make_room(layout)?;
     match access {
         Some(access) => {
             let mut cursor = range.start;
             while cursor < range.end {
                 let next = space.next_mapped(window(), cursor..range.end).unwrap_or(range.end);
-                if cursor < next {
-                    map_range(space, cursor..next, access, Sharing::Private)?;
+                if cursor < next
+                    && let Err(error) = map_range(space, cursor..next, access, Sharing::Private)
+                {
+                    // What was mapped and changed before the failure stays so, as Linux
+                    // leaves a partly done mprotect.
+                    layout.reserved.remove(range.start..cursor).expect(ROOM_MADE);
+                    if range.start < cursor {
+                        flush(space, range.start..cursor);
+                    }
+                    return Err(error);
                 }
                 if next < range.end {
                     space.protect(window(), next, access).map_err(|_| MemoryError::NotMapped)?;
                 }
                 cursor = next + PAGE_SIZE;
             }
+            layout.reserved.remove(range.clone()).expect(ROOM_MADE);
             flush(space, range);
         }
         // PROT_NONE on mapped pages: give them up (their contents are lost, which Linux
         // would keep; no program here relies on restoring access later).
-        None => unmap_range(space, range),
+        None => {
+            unmap_range(space, range.clone());
+            layout.reserved.insert(range).expect(ROOM_MADE);
+        }
     }
     Ok(())
 }

@@ -128,8 +128,9 @@ fn read_word(stack: &Range<u64>, address: u64) -> Option<u64> {
     if !address.is_multiple_of(8) || address < stack.start || end > stack.end {
         return None;
     }
-    // SAFETY: `stack` is the kernel stack this CPU runs on (`of_interrupted` found it from
-    // RBP), mapped whole (`context::running_stack`); the word is aligned and inside it. Only this CPU
-    // writes the stack, and the code that owns these frames is suspended under this handler.
+    // `stack` is the kernel stack this CPU runs on (`of_interrupted` found it from RBP);
+    // only this CPU writes it, and the code owning these frames is suspended under this handler.
+    // SAFETY: the stack is mapped whole while this CPU is on it (`context::running_stack`),
+    // and the word is aligned and inside it.
     Some(unsafe { core::ptr::read_volatile(address as *const u64) })
 }

@@ -48,9 +48,9 @@ pub fn init_window(boot_info: &'static BootInfo) {
         boot_info
     });
     assert!(first, "boot: the bootloader's information taken twice");
-    // SAFETY: the bootloader maps all physical memory at `physical_memory_offset` (the
-    // `map_physical_memory` feature) for the kernel's lifetime; this is its own BootInfo
-    // (module doc).
+    // This is the bootloader's own BootInfo (module doc).
+    // SAFETY: the bootloader maps all physical memory at `physical_memory_offset` (its
+    // `map_physical_memory` feature) for the kernel's lifetime.
     unsafe { crate::window::init(boot_info.physical_memory_offset) };
     crate::context::set_first_stack(0, BOOT_STACK);
 }

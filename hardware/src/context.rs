@@ -145,9 +145,10 @@ impl Context {
             return Err(stack);
         }
         let (bottom, top) = (stack.bottom(), stack.top());
-        // SAFETY: a `KernelStack` is made only by `mm::kernel_stacks`, mapped writable in
-        // the region every address space shares, its top page-aligned; it is moved in here,
-        // so nothing else uses it.
+        // A `KernelStack` is made only by `mm::kernel_stacks`, mapped writable in the region
+        // every address space shares, its top page-aligned.
+        // SAFETY: so the stack is mapped, writable and aligned; it is moved in here, so
+        // nothing else uses it.
         let first_rsp = unsafe { prepare_stack(top, entry) };
         *self.stack.lock() = Some(stack);
         self.stack_top.store(top, Ordering::Relaxed);
@@ -232,12 +233,12 @@ pub fn switch(from: &Context, to: &Context) {
     } else {
         RUNNING_STACK[cpu].set(FIRST_STACK[cpu].get());
     }
-    // SAFETY: interrupts are off (asserted). `from` is the context running here (checked),
-    // so its stack is the one in use and its `saved_rsp` is written once we are off it.
-    // `to` was off-CPU and is now this CPU's alone (the exchange above): its saved stack
-    // pointer was stored by the switch away from it, or by `install`, and is seen through
-    // the Acquire that pairs with `release_switched_from`'s or `install`'s Release; its
-    // stack is alive, since only `retire` takes it, and only off-CPU.
+    // `from` is the context running here (checked), so its `saved_rsp` is written once we
+    // are off its stack. `to` was off-CPU and is now this CPU's alone (the exchange above):
+    // its saved stack pointer was stored by the switch away from it, or by `install`, seen
+    // through the Acquire pairing with `release_switched_from`'s or `install`'s Release.
+    // SAFETY: interrupts are off (asserted); `to`'s stack is alive and unused, since only
+    // `retire` takes a stack, and only off-CPU.
     unsafe { switch_stacks(from.saved_rsp.as_ptr(), to.saved_rsp.load(Ordering::Relaxed)) };
 }
 

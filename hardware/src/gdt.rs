@@ -118,9 +118,9 @@ pub fn set_double_fault_handler(
     idt: &mut InterruptDescriptorTable,
     handler: DivergingHandlerFuncWithErrCode,
 ) {
-    // SAFETY: every CPU's TSS holds its own double-fault stack in this IST slot (`CpuTables`
-    // builds it), loaded by `init`; no other vector is routed to the slot (only this
-    // function names it).
+    // No other vector is routed to this IST slot: only this function names it.
+    // SAFETY: every CPU's TSS holds its own double-fault stack in the slot (`CpuTables`
+    // builds it), loaded by `init`.
     unsafe { idt.double_fault.set_handler_fn(handler).set_stack_index(DOUBLE_FAULT_IST_INDEX) };
 }
 

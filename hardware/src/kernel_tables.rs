@@ -53,9 +53,10 @@ fn edit<R>(work: impl FnOnce(&mut OffsetPageTable<'_>, &mut u64) -> R) -> R {
         let mut pages_used = EDITS.lock();
         let window = VirtAddr::new(crate::window::window().offset());
         let root = (window + crate::paging::kernel_root()).as_mut_ptr::<PageTable>();
-        // SAFETY: the window maps the kernel root for good; the edit lock makes this the only
-        // handle that writes through it. Address-space creation reads the upper-half root
-        // entries and the stack region writes its own tables: neither is touched here.
+        // Address-space creation reads the upper-half root entries and the stack region
+        // writes its own tables: neither is touched here.
+        // SAFETY: the window maps the kernel root for good; the edit lock makes this the
+        // only handle that writes through it.
         let mut tables = unsafe { OffsetPageTable::new(&mut *root, window) };
         work(&mut tables, &mut pages_used)
     })

@@ -65,9 +65,9 @@ pub fn load_root(root: u64) -> u64 {
     }
     assert!(shares_kernel_half(root), "paging: {root:#x} is not a root with the kernel's upper half");
     let frame = PhysFrame::from_start_address(x86_64::PhysAddr::new(root)).expect("paging: unaligned root");
-    // SAFETY: the new tables map the upper half — all the kernel's code, data, stacks and
-    // the window — exactly as the old ones did (checked above), so execution goes on
-    // unchanged; what the lower half maps is user memory, reached only by user copies.
+    // What the lower half maps is user memory, reached only by user copies.
+    // SAFETY: the new tables map the upper half — the kernel's code, data, stacks and the
+    // window — exactly as the old ones did (checked above), so execution goes on unchanged.
     unsafe { Cr3::write(frame, flags) };
     previous_root
 }

@@ -67,9 +67,10 @@ pub fn this_cpu<T: Sync + 'static>() -> Option<&'static PerCpu<T>> {
         return None;
     }
     check_type::<T>();
-    // SAFETY: GS base is either null or set by `install` from a `&'static PerCpu<T>` of the
-    // one type `check_type` admits, and kernel code never writes GS base otherwise (user
-    // mode's GS is swapped out on every way into the kernel).
+    // Kernel code never writes GS base but in `install` (user mode's GS is swapped out on
+    // every way into the kernel).
+    // SAFETY: so a non-null GS base is a `&'static PerCpu<T>` of the one type `check_type`
+    // admits.
     Some(unsafe { &*base.as_ptr::<PerCpu<T>>() })
 }
 
@@ -80,8 +81,8 @@ pub fn this_cpu<T: Sync + 'static>() -> Option<&'static PerCpu<T>> {
 pub(crate) fn set_kernel_stack(top: u64) {
     let base = GsBase::read();
     assert!(!base.is_null(), "percpu: set_kernel_stack before install");
-    // SAFETY: a non-null GS base points at an installed `PerCpu<_>`, whatever its data's
-    // type; `PerCpu` is `repr(C)` with the `EntryArea` first, so the entry area is at the
+    // A non-null GS base points at an installed `PerCpu<_>`, whatever its data's type.
+    // SAFETY: `PerCpu` is `repr(C)` with the `EntryArea` first, so the entry area is at the
     // base, alive for good (`&'static`).
     let entry = unsafe { &*base.as_ptr::<EntryArea>() };
     entry.kernel_stack_top.store(top, Ordering::Relaxed);

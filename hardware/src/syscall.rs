@@ -161,9 +161,10 @@ pub fn return_to_user(frame: &SyscallFrame) -> ! {
     let frame = &frame;
     let on_stack = core::mem::size_of::<SyscallFrame>();
     // Copies the frame below rsp and jumps into the common exit path, which pops it.
-    // SAFETY: interrupts are masked from here to `sysretq`; the copy goes below rsp on this
-    // thread's kernel stack, the one an entry from ring 3 lands on (checked above); `sysretq`
-    // cannot fault in ring 0 on the frame's rip, a user address (sanitized above).
+    // Interrupts are masked from here to `sysretq`; `sysretq` cannot fault in ring 0 on
+    // the frame's rip, a user address (sanitized above).
+    // SAFETY: the copy goes below rsp on this thread's kernel stack, the one an entry from
+    // ring 3 lands on (checked above).
     unsafe {
         core::arch::asm!(
             "cli",

@@ -59,10 +59,9 @@ pub fn enter_user(entry: u64, stack_pointer: u64) -> ! {
     let user_code = u64::from(selectors.user_code.0);
     let user_data = u64::from(selectors.user_data.0);
     const USER_RFLAGS: u64 = 0x202; // interrupts on
-    // SAFETY: the kernel stack an entry from ring 3 lands on is this one (checked above);
     // `iretq` cannot fault in ring 0 on the user's rip or rsp (both user addresses, checked
-    // above); interrupts are masked from `cli` to `iretq`, so no interrupt sees the user GS
-    // in kernel mode.
+    // above); interrupts are masked from `cli` to `iretq`, so none sees the user GS in ring 0.
+    // SAFETY: the kernel stack an entry from ring 3 lands on is this one (checked above).
     unsafe {
         core::arch::asm!(
             "cli",

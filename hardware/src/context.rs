@@ -107,8 +107,6 @@ pub struct Context {
     stack: spin::Mutex<Option<KernelStack>>,
     /// The installed stack's top, 0 when there is none: the ring-0 stack of its user mode.
     stack_top: AtomicU64,
-    /// The installed stack's bottom, 0 when there is none.
-    stack_bottom: AtomicU64,
 }
 
 /// Why a context's stack could not be had.
@@ -134,7 +132,6 @@ impl Context {
             state: AtomicU8::new(VACANT),
             stack: spin::Mutex::new(None),
             stack_top: AtomicU64::new(0),
-            stack_bottom: AtomicU64::new(0),
         }
     }
 
@@ -144,7 +141,12 @@ impl Context {
         if self.state.compare_exchange(VACANT, INSTALLING, Ordering::Acquire, Ordering::Relaxed).is_err() {
             return Err(stack);
         }
-        let (bottom, top) = (stack.bottom(), stack.top());
+        let top = stack.top();
+        assert_eq!(
+            top - stack.bottom(),
+            mm::sizing::THREAD_STACK_BYTES,
+            "context: a kernel stack of another size than the running stack's bounds assume"
+        );
         // A `KernelStack` is made only by `mm::kernel_stacks`, mapped writable in the region
         // every address space shares, its top page-aligned.
         // SAFETY: so the stack is mapped, writable and aligned; it is moved in here, so
@@ -152,7 +154,6 @@ impl Context {
         let first_rsp = unsafe { prepare_stack(top, entry) };
         *self.stack.lock() = Some(stack);
         self.stack_top.store(top, Ordering::Relaxed);
-        self.stack_bottom.store(bottom, Ordering::Relaxed);
         self.saved_rsp.store(first_rsp, Ordering::Relaxed);
         self.state.store(OFF_CPU, Ordering::Release);
         Ok(())
@@ -191,7 +192,6 @@ impl Context {
             Ok(_) => {
                 let stack = self.stack.lock().take().expect("context: an off-CPU context without a stack");
                 self.stack_top.store(0, Ordering::Relaxed);
-                self.stack_bottom.store(0, Ordering::Relaxed);
                 self.state.store(VACANT, Ordering::Release);
                 Ok(stack)
             }
@@ -229,7 +229,7 @@ pub fn switch(from: &Context, to: &Context) {
     let stack_top = to.stack_top();
     if stack_top != 0 {
         crate::percpu::set_kernel_stack(stack_top);
-        RUNNING_STACK[cpu].set(to.stack_bottom.load(Ordering::Relaxed)..stack_top);
+        RUNNING_STACK[cpu].set(stack_top - mm::sizing::THREAD_STACK_BYTES..stack_top);
     } else {
         RUNNING_STACK[cpu].set(FIRST_STACK[cpu].get());
     }

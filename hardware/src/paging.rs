@@ -27,7 +27,8 @@ static KERNEL_ROOT: AtomicU64 = AtomicU64::new(0);
 
 /// Records the root the bootloader left in CR3 as the kernel root; once, at boot, after the
 /// window is set up.
-pub fn record_kernel_root() {
+#[cfg(target_os = "none")]
+pub(crate) fn record_kernel_root() {
     let (root, _) = Cr3::read();
     let recorded =
         KERNEL_ROOT.compare_exchange(0, root.start_address().as_u64(), Ordering::Relaxed, Ordering::Relaxed);
@@ -42,7 +43,7 @@ pub fn kernel_root() -> u64 {
 }
 
 /// Whether the level-4 table at `root` has the kernel root's upper half.
-pub fn shares_kernel_half(root: u64) -> bool {
+fn shares_kernel_half(root: u64) -> bool {
     let kernel = kernel_root();
     root.is_multiple_of(mm::PAGE_SIZE)
         && KERNEL_ENTRIES.into_iter().all(|index| {

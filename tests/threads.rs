@@ -283,6 +283,47 @@ fn r6_an_interrupt_between_the_check_and_the_block_is_not_lost_and_leaves_no_ent
     assert_eq!(QUEUE.wake_all(), 0, "the interrupted waiter is still on the queue");
 }
 
+/// A waiter whose condition holds when it is woken returns to its caller without polling
+/// ready tasks (issue 19): the teardown of the thread whose exit woke it is not on its way
+/// back. The waker makes a task ready, makes the condition true, wakes the queue and exits;
+/// the task notes the thread it was polled on, and the waiter looks, as it returns, whether
+/// that was itself. A tick that happens to land in the few microseconds between the
+/// waiter's wake-up and its look would poll the task on the waiter's stack too, so the
+/// scenario runs up to three times and fails only if the waiter polled it every time.
+#[test_case]
+fn a_woken_waiter_whose_condition_holds_returns_without_polling_tasks() {
+    static QUEUE: sched::WaitQueue = sched::WaitQueue::new();
+    static READY: AtomicBool = AtomicBool::new(false);
+    static POLLED_ON: AtomicU64 = AtomicU64::new(0);
+    static POLLED_BY_WAITER: AtomicBool = AtomicBool::new(false);
+    let waiter_polled = |_round| {
+        READY.store(false, Ordering::SeqCst);
+        POLLED_ON.store(0, Ordering::SeqCst);
+        let waiter = sched::spawn("waiter", || {
+            QUEUE.wait_until(|| READY.load(Ordering::SeqCst));
+            let me = sched::cpu::current_thread().id().0;
+            POLLED_BY_WAITER.store(POLLED_ON.load(Ordering::SeqCst) == me, Ordering::SeqCst);
+        })
+        .expect("spawn failed");
+        block_on(tasks::sleep(2));
+        assert_eq!(waiter.thread().state(), sched::thread::ThreadState::Blocked, "the waiter is not waiting");
+        let waker = sched::spawn("waker", || {
+            tasks::spawn("note-poller", async {
+                POLLED_ON.store(sched::cpu::current_thread().id().0, Ordering::SeqCst);
+            })
+            .expect("spawn failed");
+            READY.store(true, Ordering::SeqCst);
+            QUEUE.wake_all();
+        })
+        .expect("spawn failed");
+        join_all(alloc::vec![waker, waiter]);
+        tasks::run_until(|| POLLED_ON.load(Ordering::SeqCst) != 0);
+        POLLED_BY_WAITER.load(Ordering::SeqCst)
+    };
+    let polled_every_time = (0..3).all(waiter_polled);
+    assert!(!polled_every_time, "a woken waiter whose condition held polled ready tasks before returning");
+}
+
 /// Takes every byte of the kernel heap it can, largest pieces first; dropping the result
 /// gives them back.
 fn fill_the_heap() -> Vec<Vec<u8>> {

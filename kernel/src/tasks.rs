@@ -85,6 +85,12 @@ pub fn try_executor() -> Option<&'static Executor> {
     executor_of(this_cpu_index())
 }
 
+/// Whether tasks wait in this CPU's ready queue: a hint, since a preemptible caller may be
+/// on another CPU by the time it acts on it.
+pub fn ready_here() -> bool {
+    try_executor().is_some_and(|executor| executor.queued_tasks() > 0)
+}
+
 /// Every executor made so far.
 pub fn executors() -> impl Iterator<Item = &'static Executor> {
     EXECUTORS.iter().filter_map(OnceCell::get)

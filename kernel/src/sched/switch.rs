@@ -258,14 +258,26 @@ pub fn without_preemption<R>(work: impl FnOnce() -> R) -> R {
     work()
 }
 
-/// The timer interrupt's scheduler point: poll a few ready tasks (so teardown never
-/// starves while every thread is busy), then preempt the running thread if another is
-/// runnable. Skipped when the interrupted code disabled preemption.
+/// The scheduler point of the timer tick and the reschedule IPI, called after the interrupt
+/// is acknowledged, with interrupts masked: ready tasks — teardown among them — are polled
+/// first, then the running thread is preempted if another is runnable. Skipped when the
+/// interrupted code disabled preemption (it may hold a lock a task takes, or be polling
+/// tasks itself).
+///
+/// The tasks run with interrupts enabled again and preemption disabled, as Linux runs its
+/// softirqs on the way out of an interrupt: no teardown runs with interrupts masked, yet a
+/// CPU that only computes still tears down within a tick of a thread's death. An interrupt
+/// that lands meanwhile finds preemption disabled and only does its own short work; a
+/// thread it made runnable is seen by the `schedule` that follows.
 pub fn on_timer_tick(task_budget: usize) {
     let Some(cpu) = cpu::try_this_cpu() else { return };
     if cpu.preempt_disabled() {
         return;
     }
-    without_preemption(|| crate::tasks::executor().run_ready(task_budget));
+    without_preemption(|| {
+        x86_64::instructions::interrupts::enable();
+        crate::tasks::executor().run_ready(task_budget);
+        x86_64::instructions::interrupts::disable();
+    });
     schedule();
 }

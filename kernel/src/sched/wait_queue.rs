@@ -12,6 +12,9 @@
 //! second look, which then does not sleep (R6: the interrupter's condition — the process
 //! must leave — is seen by the next check).
 //!
+//! Ready tasks: a waiter polls them (`switch::poll_tasks_at_voluntary_switch`) only once it
+//! has found its condition false, before it blocks — never on its way back to its caller.
+//!
 //! Queue membership: `Thread::queued_on` names the queue whose list holds the thread and
 //! `Thread::place_in_queue` its index there, both written under that queue's lock. A thread
 //! that returns from `wait_until` takes itself off the list if it is still on it (woken by
@@ -64,7 +67,15 @@ impl WaitQueue {
     pub fn wait_until(&self, condition: impl Fn() -> bool) {
         let me = current_thread();
         loop {
-            super::switch::poll_tasks_at_voluntary_switch();
+            // Ready tasks are polled only by a waiter about to block: one whose condition
+            // holds (the usual case of a woken thread) returns without them, so the
+            // teardown of the thread whose exit woke it is off its way back to its caller.
+            if crate::tasks::ready_here() {
+                if self.holds(&me, &condition) {
+                    return;
+                }
+                super::switch::poll_tasks_at_voluntary_switch();
+            }
             // An interrupt from here on is either seen by the check below or makes the
             // block after it return at once. A swap, not a store: reading the
             // interrupter's flag makes what it changed before visible to the check.
@@ -98,6 +109,19 @@ impl WaitQueue {
                 Outcome::NoRoom => super::switch::yield_now(),
             }
         }
+    }
+
+    /// Whether `condition` holds, checked under the queue's lock; if it does, `me` is taken
+    /// off the list (it may still be there, woken by an interrupt rather than `wake_all`).
+    fn holds(&self, me: &PoolArc<Thread>, condition: &impl Fn() -> bool) -> bool {
+        without_interrupts(|| {
+            let mut waiters = self.waiters.lock();
+            let holds = condition();
+            if holds {
+                self.leave(&mut waiters, me);
+            }
+            holds
+        })
     }
 
     /// Takes `me` off the list if it is still there. Call with the queue's lock held.

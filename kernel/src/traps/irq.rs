@@ -12,7 +12,9 @@
 //!
 //! Handlers do the least they can — advance the executor's clock, queue a scancode or a
 //! received byte, count an IPI, let the lockup detector count the tick (`watchdog::on_tick`,
-//! which reports from here) — and acknowledge the interrupt; the work happens in tasks.
+//! which reports from here) — and acknowledge the interrupt; the work happens in tasks,
+//! which the tick and the reschedule IPI poll after their acknowledgement with interrupts
+//! enabled again (`sched::switch::on_timer_tick`).
 //! Locks they take: the PICs' (the slave's spurious handler) and, in the serial handler and
 //! lockup reports, the port's (every holder masks interrupts).
 //!
@@ -47,8 +49,10 @@ pub(super) fn install(idt: &mut InterruptDescriptorTable) {
     idt[APIC_SPURIOUS_VECTOR].set_handler_fn(apic_spurious);
 }
 
-/// Tasks the timer interrupt polls before it preempts the running thread.
-const TICK_TASK_BUDGET: usize = 8;
+/// Tasks a tick (or reschedule IPI) polls, with interrupts enabled, before it preempts the
+/// running thread: as many as the idle loop polls per round, so that a CPU that only
+/// computes tears down a storm of dying threads at the rate an idle one would.
+const TICK_TASK_BUDGET: usize = crate::tasks::POLL_BUDGET;
 
 extern "x86-interrupt" fn timer(frame: InterruptStackFrame) {
     let _kernel_gs = crate::arch::user::UserGsGuard::enter(&frame);
@@ -85,9 +89,9 @@ extern "x86-interrupt" fn reschedule(frame: InterruptStackFrame) {
     reschedule_requested(&frame);
 }
 
-/// The scheduler's point for a reschedule IPI, run after its end-of-interrupt with
-/// interrupts off: counts it, then does what a tick does — poll a few ready tasks of this
-/// CPU's executor, switch to a runnable thread, end a killed process's thread.
+/// The scheduler's point for a reschedule IPI, run after its end-of-interrupt: counts it,
+/// then does what a tick does — poll ready tasks (with interrupts enabled), switch to a
+/// runnable thread, end a killed process's thread.
 fn reschedule_requested(frame: &InterruptStackFrame) {
     RESCHEDULE_IPIS[crate::arch::cpu::id() as usize].fetch_add(1, Ordering::Relaxed);
     crate::sched::switch::on_timer_tick(TICK_TASK_BUDGET);

@@ -233,6 +233,61 @@ fn r3_the_thread_limit_is_enforced_and_leaves_nothing_behind() {
     assert_eq!(kernel::testing::held(), before);
 }
 
+/// Fills every free thread slot with threads asleep on `queue` until `release` is set;
+/// returns their handles (the first refusal must be the thread limit).
+fn fill_the_thread_table(
+    queue: &'static sched::WaitQueue,
+    release: &'static AtomicBool,
+) -> Vec<sched::JoinHandle> {
+    let mut handles = Vec::new();
+    let refused = loop {
+        match sched::spawn("sleeper", move || queue.wait_until(|| release.load(Ordering::SeqCst))) {
+            Ok(handle) => handles.push(handle),
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(refused, SpawnError::TooManyThreads);
+    handles
+}
+
+/// Issue 19: a creation that finds the thread table full of threads that are dead but not
+/// yet torn down tears them down itself (`sched::reclaim`) and succeeds, so a storm of
+/// short-lived threads never meets EAGAIN while the limit is held by the dead. A table full
+/// of sleepers is released at once; they die back to back (a woken waiter does not poll
+/// tasks), and the boot thread, without giving up its CPU, refills the table: under
+/// `future` it gets back every slot it had, and EAGAIN only once live threads hold them.
+#[test_case]
+fn a_spawn_that_finds_the_table_full_of_dead_threads_tears_them_down_and_succeeds() {
+    static FIRST: sched::WaitQueue = sched::WaitQueue::new();
+    static SECOND: sched::WaitQueue = sched::WaitQueue::new();
+    static RELEASE_FIRST: AtomicBool = AtomicBool::new(false);
+    static RELEASE_SECOND: AtomicBool = AtomicBool::new(false);
+    RELEASE_FIRST.store(false, Ordering::SeqCst);
+    RELEASE_SECOND.store(false, Ordering::SeqCst);
+    let before = kernel::testing::held();
+    let first = fill_the_thread_table(&FIRST, &RELEASE_FIRST);
+    RELEASE_FIRST.store(true, Ordering::SeqCst);
+    FIRST.wake_all();
+    while first.iter().any(|handle| handle.thread().state() != sched::thread::ThreadState::Dead) {
+        core::hint::spin_loop();
+    }
+    let awaiting = sched::awaiting_teardown();
+    let second = fill_the_thread_table(&SECOND, &RELEASE_SECOND);
+    kernel::serial_println!(
+        "threads: {} sleepers died, {awaiting} awaited teardown at the refill, which made {}",
+        first.len(),
+        second.len()
+    );
+    if reaping::strategy() == Strategy::Future {
+        assert_eq!(second.len(), first.len(), "a spawn met EAGAIN while dead threads held the table");
+    }
+    RELEASE_SECOND.store(true, Ordering::SeqCst);
+    SECOND.wake_all();
+    join_all(first);
+    join_all(second);
+    assert_eq!(kernel::testing::held(), before);
+}
+
 #[test_case]
 fn threads_sleep_on_a_wait_queue_until_woken() {
     static QUEUE: sched::WaitQueue = sched::WaitQueue::new();

@@ -30,11 +30,13 @@ pub enum ForkError {
 /// Forks the calling process, whose registers at the system call are `registers`.
 pub fn fork(parent: &Arc<Process>, registers: &SyscallFrame) -> Result<Pid, ForkError> {
     let limits = parent.limits();
-    let task_charge = TaskCharge::take(limits.task_limit()).ok_or(ForkError::TooManyThreads)?;
+    let task_charge = sched::reclaim::with_room(|| TaskCharge::take(limits.task_limit()))
+        .ok_or(ForkError::TooManyThreads)?;
     let counted = ProcessCount::take().ok_or(ForkError::TooManyProcesses)?;
     // Fail fast, before the copy, when no thread slot is free (a fork bomb meets this limit
     // first: kernel threads hold slots too); the claim when the thread is made decides.
-    if sched::slots::in_use() >= sched::slots::max_threads() {
+    let slot_free = || (sched::slots::in_use() < sched::slots::max_threads()).then_some(());
+    if sched::reclaim::with_room(slot_free).is_none() {
         return Err(ForkError::TooManyThreads);
     }
     // The space and the layout copied together, so that the child's reserved ranges are
@@ -165,8 +167,8 @@ pub fn clone_thread(
                 .map_err(|_| CloneError::BadAddress)?;
         }
     }
-    let task_charge =
-        TaskCharge::take(process.limits().task_limit()).ok_or(CloneError::Fork(ForkError::TooManyThreads))?;
+    let task_charge = sched::reclaim::with_room(|| TaskCharge::take(process.limits().task_limit()))
+        .ok_or(CloneError::Fork(ForkError::TooManyThreads))?;
     process.reserve_thread().map_err(|_| CloneError::Fork(ForkError::OutOfMemory))?;
     let spawned = sched::spawn_forked(
         me.name(),

@@ -71,6 +71,11 @@ pub fn reaped_by(strategy: Strategy) -> u64 {
     REAPED[strategy as usize].load(Ordering::Relaxed)
 }
 
+/// Threads torn down since boot, by every driver.
+pub fn reaped_in_all() -> u64 {
+    Strategy::ALL.into_iter().map(reaped_by).sum()
+}
+
 /// Counts one thread torn down by `strategy`'s driver.
 pub(super) fn count_reaped(strategy: Strategy) {
     REAPED[strategy as usize].fetch_add(1, Ordering::Relaxed);

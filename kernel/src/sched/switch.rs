@@ -211,6 +211,15 @@ pub(super) fn poll_tasks_at_voluntary_switch() {
     });
 }
 
+/// Polls up to the idle loop's budget of this CPU's ready tasks, unless preemption is
+/// disabled (inside a poll, or holding a lock a task may take); returns how many it polled.
+pub(super) fn poll_ready_tasks() -> usize {
+    if preemption_disabled() {
+        return 0;
+    }
+    without_preemption(|| crate::tasks::executor().run_ready(crate::tasks::POLL_BUDGET))
+}
+
 /// Whether the current context may not be preempted.
 pub fn preemption_disabled() -> bool {
     cpu::try_this_cpu().is_some_and(|cpu| cpu.preempt_disabled())

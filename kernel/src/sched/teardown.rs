@@ -12,7 +12,7 @@
 //! reapers of `reaping` run the same body. The control block goes when the last reference
 //! to it does.
 
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use hardware::context::RetireError;
 
@@ -23,6 +23,14 @@ use super::thread::{Thread, ThreadState, TornDown};
 use crate::mm::pool::PoolArc;
 use crate::mm::stacks;
 
+/// Threads that are dead (past `die`'s point of no return) and not yet torn down.
+static AWAITING_TEARDOWN: AtomicUsize = AtomicUsize::new(0);
+
+/// Threads that have died and are not yet torn down: the room `reclaim` may win back.
+pub fn awaiting_teardown() -> usize {
+    AWAITING_TEARDOWN.load(Ordering::Acquire)
+}
+
 /// Ends the calling thread. Never returns: the thread is switched away from for good and
 /// its teardown task, or a reaper, frees the rest.
 pub fn die() -> ! {
@@ -31,6 +39,7 @@ pub fn die() -> ! {
     let me = cpu.current();
     assert!(!cpu.is_permanent(&me), "sched: the boot and idle threads never exit");
     me.exit_tsc.store(crate::arch::cpu::read_tsc(), Ordering::Relaxed);
+    AWAITING_TEARDOWN.fetch_add(1, Ordering::AcqRel);
     me.set_state(ThreadState::Dead);
     crate::trace::thread_event(&me, "exit");
     drop(me);
@@ -96,6 +105,7 @@ pub(super) fn tear_down(dead: PoolArc<Thread>, via: Via) {
         Via::OffCpuEvent => slots::release(dead.slot),
         Via::DeadList => slots::release_unused(dead.slot),
     }
+    AWAITING_TEARDOWN.fetch_sub(1, Ordering::AcqRel);
     crate::trace::thread_event(&dead, "torn-down");
     // Interrupts off, as the event's rule asks: a joiner that sees it firing polls again
     // until it has fired.

@@ -452,7 +452,7 @@ fn spawn_thread(
     context: ThreadContext,
     make_runnable: fn(PoolArc<Thread>),
 ) -> Result<JoinHandle, SpawnError> {
-    let slot = slots::claim().ok_or(SpawnError::TooManyThreads)?;
+    let slot = super::reclaim::with_room(slots::claim).ok_or(SpawnError::TooManyThreads)?;
     let Ok(stack) = stacks::allocate(name) else {
         slots::release_unused(slot);
         return Err(SpawnError::OutOfMemory);

@@ -50,9 +50,11 @@ pub(super) fn install(idt: &mut InterruptDescriptorTable) {
 }
 
 /// Tasks a tick (or reschedule IPI) polls, with interrupts enabled, before it preempts the
-/// running thread: as many as the idle loop polls per round, so that a CPU that only
-/// computes tears down a storm of dying threads at the rate an idle one would.
-const TICK_TASK_BUDGET: usize = crate::tasks::POLL_BUDGET;
+/// running thread: few, since the time is the interrupted thread's. Teardown still keeps
+/// up: the idle loop polls more, and a thread that creates threads faster than a busy
+/// CPU's ticks tear them down runs the teardown itself when it meets the limit
+/// (`sched::reclaim`).
+const TICK_TASK_BUDGET: usize = 8;
 
 extern "x86-interrupt" fn timer(frame: InterruptStackFrame) {
     let _kernel_gs = crate::arch::user::UserGsGuard::enter(&frame);

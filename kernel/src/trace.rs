@@ -64,10 +64,11 @@ pub fn set_current_thread(current: fn() -> u64) {
     CURRENT_THREAD.call_once(|| current);
 }
 
-/// A thread lifecycle event (`spawn`, `exit`, `off-cpu`, `teardown` started, `stack-freed`,
-/// `torn-down`) of the thread `thread` refers to, when thread tracing is on. Called from
-/// the switch path too: it only formats onto the serial port, whose lock every holder takes
-/// with interrupts off.
+/// A thread lifecycle event (`spawn`, `child-tid-cleared` — its `clear_child_tid` word
+/// cleared and that futex woken, what glibc's `pthread_join` waits for —, `exit`, `off-cpu`,
+/// `teardown` started, `stack-freed`, `torn-down`) of the thread `thread` refers to, when
+/// thread tracing is on. Called from the switch path too: it only formats onto the serial
+/// port, whose lock every holder takes with interrupts off.
 pub fn thread_event(thread: &impl Deref<Target: TracedThread>, event: &'static str) {
     let thread = &**thread;
     if let Some(recorder) = RECORDER.get() {

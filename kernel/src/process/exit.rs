@@ -165,6 +165,7 @@ impl Process {
         if clear_child_tid != 0 {
             let _ = super::usercopy::write_val(self, clear_child_tid, &0u32);
             super::futex::wake(self, clear_child_tid, 1);
+            crate::trace::thread_event(&me, "child-tid-cleared");
         }
         // Off the list `usage` sums and into the settled time in one step (lock order:
         // threads, then usage).

@@ -27,6 +27,7 @@ pub mod cpu_time;
 pub mod idle;
 mod no_preemption;
 pub mod reaping;
+pub mod reaping_stats;
 pub mod slots;
 pub mod switch;
 mod task_charge;

@@ -72,7 +72,7 @@ fn number(fields: &BTreeMap<String, String>, name: &str) -> u64 {
 }
 
 #[test_case]
-fn every_thread_is_freed_within_two_ticks_of_its_exit_with_every_cpu_saturated() {
+fn a_dying_thread_is_freed_within_two_ticks_of_its_exit_with_every_cpu_saturated() {
     let cpus = u64::from(cpu::online_count());
     let longest: alloc::vec::Vec<(u64, u64)> = [1, 4, 16]
         .into_iter()

@@ -1,7 +1,8 @@
 /* /init of a benchmark boot (scripts/bench, scripts/profile): runs the plan — PLAN, INNER
  * and STRATEGIES from plan.h, which bench/make-initrd writes (Lethe has no file system
  * calls to read it at run time) — INNER times, each step with /bin/procbench, or
- * /bin/lethebench for the Lethe-only modes, under each of STRATEGIES in turn
+ * /bin/lethebench for the Lethe-only modes, or /bin/stormbench for the modes that isolate
+ * reaping (exitfreed, storm, switches), under each of STRATEGIES in turn
  * (lethe_reaping, system call 1000). Before each strategy's runs it prints
  * "LETHE_STRATEGY name", by which scripts/bench splits the serial log into one log per
  * strategy, and around the plan's steps "LETHE_PLAN begin" and "LETHE_PLAN end", between
@@ -17,11 +18,12 @@
 
 #define LETHE_REAPING 1000
 
-static int run(char *mode, char *a, char *b) {
+static int run(char *mode, char *a, char *b, char *c) {
     int lethe_only = !strcmp(mode, "saturated") || !strcmp(mode, "scale") || !strcmp(mode, "scalethreads") || !strcmp(mode, "forkworkers") ||
                      !strcmp(mode, "threadworkers");
-    char *program = lethe_only ? "/bin/lethebench" : "/bin/procbench";
-    char *argv[] = {program, mode, a, b, NULL};
+    int reaping = !strcmp(mode, "exitfreed") || !strcmp(mode, "storm") || !strcmp(mode, "switches");
+    char *program = reaping ? "/bin/stormbench" : lethe_only ? "/bin/lethebench" : "/bin/procbench";
+    char *argv[] = {program, mode, a, b, c, NULL};
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
@@ -44,12 +46,12 @@ int main(void) {
         }
         printf("LETHE_STRATEGY %s\n", strategies[strategy]);
         fflush(stdout);
-        run("clockres", "100000", NULL);
+        run("clockres", "100000", NULL, NULL);
         printf("LETHE_PLAN begin\n");
         fflush(stdout);
         for (int round = 0; round < INNER; round++) {
             for (size_t step = 0; step < sizeof PLAN / sizeof PLAN[0]; step++) {
-                int status = run((char *)PLAN[step][0], (char *)PLAN[step][1], (char *)PLAN[step][2]);
+                int status = run((char *)PLAN[step][0], (char *)PLAN[step][1], (char *)PLAN[step][2], (char *)PLAN[step][3]);
                 if (status != 0) printf("ERROR mode=%s rc=%d\n", PLAN[step][0], status);
                 fflush(stdout);
             }

@@ -271,7 +271,7 @@ fn a_spawn_that_finds_the_table_full_of_dead_threads_tears_them_down_and_succeed
     while first.iter().any(|handle| handle.thread().state() != sched::thread::ThreadState::Dead) {
         core::hint::spin_loop();
     }
-    let awaiting = sched::awaiting_teardown();
+    let awaiting = sched::reaping_stats::dead_threads();
     let second = fill_the_thread_table(&SECOND, &RELEASE_SECOND);
     kernel::serial_println!(
         "threads: {} sleepers died, {awaiting} awaited teardown at the refill, which made {}",

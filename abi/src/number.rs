@@ -28,6 +28,7 @@ pub const KILL: u64 = 62;
 pub const UNAME: u64 = 63;
 pub const GETRLIMIT: u64 = 97;
 pub const GETRUSAGE: u64 = 98;
+pub const SYSINFO: u64 = 99;
 pub const GETPPID: u64 = 110;
 pub const RT_SIGPENDING: u64 = 127;
 pub const ARCH_PRCTL: u64 = 158;
@@ -46,3 +47,9 @@ pub const GETCPU: u64 = 309;
 /// (`reaping`'s numbers) the reaping strategy of threads made from now on and returns the
 /// previous one; `lethe_reaping(-1)` only returns the current one.
 pub const LETHE_REAPING: u64 = 1000;
+/// Lethe's own: `lethe_reaping_stats(stats, latencies, capacity, flags)` copies the reaping
+/// counters (`reaping::ReapingStats`) to `stats` and up to `capacity` of the most recent
+/// exit-to-freed latencies (ns, `u64` each, oldest first) to `latencies`, and returns how
+/// many latencies it copied; `flags` `reaping::RESET_PEAKS` then resets the peaks, the
+/// longest latency and the latency log.
+pub const LETHE_REAPING_STATS: u64 = 1001;

@@ -94,6 +94,28 @@ pub struct Utsname {
     pub fields: [[u8; Utsname::FIELD]; 6],
 }
 
+/// `struct sysinfo` (`sysinfo`): sizes in units of `mem_unit` bytes, `procs` the threads
+/// that exist. The padding Linux's layout has is spelled out, so that every byte is a field.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct Sysinfo {
+    pub uptime: i64,
+    pub loads: [u64; 3],
+    pub totalram: u64,
+    pub freeram: u64,
+    pub sharedram: u64,
+    pub bufferram: u64,
+    pub totalswap: u64,
+    pub freeswap: u64,
+    pub procs: u16,
+    pub pad: u16,
+    pub pad_to_totalhigh: u32,
+    pub totalhigh: u64,
+    pub freehigh: u64,
+    pub mem_unit: u32,
+    pub reserved: [u8; 4],
+}
+
 impl Utsname {
     pub const FIELD: usize = 65;
 }
@@ -113,6 +135,7 @@ mod tests {
         assert_eq!(size_of::<Winsize>(), 8);
         assert_eq!(size_of::<Iovec>(), 16);
         assert_eq!(size_of::<Utsname>(), 390);
+        assert_eq!(size_of::<Sysinfo>(), 112);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Every value in `abi` is Linux's: each is compared with the host's `libc` crate, whose
 //! values come from Linux's and glibc's headers for x86-64. Left out: Lethe's own values
-//! (the `lethe_reaping` call, the strategy numbers), the signal-set size and signal count
-//! (no `libc` constant), and `arch_prctl`'s codes (not in `libc`; every musl program
-//! checks `ARCH_SET_FS`, which its start-up uses to set its thread pointer).
+//! (the `lethe_reaping` and `lethe_reaping_stats` calls, the strategy numbers,
+//! `ReapingStats`), the signal-set size and signal count (no `libc` constant), and
+//! `arch_prctl`'s codes (not in `libc`; every musl program checks `ARCH_SET_FS`, which its
+//! start-up uses to set its thread pointer).
 
 #![cfg(all(target_os = "linux", target_arch = "x86_64"))]
 
@@ -42,6 +43,7 @@ fn system_call_numbers_are_linux_x86_64s() {
     same!(abi::number::UNAME, libc::SYS_uname);
     same!(abi::number::GETRLIMIT, libc::SYS_getrlimit);
     same!(abi::number::GETRUSAGE, libc::SYS_getrusage);
+    same!(abi::number::SYSINFO, libc::SYS_sysinfo);
     same!(abi::number::GETPPID, libc::SYS_getppid);
     same!(abi::number::RT_SIGPENDING, libc::SYS_rt_sigpending);
     same!(abi::number::ARCH_PRCTL, libc::SYS_arch_prctl);
@@ -190,4 +192,38 @@ fn errno_values_are_linux_x86_64s() {
     same!(abi::Errno::ENAMETOOLONG.0, libc::ENAMETOOLONG);
     same!(abi::Errno::ENOSYS.0, libc::ENOSYS);
     same!(abi::Errno::ETIMEDOUT.0, libc::ETIMEDOUT);
+}
+
+/// Asserts that field `$ours` of the `abi` structure sits where field `$linux` of `libc`'s does.
+macro_rules! same_place {
+    ($abi:ty, $ours:ident, $libc:ty, $linux:ident) => {
+        assert_eq!(
+            core::mem::offset_of!($abi, $ours),
+            core::mem::offset_of!($libc, $linux),
+            "{}.{} is not where {}.{} is",
+            stringify!($abi),
+            stringify!($ours),
+            stringify!($libc),
+            stringify!($linux)
+        )
+    };
+}
+
+#[test]
+fn the_sysinfo_structure_is_laid_out_as_linux_x86_64s() {
+    use abi::types::Sysinfo;
+    assert_eq!(core::mem::size_of::<Sysinfo>(), core::mem::size_of::<libc::sysinfo>());
+    same_place!(Sysinfo, uptime, libc::sysinfo, uptime);
+    same_place!(Sysinfo, loads, libc::sysinfo, loads);
+    same_place!(Sysinfo, totalram, libc::sysinfo, totalram);
+    same_place!(Sysinfo, freeram, libc::sysinfo, freeram);
+    same_place!(Sysinfo, sharedram, libc::sysinfo, sharedram);
+    same_place!(Sysinfo, bufferram, libc::sysinfo, bufferram);
+    same_place!(Sysinfo, totalswap, libc::sysinfo, totalswap);
+    same_place!(Sysinfo, freeswap, libc::sysinfo, freeswap);
+    same_place!(Sysinfo, procs, libc::sysinfo, procs);
+    same_place!(Sysinfo, pad, libc::sysinfo, pad);
+    same_place!(Sysinfo, totalhigh, libc::sysinfo, totalhigh);
+    same_place!(Sysinfo, freehigh, libc::sysinfo, freehigh);
+    same_place!(Sysinfo, mem_unit, libc::sysinfo, mem_unit);
 }

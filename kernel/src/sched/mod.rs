@@ -27,6 +27,7 @@ pub mod cpu_time;
 pub mod idle;
 mod no_preemption;
 pub mod reaping;
+pub mod reaping_stats;
 pub mod reclaim;
 pub mod slots;
 pub mod switch;
@@ -39,7 +40,7 @@ pub use block::{block_on, block_on_unless, interrupt};
 pub use no_preemption::NoPreemption;
 pub use switch::{PreemptionOff, preemption_disabled, without_preemption, yield_now};
 pub use task_charge::{TaskCharge, user_tasks};
-pub use teardown::{awaiting_teardown, die, last_exit_to_teardown_cycles};
+pub use teardown::{die, last_exit_to_teardown_cycles};
 pub use thread::{
     JoinHandle, SpawnError, Thread, ThreadId, UserThread, spawn, spawn_forked, spawn_user, spawn_with_fpu,
 };

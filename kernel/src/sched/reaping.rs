@@ -81,6 +81,27 @@ pub(super) fn count_reaped(strategy: Strategy) {
     REAPED[strategy as usize].fetch_add(1, Ordering::Relaxed);
 }
 
+/// Teardowns run on the CPU where the thread last ran (died), and on another CPU.
+static TORN_DOWN_ON_DYING_CPU: AtomicU64 = AtomicU64::new(0);
+static TORN_DOWN_ELSEWHERE: AtomicU64 = AtomicU64::new(0);
+
+/// Threads torn down, under any strategy, on the CPU they died on, since boot.
+pub fn torn_down_on_dying_cpu() -> u64 {
+    TORN_DOWN_ON_DYING_CPU.load(Ordering::Relaxed)
+}
+
+/// Threads torn down, under any strategy, on a CPU other than the one they died on, since
+/// boot.
+pub fn torn_down_elsewhere() -> u64 {
+    TORN_DOWN_ELSEWHERE.load(Ordering::Relaxed)
+}
+
+/// Counts one teardown, run on the dying thread's CPU or not.
+pub(super) fn count_teardown_place(on_dying_cpu: bool) {
+    let counter = if on_dying_cpu { &TORN_DOWN_ON_DYING_CPU } else { &TORN_DOWN_ELSEWHERE };
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
 /// A dead list and the reaper thread that empties it.
 pub struct Reaper {
     name: &'static str,

@@ -14,7 +14,7 @@
 //! Called from: thread context (fork, clone, `spawn`), preemption enabled; elsewhere (a
 //! task spawning a thread) the first refusal stands.
 
-use super::{reaping, switch, teardown};
+use super::{reaping, reaping_stats, switch};
 
 /// Rounds in a row that tore nothing down before the creation gives up.
 const ROUNDS_WITHOUT_PROGRESS: usize = 2;
@@ -27,7 +27,7 @@ pub fn with_room<T>(mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
         if let Some(room) = attempt() {
             return Some(room);
         }
-        if teardown::awaiting_teardown() == 0
+        if reaping_stats::dead_threads() == 0
             || idle_rounds == ROUNDS_WITHOUT_PROGRESS
             || switch::preemption_disabled()
             || !x86_64::instructions::interrupts::are_enabled()

@@ -10,26 +10,19 @@
 //! teardown body: free the stack (poisoned on free), give the slot back and the user's
 //! task charge (the thread counts drop here, R8) and announce the thread torn down. The
 //! reapers of `reaping` run the same body. The control block goes when the last reference
-//! to it does.
+//! to it does. Both ends count for `reaping_stats` (a death, a thread freed and how long
+//! after) and `reaping` (whether the teardown ran on the CPU the thread died on).
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::Ordering;
 
 use hardware::context::RetireError;
 
 use super::cpu::{this_cpu, try_this_cpu};
 use super::reaping::{self, Strategy};
-use super::slots;
 use super::thread::{Thread, ThreadState, TornDown};
+use super::{reaping_stats, slots};
 use crate::mm::pool::PoolArc;
 use crate::mm::stacks;
-
-/// Threads that are dead (past `die`'s point of no return) and not yet torn down.
-static AWAITING_TEARDOWN: AtomicUsize = AtomicUsize::new(0);
-
-/// Threads that have died and are not yet torn down: the room `reclaim` may win back.
-pub fn awaiting_teardown() -> usize {
-    AWAITING_TEARDOWN.load(Ordering::Acquire)
-}
 
 /// Ends the calling thread. Never returns: the thread is switched away from for good and
 /// its teardown task, or a reaper, frees the rest.
@@ -39,7 +32,7 @@ pub fn die() -> ! {
     let me = cpu.current();
     assert!(!cpu.is_permanent(&me), "sched: the boot and idle threads never exit");
     me.exit_tsc.store(crate::arch::cpu::read_tsc(), Ordering::Relaxed);
-    AWAITING_TEARDOWN.fetch_add(1, Ordering::AcqRel);
+    reaping_stats::died();
     me.set_state(ThreadState::Dead);
     crate::trace::thread_event(&me, "exit");
     drop(me);
@@ -100,12 +93,14 @@ pub(super) fn tear_down(dead: PoolArc<Thread>, via: Via) {
     stacks::free(stack);
     drop(dead.task_charge.lock().take());
     crate::trace::thread_event(&dead, "stack-freed");
-    record_exit_latency(&dead);
+    let exit_to_freed_cycles = record_exit_latency(&dead);
     match via {
         Via::OffCpuEvent => slots::release(dead.slot),
         Via::DeadList => slots::release_unused(dead.slot),
     }
-    AWAITING_TEARDOWN.fetch_sub(1, Ordering::AcqRel);
+    reaping_stats::freed(cycles_to_nanos(exit_to_freed_cycles));
+    let dying_cpu = dead.last_cpu.load(Ordering::Relaxed);
+    reaping::count_teardown_place(try_this_cpu().is_some_and(|cpu| cpu.id() == dying_cpu));
     crate::trace::thread_event(&dead, "torn-down");
     // Interrupts off, as the event's rule asks: a joiner that sees it firing polls again
     // until it has fired.
@@ -115,9 +110,14 @@ pub(super) fn tear_down(dead: PoolArc<Thread>, via: Via) {
 /// TSC cycles from the last thread's exit to its stack being freed.
 static LAST_EXIT_TO_TEARDOWN_CYCLES: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
-fn record_exit_latency(thread: &Thread) {
+fn record_exit_latency(thread: &Thread) -> u64 {
     let cycles = crate::arch::cpu::read_tsc().saturating_sub(thread.exit_tsc.load(Ordering::Relaxed));
     LAST_EXIT_TO_TEARDOWN_CYCLES.store(cycles, Ordering::Relaxed);
+    cycles
+}
+
+fn cycles_to_nanos(cycles: u64) -> u64 {
+    (u128::from(cycles) * 1_000_000_000 / u128::from(crate::time::tsc_hz().max(1))) as u64
 }
 
 /// TSC cycles between the most recent thread exit and its stack being freed.

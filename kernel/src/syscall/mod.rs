@@ -71,7 +71,9 @@ pub fn dispatch(frame: &mut SyscallFrame) {
         SETRLIMIT => resources::setrlimit(frame.rdi, frame.rsi),
         PRLIMIT64 => resources::prlimit64(frame.rdi, frame.rsi, frame.rdx, frame.r10),
         GETRUSAGE => resources::getrusage(frame.rdi, frame.rsi),
+        SYSINFO => system::sysinfo(frame.rdi),
         LETHE_REAPING => system::lethe_reaping(frame.rdi),
+        LETHE_REAPING_STATS => system::lethe_reaping_stats(frame.rdi, frame.rsi, frame.rdx, frame.r10),
         _ => Err(Errno::ENOSYS),
     };
     frame.rax = match result {

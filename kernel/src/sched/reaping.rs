@@ -20,7 +20,7 @@ use crossbeam_queue::ArrayQueue;
 use x86_64::instructions::interrupts::without_interrupts;
 
 use super::slots::max_threads;
-use super::thread::{self, Thread};
+use super::thread::{self, Priority, Thread};
 use super::{block, cpu, switch, teardown};
 use crate::mm::pool::PoolArc;
 
@@ -94,7 +94,8 @@ impl Reaper {
     /// own CPU, which is the only one that runs it.
     pub(super) fn start(&'static self) {
         let pinned_to = (self.strategy == Strategy::PerCpuReaper).then(cpu::this_cpu_index);
-        let reaper = thread::new_permanent(self.name, Box::new(move || self.run()), pinned_to);
+        let reaper =
+            thread::new_permanent(self.name, Box::new(move || self.run()), pinned_to, Priority::Kernel);
         self.thread.call_once(|| reaper.clone());
         cpu::make_runnable(reaper);
     }

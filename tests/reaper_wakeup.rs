@@ -1,0 +1,137 @@
+//! The reaper threads as their kernels run them: a reaper has kernel priority, so it is
+//! run ahead of every ordinary thread, and its wake-up preempts the ordinary thread it
+//! finds running instead of waiting for that CPU's next tick (a reschedule IPI, to the CPU
+//! itself or to another). With every CPU saturated by spinning threads, a dead thread's
+//! stack is still freed within a couple of ticks of its exit, and within half a tick of an
+//! exit made just after a tick. Run under the `reaper` and `percpu-reaper` strategies.
+#![no_std]
+#![no_main]
+#![feature(custom_test_frameworks)]
+#![test_runner(kernel::testing::run_tests_under_reaper_strategies)]
+#![reexport_test_harness_main = "test_main"]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use core::hint::spin_loop;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use kernel::sched::{self, block_on, cpu, slots};
+use kernel::traps::irq;
+use kernel::{time, watchdog};
+
+kernel::qemu_test_main!();
+
+/// Threads that spin beside the dying ones: more than the CPUs of any run, so no CPU idles.
+const SPINNERS: u64 = 16;
+
+static STOP_SPINNING: AtomicBool = AtomicBool::new(false);
+static SPINNING: AtomicU64 = AtomicU64::new(0);
+
+/// Starts `SPINNERS` threads that never yield or block, and returns once each has run.
+fn saturate_every_cpu() -> Vec<sched::JoinHandle> {
+    STOP_SPINNING.store(false, Ordering::SeqCst);
+    SPINNING.store(0, Ordering::SeqCst);
+    let spinners = (0..SPINNERS)
+        .map(|_| {
+            sched::spawn("spinner", || {
+                SPINNING.fetch_add(1, Ordering::SeqCst);
+                while !STOP_SPINNING.load(Ordering::Relaxed) {
+                    spin_loop();
+                }
+            })
+            .expect("spawn failed")
+        })
+        .collect();
+    while SPINNING.load(Ordering::SeqCst) < SPINNERS {
+        sched::yield_now();
+    }
+    spinners
+}
+
+fn stop_spinning(spinners: Vec<sched::JoinHandle>) {
+    STOP_SPINNING.store(true, Ordering::SeqCst);
+    for spinner in spinners {
+        block_on(spinner.torn_down());
+    }
+}
+
+/// TSC cycles in one timer tick.
+fn tick_cycles() -> u64 {
+    time::tsc_hz() / u64::from(time::TICK_HZ)
+}
+
+/// Reschedule IPIs received by every CPU since boot (a CPU's own self-IPIs included).
+fn reschedule_ipis() -> u64 {
+    cpu::online().map(|cpu| irq::reschedule_ipis_received(cpu.id())).sum()
+}
+
+/// Spawns a thread that runs `entry` and exits, waits until it is torn down, and returns
+/// the TSC cycles from its exit to its stack being freed. No other thread exits meanwhile
+/// (the spinners outlive it), so the kernel's latest exit-to-teardown time is its own.
+fn exit_to_teardown_cycles(entry: fn()) -> u64 {
+    let dying = sched::spawn("dying", entry).expect("spawn failed");
+    block_on(dying.torn_down());
+    sched::last_exit_to_teardown_cycles()
+}
+
+/// Exits just after a tick: the thread spins until its CPU's tick count moves, which under
+/// saturation means a tick preempted it and it has just got its CPU back, so that CPU's
+/// next tick is about a whole tick away.
+fn exit_just_after_a_tick() {
+    let started_at = watchdog::ticks_of(cpu::this_cpu_index());
+    while watchdog::ticks_of(cpu::this_cpu_index()) == started_at {
+        spin_loop();
+    }
+}
+
+#[test_case]
+fn a_dead_threads_stack_is_freed_within_two_ticks_of_its_exit_beside_sixteen_spinning_threads() {
+    const DEATHS: usize = 8;
+    let threads_before = slots::in_use();
+    let spinners = saturate_every_cpu();
+    let slowest = (0..DEATHS).map(|_| exit_to_teardown_cycles(|| {})).max().unwrap_or(0);
+    stop_spinning(spinners);
+    assert_eq!(slots::in_use(), threads_before, "a thread was not torn down");
+    let slowest_micros = slowest * 1_000_000 / time::tsc_hz();
+    kernel::serial_println!(
+        "reaper wakeup: slowest exit to teardown of {DEATHS} beside {SPINNERS} spinners: {slowest_micros} us"
+    );
+    assert!(
+        slowest <= 2 * tick_cycles(),
+        "a stack was freed {slowest_micros} us after its thread's exit, more than two ticks: the reaper waited behind the spinners"
+    );
+}
+
+#[test_case]
+fn a_woken_reaper_preempts_the_spinning_thread_before_that_cpus_next_tick() {
+    const DEATHS: usize = 7;
+    let threads_before = slots::in_use();
+    let spinners = saturate_every_cpu();
+    let ipis_before = reschedule_ipis();
+    let mut latencies: Vec<u64> =
+        (0..DEATHS).map(|_| exit_to_teardown_cycles(exit_just_after_a_tick)).collect();
+    let ipis = reschedule_ipis() - ipis_before;
+    stop_spinning(spinners);
+    assert_eq!(slots::in_use(), threads_before, "a thread was not torn down");
+    latencies.sort_unstable();
+    let micros = |cycles: u64| cycles * 1_000_000 / time::tsc_hz();
+    let median = latencies[DEATHS / 2];
+    kernel::serial_println!(
+        "reaper wakeup: exit to teardown of {DEATHS} exits just after a tick: median {} us, slowest {} us, {ipis} reschedule IPIs",
+        micros(median),
+        micros(latencies[DEATHS - 1])
+    );
+    // The median, not the slowest: a CPU of a QEMU whose host thread is not running takes
+    // its IPI late, and such a stall is not the reaper's doing. Waiting for the tick would
+    // make every exit here wait half a tick or more.
+    assert!(
+        median < tick_cycles() / 2,
+        "stacks were freed a median {} us after an exit just after a tick: the reaper waited for a tick",
+        micros(median)
+    );
+    assert!(
+        ipis >= DEATHS as u64,
+        "{ipis} reschedule IPIs for {DEATHS} reaper wake-ups beside spinning threads: the wake-ups preempted nothing"
+    );
+}

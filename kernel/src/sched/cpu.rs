@@ -1,12 +1,32 @@
 //! Per-CPU scheduler state, reached through GS (`arch::percpu`), and the CPU registry.
 //!
 //! Each CPU has its current thread, the thread it just switched away from (for the switch
-//! path), a run queue, its idle thread, its boot thread (the context it came up in), a
-//! preemption-disable count, and its reaper (for the `PerCpuReaper` strategy). `current`
-//! and `previous` are touched only by the owning CPU with interrupts disabled, so their
-//! locks are never contended and never held by an interrupt handler. The run queue is a
-//! lock-free bounded MPMC queue: any CPU pushes to it (placement, wake-ups) and any CPU pops
-//! from it (its owner, or a thief).
+//! path), two run queues (kernel priority and normal), its idle thread, its boot thread
+//! (the context it came up in), a preemption-disable count, and its reaper (for the
+//! `PerCpuReaper` strategy). `current` and `previous` are touched only by the owning CPU
+//! with interrupts disabled, so their locks are never contended and never held by an
+//! interrupt handler. The run queues are lock-free bounded MPMC queues: any CPU pushes to
+//! them (placement, wake-ups) and any CPU pops from them (their owner, or a thief).
+//!
+//! Priority (`thread::Priority`): the reapers are kernel-priority threads, as OpenBSD's
+//! reaper sleeps at a kernel priority; every other thread is `Normal`. A kernel-priority
+//! thread waits on its CPU's kernel queue, which `next_runnable` pops before the run queue,
+//! so it never waits behind ordinary threads; it is never stolen (its CPU runs it at once,
+//! below), and a running one gives the CPU up only to another kernel-priority thread or by
+//! blocking — a tick does not send it to the back of the run queue. Its wake-up preempts
+//! (OpenBSD's `setrunnable` → `need_resched`): queuing one on a CPU that runs a `Normal`
+//! thread other than its idle thread (`running_preemptible`) asks that CPU to reschedule
+//! (`request_reschedule`) — another CPU with a reschedule IPI, halted or not; the calling
+//! CPU (the common case: the switch path wakes the reaper of the CPU a thread died on, with
+//! interrupts masked) with a self-IPI, taken as soon as it turns interrupts back on, which
+//! lands in `switch::on_timer_tick` like a tick and switches even from preemptible kernel
+//! code. An idle CPU needs none: its idle loop looks at its queues before it halts, and a
+//! halted one is kicked as for any thread. A pusher reads `running_preemptible` after its
+//! push and `schedule` looks at the kernel queue again after storing it (`note_running`),
+//! both SeqCst, so a thread queued while the CPU switches is not left for the next tick. If
+//! the reschedule finds preemption disabled, the CPU notes it (`reschedule_deferred`) and
+//! the `enable_preemption` that turns it back on sends the self-IPI again: the reaper runs
+//! when the section ends, not at the next tick.
 //!
 //! Placement (`make_runnable`): a thread goes to the CPU it last ran on if that CPU is
 //! idle, else to any idle CPU, else back to its last CPU. Two exceptions keep a hand-off
@@ -14,16 +34,19 @@
 //! fork or clone (`make_runnable_beside_creator`: its creator usually blocks next, in
 //! wait4 or pthread_join), and a thread woken by a thread that is exiting (`Thread::
 //! start_exiting`: the joiner or waiting parent takes over the CPU the child exits on).
-//! Either goes on the running thread's CPU if at most one other thread waits there (say,
-//! the CPU's reaper, which a thread's exit there has just woken) — no reschedule
+//! Either goes on the running thread's CPU if at most one other `Normal` thread waits
+//! there — no reschedule
 //! IPI, no halted CPU woken, the address space loaded on one CPU (a TLB shootdown stays
 //! local). Found at -smp 4: create+join got slower with every worker added, each cycle two
 //! IPIs to halted CPUs. A creator that goes on running instead loses the CPU to the new
 //! thread at its next tick, or an idle CPU steals the thread at its own (`halt`'s
 //! wake-ups look at every queue): at most one tick late. A CPU whose queue is empty steals
-//! from the others (`next_runnable`). A pinned thread (`Thread::pinned_to`: a CPU's boot
-//! thread, which polls its CPU's executor, and a per-CPU reaper) always goes to its own CPU
-//! and is never stolen: a thief that pops one puts it back (`steal`). A CPU that gets work while halted is sent a reschedule
+//! from the others' run queues (`next_runnable`). A pinned thread (`Thread::pinned_to`: a
+//! CPU's boot thread, which polls its CPU's executor, and a per-CPU reaper) always goes to
+//! its own CPU and is never stolen: a thief that pops one puts it back (`steal`). A
+//! kernel-priority thread never goes beside the running thread: placement's general rule
+//! places it (the global reaper goes to its last CPU if idle, else to an idle one, else to
+//! its last). A CPU that gets work while halted is sent a reschedule
 //! IPI (`kick`); the idle loop announces it is about to halt (`halted`, SeqCst) before its
 //! last look at its queues, and pushers look at `halted` (SeqCst) after their push, so
 //! either the idle CPU sees the work or the pusher sees the flag and sends the IPI.
@@ -56,7 +79,7 @@ pub struct Cpu {
     kernel_queue: ArrayQueue<PoolArc<Thread>>,
     /// Threads on `run_queue` that other CPUs may steal (not pinned here). Another CPU's
     /// idle loop looks at this, not at the queue: a pinned thread waiting here (this CPU's
-    /// reaper) would otherwise keep every idle CPU spinning in failed steals. Signed: a pop
+    /// boot thread) would otherwise keep every idle CPU spinning in failed steals. Signed: a pop
     /// may take a thread before its pusher has counted it, so the count dips below zero
     /// for a moment.
     stealable: AtomicI32,

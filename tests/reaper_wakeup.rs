@@ -59,11 +59,11 @@ fn spin_for(cycles: u64) {
     }
 }
 
-/// A quarter tick with preemption disabled, then a fortieth of a tick with it enabled: a
-/// tick or a reschedule IPI mostly finds preemption disabled.
+/// An eighth of a tick with preemption disabled, then a 160th of a tick with it enabled: a
+/// tick or a reschedule IPI finds preemption disabled twenty times in twenty-one.
 fn spin_mostly_without_preemption() {
-    sched::without_preemption(|| spin_for(tick_cycles() / 4));
-    spin_for(tick_cycles() / 40);
+    sched::without_preemption(|| spin_for(tick_cycles() / 8));
+    spin_for(tick_cycles() / 160);
 }
 
 fn stop_spinning(spinners: Vec<sched::JoinHandle>) {
@@ -107,16 +107,24 @@ fn a_dead_threads_stack_is_freed_within_two_ticks_of_its_exit_beside_sixteen_spi
     const DEATHS: usize = 8;
     let threads_before = slots::in_use();
     let spinners = saturate_every_cpu(SPINNERS, spin_loop);
-    let slowest = (0..DEATHS).map(|_| exit_to_teardown_cycles(|| {})).max().unwrap_or(0);
+    let mut latencies: Vec<u64> = (0..DEATHS).map(|_| exit_to_teardown_cycles(|| {})).collect();
     stop_spinning(spinners);
     assert_eq!(slots::in_use(), threads_before, "a thread was not torn down");
-    let slowest_micros = slowest * 1_000_000 / time::tsc_hz();
+    latencies.sort_unstable();
+    let micros = |cycles: u64| cycles * 1_000_000 / time::tsc_hz();
+    let second_slowest = latencies[DEATHS - 2];
     kernel::serial_println!(
-        "reaper wakeup: slowest exit to teardown of {DEATHS} beside {SPINNERS} spinners: {slowest_micros} us"
+        "reaper wakeup: exit to teardown of {DEATHS} beside {SPINNERS} spinners: median {} us, slowest {} us",
+        micros(latencies[DEATHS / 2]),
+        micros(latencies[DEATHS - 1])
     );
+    // All but the slowest: a QEMU whose host thread is not running for a while stalls one
+    // exit now and then, which is not the reaper's doing. A reaper behind the spinners
+    // makes every exit wait a tick per spinner on its CPU.
     assert!(
-        slowest <= 2 * tick_cycles(),
-        "a stack was freed {slowest_micros} us after its thread's exit, more than two ticks: the reaper waited behind the spinners"
+        second_slowest <= 2 * tick_cycles(),
+        "stacks were freed up to {} us after their thread's exit, more than two ticks: the reaper waited behind the spinners",
+        micros(second_slowest)
     );
 }
 
@@ -179,10 +187,11 @@ fn a_reaper_woken_where_preemption_is_disabled_runs_when_the_section_ends() {
         micros(median),
         micros(latencies[DEATHS - 1])
     );
-    // Waiting instead for a tick that finds preemption enabled (one in eleven) would make
-    // most exits wait several ticks; the sections are a quarter tick long.
+    // Waiting instead for a tick that finds preemption enabled (one in twenty-one) would
+    // make most exits wait many ticks; the sections are an eighth of a tick long, and the
+    // rest of the bound is for a QEMU whose CPUs' host threads take turns.
     assert!(
-        median < tick_cycles() / 2,
+        median < tick_cycles(),
         "stacks were freed a median {} us after their exit: a reaper woken during a section without preemption waited for a tick",
         micros(median)
     );

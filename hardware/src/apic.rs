@@ -215,6 +215,22 @@ pub fn send_ipi(cpu_index: u32, vector: u8) {
     });
 }
 
+/// Sends `vector` to this CPU. The local APIC latches it at once; the CPU takes it when
+/// interrupts are on — at once, or as soon as the code running with them masked turns them
+/// back on — so a handler can be asked for from where interrupts are masked.
+pub fn send_self_ipi(vector: u8) {
+    if X2APIC.load(Ordering::Relaxed) {
+        with_local_apic(|apic| {
+            // SAFETY: x2APIC mode has the SELF IPI register; a fixed interrupt to this CPU
+            // alone, on a vector with a handler in the shared IDT.
+            unsafe { apic.send_ipi_self(vector) };
+        });
+    } else {
+        // xAPIC mode has no SELF IPI register: the ICR, addressed to this CPU's own id.
+        send_ipi(crate::cpu::id(), vector);
+    }
+}
+
 /// Sends INIT to the CPU with local APIC id `apic_id`: it resets and waits for a start-up
 /// IPI.
 pub fn send_init(apic_id: u32) {

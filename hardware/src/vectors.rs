@@ -5,7 +5,7 @@
 //! | 32 `TIMER_VECTOR` | local APIC timer, every CPU that called `apic::start_timer` |
 //! | 33 `KEYBOARD_VECTOR`, 36 `SERIAL_VECTOR` | I/O APIC, ISA IRQ 1 and 4, boot CPU |
 //! | 39 `PIC_MASTER_SPURIOUS_VECTOR`, 47 `PIC_SLAVE_SPURIOUS_VECTOR` | the masked 8259 PICs' spurious interrupts (`pic`) |
-//! | 0xf0 `RESCHEDULE_VECTOR`, 0xf1 `TLB_SHOOTDOWN_VECTOR` | IPIs (`apic::send_ipi`) |
+//! | 0xf0 `RESCHEDULE_VECTOR`, 0xf1 `TLB_SHOOTDOWN_VECTOR` | IPIs (`apic::send_ipi`, `apic::send_self_ipi`) |
 //! | 0xfe `APIC_ERROR_VECTOR`, 0xff `APIC_SPURIOUS_VECTOR` | the local APIC itself |
 //!
 //! The kernel installs a handler for each before the source can raise it.

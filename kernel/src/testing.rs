@@ -56,10 +56,23 @@ pub fn run_tests(tests: &[&dyn Testable]) {
 /// A test runner that runs every test under each reaping strategy in turn (threads made
 /// by a test are reaped the way the strategy says), naming each run `NAME [strategy]`.
 pub fn run_tests_under_every_strategy(tests: &[&dyn Testable]) {
+    run_tests_under(&crate::sched::reaping::Strategy::ALL, tests);
+}
+
+/// A test runner for tests of the reaper threads: every test under the `reaper` and
+/// `percpu-reaper` strategies in turn.
+pub fn run_tests_under_reaper_strategies(tests: &[&dyn Testable]) {
+    use crate::sched::reaping::Strategy;
+    run_tests_under(&[Strategy::Reaper, Strategy::PerCpuReaper], tests);
+}
+
+/// Runs every test under each of `strategies` in turn, naming each run `NAME [strategy]`,
+/// then goes back to the default strategy.
+fn run_tests_under(strategies: &[crate::sched::reaping::Strategy], tests: &[&dyn Testable]) {
     use crate::sched::reaping::{self, Strategy};
-    PLANNED.store(tests.len() * Strategy::ALL.len(), Ordering::Relaxed);
-    serial_println!("running {} tests under {} reaping strategies", tests.len(), Strategy::ALL.len());
-    for strategy in Strategy::ALL {
+    PLANNED.store(tests.len() * strategies.len(), Ordering::Relaxed);
+    serial_println!("running {} tests under {} reaping strategies", tests.len(), strategies.len());
+    for &strategy in strategies {
         reaping::set_strategy(strategy);
         for test in tests {
             test.run(Variant(Some(strategy.name())));

@@ -1,12 +1,32 @@
 //! Per-CPU scheduler state, reached through GS (`arch::percpu`), and the CPU registry.
 //!
 //! Each CPU has its current thread, the thread it just switched away from (for the switch
-//! path), a run queue, its idle thread, its boot thread (the context it came up in), a
-//! preemption-disable count, and its reaper (for the `PerCpuReaper` strategy). `current`
-//! and `previous` are touched only by the owning CPU with interrupts disabled, so their
-//! locks are never contended and never held by an interrupt handler. The run queue is a
-//! lock-free bounded MPMC queue: any CPU pushes to it (placement, wake-ups) and any CPU pops
-//! from it (its owner, or a thief).
+//! path), two run queues (kernel priority and normal), its idle thread, its boot thread
+//! (the context it came up in), a preemption-disable count, and its reaper (for the
+//! `PerCpuReaper` strategy). `current` and `previous` are touched only by the owning CPU
+//! with interrupts disabled, so their locks are never contended and never held by an
+//! interrupt handler. The run queues are lock-free bounded MPMC queues: any CPU pushes to
+//! them (placement, wake-ups) and any CPU pops from them (their owner, or a thief).
+//!
+//! Priority (`thread::Priority`): the reapers are kernel-priority threads, as OpenBSD's
+//! reaper sleeps at a kernel priority; every other thread is `Normal`. A kernel-priority
+//! thread waits on its CPU's kernel queue, which `next_runnable` pops before the run queue,
+//! so it never waits behind ordinary threads; it is never stolen (its CPU runs it at once,
+//! below), and a running one gives the CPU up only to another kernel-priority thread or by
+//! blocking — a tick does not send it to the back of the run queue. Its wake-up preempts
+//! (OpenBSD's `setrunnable` → `need_resched`): queuing one on a CPU that runs a `Normal`
+//! thread other than its idle thread (`running_preemptible`) asks that CPU to reschedule
+//! (`request_reschedule`) — another CPU with a reschedule IPI, halted or not; the calling
+//! CPU (the common case: the switch path wakes the reaper of the CPU a thread died on, with
+//! interrupts masked) with a self-IPI, taken as soon as it turns interrupts back on, which
+//! lands in `switch::on_timer_tick` like a tick and switches even from preemptible kernel
+//! code. An idle CPU needs none: its idle loop looks at its queues before it halts, and a
+//! halted one is kicked as for any thread. A pusher reads `running_preemptible` after its
+//! push and `schedule` looks at the kernel queue again after storing it (`note_running`),
+//! both SeqCst, so a thread queued while the CPU switches is not left for the next tick. If
+//! the reschedule finds preemption disabled, the CPU notes it (`reschedule_deferred`) and
+//! the `enable_preemption` that turns it back on sends the self-IPI again: the reaper runs
+//! when the section ends, not at the next tick.
 //!
 //! Placement (`make_runnable`): a thread goes to the CPU it last ran on if that CPU is
 //! idle, else to any idle CPU, else back to its last CPU. Two exceptions keep a hand-off
@@ -14,22 +34,25 @@
 //! fork or clone (`make_runnable_beside_creator`: its creator usually blocks next, in
 //! wait4 or pthread_join), and a thread woken by a thread that is exiting (`Thread::
 //! start_exiting`: the joiner or waiting parent takes over the CPU the child exits on).
-//! Either goes on the running thread's CPU if at most one other thread waits there (say,
-//! the CPU's reaper, which a thread's exit there has just woken) — no reschedule
+//! Either goes on the running thread's CPU if at most one other `Normal` thread waits
+//! there — no reschedule
 //! IPI, no halted CPU woken, the address space loaded on one CPU (a TLB shootdown stays
 //! local). Found at -smp 4: create+join got slower with every worker added, each cycle two
 //! IPIs to halted CPUs. A creator that goes on running instead loses the CPU to the new
 //! thread at its next tick, or an idle CPU steals the thread at its own (`halt`'s
 //! wake-ups look at every queue): at most one tick late. A CPU whose queue is empty steals
-//! from the others (`next_runnable`). A pinned thread (`Thread::pinned_to`: a CPU's boot
-//! thread, which polls its CPU's executor, and a per-CPU reaper) always goes to its own CPU
-//! and is never stolen: a thief that pops one puts it back (`steal`). A CPU that gets work while halted is sent a reschedule
+//! from the others' run queues (`next_runnable`). A pinned thread (`Thread::pinned_to`: a
+//! CPU's boot thread, which polls its CPU's executor, and a per-CPU reaper) always goes to
+//! its own CPU and is never stolen: a thief that pops one puts it back (`steal`). A
+//! kernel-priority thread never goes beside the running thread: placement's general rule
+//! places it (the global reaper goes to its last CPU if idle, else to an idle one, else to
+//! its last). A CPU that gets work while halted is sent a reschedule
 //! IPI (`kick`); the idle loop announces it is about to halt (`halted`, SeqCst) before its
 //! last look at its queues, and pushers look at `halted` (SeqCst) after their push, so
 //! either the idle CPU sees the work or the pusher sees the flag and sends the IPI.
 
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering, fence};
 
 use conquer_once::spin::OnceCell;
 use crossbeam_queue::ArrayQueue;
@@ -37,7 +60,7 @@ use x86_64::instructions::interrupts::without_interrupts;
 
 use super::reaping::{Reaper, Strategy};
 use super::slots::max_threads;
-use super::thread::{self, Thread, ThreadState};
+use super::thread::{self, Priority, Thread, ThreadState};
 use crate::arch::percpu::PerCpu;
 use crate::mm::pool::PoolArc;
 use crate::sync::SpinLock;
@@ -51,9 +74,12 @@ pub struct Cpu {
     /// (not blocked, not dead).
     requeue_previous: AtomicBool,
     run_queue: ArrayQueue<PoolArc<Thread>>,
+    /// Kernel-priority threads waiting here (the reapers), popped before `run_queue`'s and
+    /// never stolen: the CPU they were placed on is asked to reschedule at once.
+    kernel_queue: ArrayQueue<PoolArc<Thread>>,
     /// Threads on `run_queue` that other CPUs may steal (not pinned here). Another CPU's
     /// idle loop looks at this, not at the queue: a pinned thread waiting here (this CPU's
-    /// reaper) would otherwise keep every idle CPU spinning in failed steals. Signed: a pop
+    /// boot thread) would otherwise keep every idle CPU spinning in failed steals. Signed: a pop
     /// may take a thread before its pusher has counted it, so the count dips below zero
     /// for a moment.
     stealable: AtomicI32,
@@ -62,6 +88,12 @@ pub struct Cpu {
     preempt_disabled: AtomicU32,
     /// Whether the CPU runs its idle thread (a placement hint).
     running_idle: AtomicBool,
+    /// Whether the running thread is a `Normal` one other than the idle thread, which a
+    /// kernel-priority thread queued here must preempt (SeqCst: `preempt_for_kernel_thread`).
+    running_preemptible: AtomicBool,
+    /// Set when a reschedule for a waiting kernel-priority thread found preemption disabled;
+    /// taken by the `enable_preemption` that re-enables it, which asks again.
+    reschedule_deferred: AtomicBool,
     /// Set once the CPU's bring-up has made everything it makes (its threads, its reaper)
     /// and it is about to serve tasks and threads.
     ready: AtomicBool,
@@ -84,11 +116,14 @@ impl Cpu {
             previous: SpinLock::new(None),
             requeue_previous: AtomicBool::new(false),
             run_queue: ArrayQueue::new(max_threads()),
+            kernel_queue: ArrayQueue::new(KERNEL_PRIORITY_THREADS),
             stealable: AtomicI32::new(0),
             idle: spin::Once::new(),
             boot: spin::Once::new(),
             preempt_disabled: AtomicU32::new(0),
             running_idle: AtomicBool::new(false),
+            running_preemptible: AtomicBool::new(false),
+            reschedule_deferred: AtomicBool::new(false),
             ready: AtomicBool::new(false),
             halted: AtomicBool::new(false),
             switches: AtomicU64::new(0),
@@ -146,24 +181,67 @@ impl Cpu {
         self.ready.load(Ordering::Acquire)
     }
 
-    /// Records whether the thread now running here is the idle thread, and that the CPU is
-    /// not halted. Called by `schedule` with interrupts off.
-    pub(super) fn note_running(&self, idle: bool) {
+    /// Records whether the thread about to run here is the idle thread and whether a
+    /// kernel-priority thread must preempt it, and that the CPU is not halted. Called by
+    /// `schedule` with interrupts off. A kernel-priority thread queued after `schedule`
+    /// looked at the kernel queue, by a CPU that read the flag before this store, is seen
+    /// here: the store and the look are SeqCst, as the pusher's push and read are.
+    pub(super) fn note_running(&self, idle: bool, priority: Priority) {
         self.running_idle.store(idle, Ordering::Relaxed);
         self.halted.store(false, Ordering::Relaxed);
+        let preemptible = !idle && priority == Priority::Normal;
+        self.running_preemptible.store(preemptible, Ordering::SeqCst);
+        if preemptible {
+            fence(Ordering::SeqCst);
+            if !self.kernel_queue.is_empty() {
+                self.request_reschedule();
+            }
+        }
     }
 
     /// Whether the CPU runs its idle thread and has nothing queued: a good place for a
     /// thread that just became runnable.
     fn looks_idle(&self) -> bool {
-        self.running_idle.load(Ordering::Relaxed) && self.run_queue.is_empty()
+        self.running_idle.load(Ordering::Relaxed) && self.run_queue.is_empty() && self.kernel_queue.is_empty()
+    }
+
+    /// Asks this CPU to run `schedule` as soon as it can: a reschedule IPI, sent to itself
+    /// if it is the calling CPU (taken once the caller turns interrupts back on), which
+    /// `switch::on_timer_tick` serves. Interrupts must be off (the CPU is the caller's only
+    /// while they are).
+    fn request_reschedule(&self) {
+        let vector = crate::arch::vectors::RESCHEDULE_VECTOR;
+        if self.id == this_cpu_index() {
+            crate::arch::apic::send_self_ipi(vector);
+        } else {
+            crate::arch::apic::send_ipi(self.id, vector);
+        }
+    }
+
+    /// A kernel-priority thread was just queued here: if a `Normal` thread runs here, it is
+    /// preempted now, not at its next tick. Interrupts must be off.
+    fn preempt_for_kernel_thread(&self) {
+        fence(Ordering::SeqCst);
+        if self.running_preemptible.load(Ordering::SeqCst) {
+            self.request_reschedule();
+        }
+    }
+
+    /// The scheduler found preemption disabled: if a kernel-priority thread waits here
+    /// behind a `Normal` one, the reschedule is asked for again when preemption is
+    /// re-enabled (`enable_preemption`). Interrupts must be off.
+    pub(super) fn defer_reschedule_for_kernel_thread(&self) {
+        if self.running_preemptible.load(Ordering::Relaxed) && !self.kernel_queue.is_empty() {
+            self.reschedule_deferred.store(true, Ordering::Relaxed);
+        }
     }
 
     /// Queues `thread` here, beside the running thread, if it may run here and at most
     /// `BESIDE_RUNNING_MAX_WAITING` threads wait here; gives it back otherwise. Interrupts
     /// must be off (this is the caller's CPU only while they are).
     fn queue_beside_running(&self, thread: PoolArc<Thread>) -> Result<(), PoolArc<Thread>> {
-        if thread.pinned_to.is_some_and(|pinned| pinned != self.id)
+        if thread.priority() == Priority::Kernel
+            || thread.pinned_to.is_some_and(|pinned| pinned != self.id)
             || self.run_queue.len() > BESIDE_RUNNING_MAX_WAITING
         {
             return Err(thread);
@@ -188,12 +266,21 @@ impl Cpu {
         same(self.idle.get()) || same(self.boot.get())
     }
 
-    /// Queues a thread to run on this CPU (without waking it: callers that may target a
-    /// halted CPU go through `make_runnable`). With interrupts masked: the timer interrupt
-    /// pops this queue, and a pop spins while a push it overtook completes.
+    /// Queues a thread to run on this CPU, on the queue of its priority. A `Normal` one is
+    /// not woken for (callers that may target a halted CPU go through `make_runnable`); a
+    /// kernel-priority one preempts the `Normal` thread running here, if any. With interrupts
+    /// masked: the timer interrupt pops these queues, and a pop spins while a push it
+    /// overtook completes.
     pub(super) fn enqueue(&self, thread: PoolArc<Thread>) {
         without_interrupts(|| {
             thread.set_state(ThreadState::Runnable);
+            if thread.priority() == Priority::Kernel {
+                if self.kernel_queue.push(thread).is_err() {
+                    panic!("sched: kernel run queue overflow: a thread was queued twice");
+                }
+                self.preempt_for_kernel_thread();
+                return;
+            }
             let stealable = thread.pinned_to.is_none();
             if self.run_queue.push(thread).is_err() {
                 panic!("sched: run queue overflow: a thread was queued twice");
@@ -214,9 +301,14 @@ impl Cpu {
         })
     }
 
-    /// The next thread for this CPU: its own queue's first, else one stolen from another
-    /// CPU's queue (the next CPUs in turn, so thieves spread out).
-    pub(super) fn next_runnable(&self) -> Option<PoolArc<Thread>> {
+    /// The next thread for this CPU, of priority `at_least` or higher: its own kernel
+    /// queue's first, else (for `Normal`) its own run queue's first, else one stolen from
+    /// another CPU's run queue (the next CPUs in turn, so thieves spread out).
+    pub(super) fn next_runnable(&self, at_least: Priority) -> Option<PoolArc<Thread>> {
+        let kernel = without_interrupts(|| self.kernel_queue.pop());
+        if kernel.is_some() || at_least == Priority::Kernel {
+            return kernel;
+        }
         self.pop_runnable().or_else(|| {
             let count = online_count();
             (1..count).filter_map(|step| cpu((self.id + step) % count)).find_map(Cpu::steal)
@@ -240,6 +332,7 @@ impl Cpu {
     /// or one it may steal on another's.
     pub fn has_runnable(&self) -> bool {
         !self.run_queue.is_empty()
+            || !self.kernel_queue.is_empty()
             || online().any(|cpu| cpu.id != self.id && cpu.stealable.load(Ordering::SeqCst) > 0)
     }
 
@@ -266,18 +359,27 @@ impl Cpu {
         self.preempt_disabled.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Re-enables preemption; once it is on again, asks again for a reschedule that found
+    /// it off (`defer_reschedule_for_kernel_thread`).
     pub(super) fn enable_preemption(&self) {
         let before = self.preempt_disabled.fetch_sub(1, Ordering::Relaxed);
         assert!(before > 0, "sched: preemption enabled more often than disabled");
+        if before == 1 && self.reschedule_deferred.swap(false, Ordering::Relaxed) {
+            without_interrupts(|| self.request_reschedule());
+        }
     }
 }
 
 pub use crate::arch::MAX_CPUS;
 
-/// How many threads may wait on a CPU for a new or woken thread still to go there,
-/// beside the running thread (module doc, "Placement"): one, so that the CPU's reaper,
-/// woken by an exit there, does not send the next thread away.
+/// How many `Normal` threads may wait on a CPU for a new or woken thread still to go
+/// there, beside the running thread (module doc, "Placement"): one, so that it runs at
+/// worst a time slice after another.
 const BESIDE_RUNNING_MAX_WAITING: usize = 1;
+
+/// Room on each CPU's kernel queue: every kernel-priority thread there is (a reaper per
+/// CPU and the global one), so a push never fails.
+const KERNEL_PRIORITY_THREADS: usize = MAX_CPUS + 1;
 
 /// Names of the per-CPU reaper threads.
 const REAPER_NAMES: [&str; MAX_CPUS] = [
@@ -428,7 +530,8 @@ pub(super) fn init_boot_cpu() {
     let boot = thread::new_boot("boot", 0);
     cpu.boot.call_once(|| boot.clone());
     cpu.set_current(boot);
-    cpu.idle.call_once(|| thread::new_permanent(IDLE_NAMES[0], Box::new(idle_loop), Some(0)));
+    cpu.idle
+        .call_once(|| thread::new_permanent(IDLE_NAMES[0], Box::new(idle_loop), Some(0), Priority::Normal));
     register(cpu);
     cpu.reaper.start();
 }
@@ -446,7 +549,7 @@ pub fn run_application_cpu(index: u32) -> ! {
     cpu.boot.call_once(|| idle.clone());
     cpu.idle.call_once(|| idle.clone());
     cpu.set_current(idle);
-    cpu.note_running(true);
+    cpu.note_running(true, Priority::Normal);
     register(cpu);
     cpu.reaper.start();
     crate::arch::apic::start_timer();

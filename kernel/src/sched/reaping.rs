@@ -7,6 +7,12 @@
 //!   reaper kernel thread, which runs the body (NetBSD 1998, OpenBSD);
 //! - `PerCpuReaper`: the same with a dead list and a reaper thread per CPU (OpenBSD 2024).
 //!
+//! A reaper thread has kernel priority (`thread::Priority::Kernel`, `cpu`'s module doc): its
+//! wake-up by the switch path preempts the ordinary thread running on its CPU at once, and
+//! it runs ahead of every ordinary thread until its list is empty — as OpenBSD's reaper,
+//! which sleeps at a kernel priority, runs. A starved reaper would measure the scheduler,
+//! not the strategy.
+//!
 //! A thread's strategy is fixed when it is made, so switching never strands a thread. The
 //! dead lists are bounded lock-free queues sized for every thread that can exist, so the
 //! switch path's push never fails and never allocates, and waking a reaper takes no lock
@@ -20,7 +26,7 @@ use crossbeam_queue::ArrayQueue;
 use x86_64::instructions::interrupts::without_interrupts;
 
 use super::slots::max_threads;
-use super::thread::{self, Thread};
+use super::thread::{self, Priority, Thread};
 use super::{block, cpu, switch, teardown};
 use crate::mm::pool::PoolArc;
 
@@ -120,7 +126,8 @@ impl Reaper {
     /// own CPU, which is the only one that runs it.
     pub(super) fn start(&'static self) {
         let pinned_to = (self.strategy == Strategy::PerCpuReaper).then(cpu::this_cpu_index);
-        let reaper = thread::new_permanent(self.name, Box::new(move || self.run()), pinned_to);
+        let reaper =
+            thread::new_permanent(self.name, Box::new(move || self.run()), pinned_to, Priority::Kernel);
         self.thread.call_once(|| reaper.clone());
         cpu::make_runnable(reaper);
     }

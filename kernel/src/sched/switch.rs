@@ -37,7 +37,7 @@ use core::sync::atomic::Ordering;
 use super::cpu::{self, current_thread, this_cpu};
 use super::reaping::{self, Strategy};
 use super::slots;
-use super::thread::{Start, Thread, ThreadState};
+use super::thread::{Priority, Start, Thread, ThreadState};
 use crate::mm::pool::PoolArc;
 
 /// Capability to fire an off-CPU event: only this module makes one.
@@ -64,7 +64,10 @@ pub(super) fn schedule() {
     crate::watchdog::touch();
     let previous = cpu.take_current();
     let previous_state = previous.state();
-    let next = match cpu.next_runnable() {
+    // A running kernel-priority thread gives way only to another (`cpu`'s module doc).
+    let at_least =
+        if previous_state == ThreadState::Running { previous.priority() } else { Priority::Normal };
+    let next = match cpu.next_runnable(at_least) {
         // Woken before it got away: it runs on (its queue entry is the one just popped).
         Some(next) if PoolArc::ptr_eq(&next, &previous) => {
             previous.set_state(ThreadState::Running);
@@ -98,7 +101,7 @@ pub(super) fn schedule() {
         previous.set_state(ThreadState::Runnable);
     }
     next.last_cpu.store(cpu.id(), Ordering::Relaxed);
-    cpu.note_running(PoolArc::ptr_eq(&next, cpu.idle()));
+    cpu.note_running(PoolArc::ptr_eq(&next, cpu.idle()), next.priority());
     next.set_state(ThreadState::Running);
     if let Some(fpu) = &previous.fpu {
         crate::arch::fpu::save(&mut fpu.lock());
@@ -271,7 +274,8 @@ pub fn without_preemption<R>(work: impl FnOnce() -> R) -> R {
 /// is acknowledged, with interrupts masked: ready tasks — teardown among them — are polled
 /// first, then the running thread is preempted if another is runnable. Skipped when the
 /// interrupted code disabled preemption (it may hold a lock a task takes, or be polling
-/// tasks itself).
+/// tasks itself); a kernel-priority thread that waits is then switched to when the code
+/// re-enables preemption.
 ///
 /// The tasks run with interrupts enabled again and preemption disabled, as Linux runs its
 /// softirqs on the way out of an interrupt: no teardown runs with interrupts masked, yet a
@@ -281,6 +285,7 @@ pub fn without_preemption<R>(work: impl FnOnce() -> R) -> R {
 pub fn on_timer_tick(task_budget: usize) {
     let Some(cpu) = cpu::try_this_cpu() else { return };
     if cpu.preempt_disabled() {
+        cpu.defer_reschedule_for_kernel_thread();
         return;
     }
     without_preemption(|| {

@@ -70,6 +70,18 @@ impl ThreadState {
     }
 }
 
+/// Which run queue a thread waits on (`cpu`'s module doc, "Priority").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// Every thread but the reapers: user threads, kernel threads of `spawn`, the boot and
+    /// idle threads. Round robin, a tick each.
+    Normal,
+    /// The reapers: run ahead of every `Normal` thread, which they preempt as soon as they
+    /// are woken, and preempted only by each other (OpenBSD's reaper sleeps at a kernel
+    /// priority, and its wake-up asks the running CPU to reschedule).
+    Kernel,
+}
+
 /// Capability to fire a thread's torn-down event; only the teardown task makes one.
 pub struct TornDown(());
 
@@ -106,6 +118,7 @@ struct ThreadContext {
     id: Option<ThreadId>,
     /// The only CPU that may run the thread, if any.
     pinned_to: Option<u32>,
+    priority: Priority,
 }
 
 impl ThreadContext {
@@ -118,6 +131,7 @@ impl ThreadContext {
         task_charge: None,
         id: None,
         pinned_to: None,
+        priority: Priority::Normal,
     };
 }
 
@@ -145,6 +159,8 @@ pub struct Thread {
     /// The only CPU the thread may run on (a CPU's boot thread, which polls that CPU's
     /// executor, and a per-CPU reaper), or `None`: any CPU may run or steal it.
     pub(super) pinned_to: Option<u32>,
+    /// Its run queue: fixed when it is made.
+    priority: Priority,
     /// What the thread runs, taken on its first run.
     pub(super) start: SpinLock<Option<Start>>,
     /// Set by a wake that may race with `block_on` deciding to block.
@@ -219,6 +235,11 @@ impl Thread {
     /// How the thread is reaped.
     pub fn strategy(&self) -> Strategy {
         self.strategy
+    }
+
+    /// Its run queue (`Priority`).
+    pub fn priority(&self) -> Priority {
+        self.priority
     }
 
     /// The id of the task that will tear the thread down, if its strategy gives it one.
@@ -327,7 +348,8 @@ fn new_thread(
     start: Start,
     context: ThreadContext,
 ) -> Result<PoolArc<Thread>, KernelStack> {
-    let ThreadContext { process, fpu, fs_base, clear_child_tid, task_charge, id, pinned_to } = context;
+    let ThreadContext { process, fpu, fs_base, clear_child_tid, task_charge, id, pinned_to, priority } =
+        context;
     let thread = Thread {
         id: id.unwrap_or_else(ThreadId::reserve),
         name,
@@ -335,6 +357,7 @@ fn new_thread(
         state: AtomicU8::new(ThreadState::Runnable as u8),
         last_cpu: AtomicU32::new(pinned_to.unwrap_or_else(cpu::this_cpu_index)),
         pinned_to,
+        priority,
         start: SpinLock::new(Some(start)),
         wakeup_pending: AtomicBool::new(false),
         exiting: AtomicBool::new(false),
@@ -440,6 +463,7 @@ pub fn spawn_forked(
             task_charge: Some(task_charge),
             id: Some(id),
             pinned_to: None,
+            priority: Priority::Normal,
         },
         cpu::make_runnable_beside_creator,
     )
@@ -486,16 +510,18 @@ fn spawn_thread(
 }
 
 /// Makes a thread that runs `entry` and never exits, so it has no teardown task: an idle
-/// thread (never queued: the CPU falls back to it) or a reaper; run only by CPU
-/// `pinned_to`, if given.
+/// thread (never queued: the CPU falls back to it) or a reaper (`Priority::Kernel`); run
+/// only by CPU `pinned_to`, if given.
 pub(super) fn new_permanent(
     name: &'static str,
     entry: Box<dyn FnOnce() + Send>,
     pinned_to: Option<u32>,
+    priority: Priority,
 ) -> PoolArc<Thread> {
     let slot = slots::claim().expect("sched: no thread slot at boot");
     let stack = stacks::allocate(name).expect("sched: no stack at boot");
-    new_thread(name, slot, stack, Start::Kernel(entry), ThreadContext { pinned_to, ..ThreadContext::KERNEL })
+    let context = ThreadContext { pinned_to, priority, ..ThreadContext::KERNEL };
+    new_thread(name, slot, stack, Start::Kernel(entry), context)
         .unwrap_or_else(|_| panic!("sched: out of memory at boot"))
 }
 
@@ -510,6 +536,7 @@ pub(super) fn new_boot(name: &'static str, cpu_index: u32) -> PoolArc<Thread> {
         state: AtomicU8::new(ThreadState::Running as u8),
         last_cpu: AtomicU32::new(cpu_index),
         pinned_to: Some(cpu_index),
+        priority: Priority::Normal,
         start: SpinLock::new(None),
         wakeup_pending: AtomicBool::new(false),
         exiting: AtomicBool::new(false),

@@ -19,6 +19,8 @@ use conquer_once::spin::OnceCell;
 use crossbeam_queue::ArrayQueue;
 use x86_64::instructions::interrupts::without_interrupts;
 
+pub use super::teardown::{torn_down_elsewhere, torn_down_on_dying_cpu};
+
 use super::slots::max_threads;
 use super::thread::{self, Thread};
 use super::{block, cpu, switch, teardown};

@@ -201,12 +201,11 @@ pub(super) fn poll_tasks_at_voluntary_switch() {
     if preemption_disabled() {
         return;
     }
-    // The executor is looked up with preemption off: a thread may move to another CPU at
-    // any preemption point, and only a CPU's own executor may be polled there.
+    // Polled with preemption off: a thread may move to another CPU at any preemption
+    // point, and a CPU polls as itself (its own queue first).
     without_preemption(|| {
-        let executor = crate::tasks::executor();
-        if executor.queued_tasks() > 0 {
-            executor.run_ready(VOLUNTARY_SWITCH_TASK_BUDGET);
+        if crate::tasks::any_ready() {
+            crate::tasks::run_ready(VOLUNTARY_SWITCH_TASK_BUDGET);
         }
     });
 }
@@ -266,6 +265,6 @@ pub fn on_timer_tick(task_budget: usize) {
     if cpu.preempt_disabled() {
         return;
     }
-    without_preemption(|| crate::tasks::executor().run_ready(task_budget));
+    without_preemption(|| crate::tasks::run_ready(task_budget));
     schedule();
 }

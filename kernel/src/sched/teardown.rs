@@ -11,8 +11,12 @@
 //! task charge (the thread counts drop here, R8) and announce the thread torn down. The
 //! reapers of `reaping` run the same body. The control block goes when the last reference
 //! to it does.
+//!
+//! The off-CPU event's wake makes the teardown task ready on the CPU the thread died on
+//! (`tasks`); an idle CPU may steal it from there. The body counts which of the two ran it
+//! (`torn_down_on_dying_cpu`, `torn_down_elsewhere`).
 
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use hardware::context::RetireError;
 
@@ -92,6 +96,7 @@ pub(super) fn tear_down(dead: PoolArc<Thread>, via: Via) {
     drop(dead.task_charge.lock().take());
     crate::trace::thread_event(&dead, "stack-freed");
     record_exit_latency(&dead);
+    count_where_torn_down(&dead);
     match via {
         Via::OffCpuEvent => slots::release(dead.slot),
         Via::DeadList => slots::release_unused(dead.slot),
@@ -103,7 +108,7 @@ pub(super) fn tear_down(dead: PoolArc<Thread>, via: Via) {
 }
 
 /// TSC cycles from the last thread's exit to its stack being freed.
-static LAST_EXIT_TO_TEARDOWN_CYCLES: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+static LAST_EXIT_TO_TEARDOWN_CYCLES: AtomicU64 = AtomicU64::new(0);
 
 fn record_exit_latency(thread: &Thread) {
     let cycles = crate::arch::cpu::read_tsc().saturating_sub(thread.exit_tsc.load(Ordering::Relaxed));
@@ -113,4 +118,27 @@ fn record_exit_latency(thread: &Thread) {
 /// TSC cycles between the most recent thread exit and its stack being freed.
 pub fn last_exit_to_teardown_cycles() -> u64 {
     LAST_EXIT_TO_TEARDOWN_CYCLES.load(Ordering::Relaxed)
+}
+
+/// Threads torn down on the CPU they last ran on (died on), and on another CPU.
+static TORN_DOWN_ON_DYING_CPU: AtomicU64 = AtomicU64::new(0);
+static TORN_DOWN_ELSEWHERE: AtomicU64 = AtomicU64::new(0);
+
+/// Counts where `dead` is torn down. The caller stays on its CPU (task context or
+/// preemption disabled).
+fn count_where_torn_down(dead: &Thread) {
+    let on_dying_cpu = super::cpu::this_cpu_index() == dead.last_cpu.load(Ordering::Relaxed);
+    let counter = if on_dying_cpu { &TORN_DOWN_ON_DYING_CPU } else { &TORN_DOWN_ELSEWHERE };
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Threads torn down, by any strategy, on the CPU they died on, since boot.
+pub fn torn_down_on_dying_cpu() -> u64 {
+    TORN_DOWN_ON_DYING_CPU.load(Ordering::Relaxed)
+}
+
+/// Threads torn down, by any strategy, on another CPU than the one they died on (a thief,
+/// or a reaper elsewhere), since boot.
+pub fn torn_down_elsewhere() -> u64 {
+    TORN_DOWN_ELSEWHERE.load(Ordering::Relaxed)
 }

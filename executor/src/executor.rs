@@ -207,11 +207,6 @@ impl Executor {
         self.shared.ready.len_of(queue)
     }
 
-    /// How many ready queues (CPUs) the executor serves.
-    pub fn queues(&self) -> usize {
-        self.shared.ready.count()
-    }
-
     /// The task limit this executor was built with.
     pub fn max_tasks(&self) -> usize {
         self.shared.max_tasks

@@ -163,7 +163,8 @@ fn each_cpu_may_poll_from_inside_another_cpus_poll() {
     assert!(ran_inside.load(Ordering::SeqCst));
 }
 
-/// Threads per role in the stress test below.
+/// The stress test below: CPUs (each with a polling thread and a waking thread), tasks,
+/// and wakes each task gets.
 const STRESS_CPUS: usize = 4;
 const STRESS_TASKS: usize = 8;
 const STRESS_WAKES_PER_TASK: usize = 2_000;

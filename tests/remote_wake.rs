@@ -1,6 +1,7 @@
-//! Wake-ups across CPUs: a task on one CPU's executor, woken by threads that run on every
-//! CPU, loses no wake-up — each wake is a remote enqueue onto the task's executor, plus a
-//! reschedule IPI when that CPU is halted.
+//! Wake-ups across CPUs: a task woken by threads that run on every CPU loses no wake-up and
+//! is never polled by two CPUs at once — each wake queues it on the waking CPU's ready
+//! queue (unless it is queued already, or marks it to be queued again when it is being
+//! polled), and whichever CPU finds it there, or steals it, polls it.
 #![no_std]
 #![no_main]
 #![feature(custom_test_frameworks)]
@@ -29,6 +30,10 @@ struct Mailbox {
     sent: AtomicU64,
     waker: AtomicWaker,
     done: AtomicBool,
+    /// Set while a CPU polls the task.
+    in_poll: AtomicBool,
+    /// CPUs that polled the task, one bit each.
+    polled_on: AtomicU64,
 }
 
 #[test_case]
@@ -39,14 +44,20 @@ fn a_task_woken_ten_thousand_times_from_every_cpu_loses_no_wake_up() {
         sent: AtomicU64::new(0),
         waker: AtomicWaker::new(),
         done: AtomicBool::new(false),
+        in_poll: AtomicBool::new(false),
+        polled_on: AtomicU64::new(0),
     });
     let watched = mailbox.clone();
     tasks::spawn("woken", async move {
         let mut polls = 0u64;
         poll_fn(|context| {
+            assert!(!watched.in_poll.swap(true, Ordering::SeqCst), "two CPUs polled the task at once");
+            watched.polled_on.fetch_or(1 << cpu::this_cpu_index(), Ordering::Relaxed);
             polls += 1;
             watched.waker.register(context.waker());
-            if watched.sent.load(Ordering::Acquire) == total { Poll::Ready(()) } else { Poll::Pending }
+            let all_seen = watched.sent.load(Ordering::Acquire) == total;
+            watched.in_poll.store(false, Ordering::SeqCst);
+            if all_seen { Poll::Ready(()) } else { Poll::Pending }
         })
         .await;
         assert!(polls <= total + 1, "more polls than wakes");
@@ -84,7 +95,10 @@ fn a_task_woken_ten_thousand_times_from_every_cpu_loses_no_wake_up() {
     // test runner's timeout fails the test.
     tasks::run_until(|| mailbox.done.load(Ordering::Acquire));
     let used = cpus_used.load(Ordering::Relaxed).count_ones();
-    kernel::println!("remote wake: {total} wakes from {wakers} threads on {used} CPU(s)");
+    let pollers = mailbox.polled_on.load(Ordering::Relaxed).count_ones();
+    kernel::println!(
+        "remote wake: {total} wakes from {wakers} threads on {used} CPU(s), polled on {pollers} CPU(s)"
+    );
     if cpu::online_count() > 1 {
         assert!(used > 1, "the waker threads all ran on one CPU");
     }

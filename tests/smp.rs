@@ -1,5 +1,7 @@
 //! SMP bring-up: every processor of the MADT comes online with its own CPU index, takes
-//! IPIs, and the boot CPU's local APIC timer ticks at `time::TICK_HZ`. Runs at whatever
+//! IPIs, and the boot CPU's local APIC timer ticks at `time::TICK_HZ`; and teardown work
+//! across CPUs: a thread's teardown becomes ready on the CPU it died on, and an idle CPU
+//! steals it from a busy one. Runs at whatever
 //! `-smp` QEMU gets: `cargo ktest --test smp` boots one CPU, `cargo ktest --test smp --
 //! -smp 4` four.
 #![no_std]
@@ -8,10 +10,17 @@
 #![test_runner(kernel::testing::run_tests)]
 #![reexport_test_harness_main = "test_main"]
 
+extern crate alloc;
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
 use kernel::arch::{acpi, apic, cpu, vectors};
-use kernel::smp;
-use kernel::time;
+use kernel::sched::reaping;
+use kernel::sched::thread::ThreadState;
 use kernel::traps::irq;
+use kernel::{println, sched, smp, time};
 
 kernel::qemu_test_main!();
 
@@ -100,21 +109,126 @@ fn no_local_apic_reported_an_error() {
 /// between CPUs whose TSCs disagreed would see time jump.
 #[test_case]
 fn every_cpu_reads_the_same_tsc() {
-    use core::sync::atomic::{AtomicU64, Ordering};
     static READING: AtomicU64 = AtomicU64::new(0);
-    for index in 0..kernel::sched::cpu::online_count() {
+    for index in 0..sched::cpu::online_count() {
         READING.store(0, Ordering::SeqCst);
         let before = cpu::read_tsc();
-        let executor = kernel::tasks::executor_of(index).expect("an online CPU has no executor");
-        executor
-            .spawn("read-tsc", async { READING.store(cpu::read_tsc(), Ordering::SeqCst) })
-            .expect("spawning on another CPU's executor");
-        assert!(within_a_second(|| READING.load(Ordering::SeqCst) != 0), "CPU {index} did not run the task");
+        let reader =
+            sched::spawn_pinned("read-tsc", index, || READING.store(cpu::read_tsc(), Ordering::SeqCst))
+                .expect("spawning a thread pinned to another CPU");
+        assert!(
+            within_a_second(|| READING.load(Ordering::SeqCst) != 0),
+            "CPU {index} did not run the thread"
+        );
         let after = cpu::read_tsc();
         let reading = READING.load(Ordering::SeqCst);
         assert!(
             (before..=after).contains(&reading),
             "CPU {index}'s TSC read {reading}, outside the boot CPU's {before}..={after}"
         );
+        sched::block_on(reader.torn_down());
     }
+}
+
+/// Threads that die on CPU k (pinned there) are torn down on CPU k: the off-CPU event the
+/// switch path fires there makes the teardown ready on CPU k's queue, and CPU k, going idle,
+/// polls its own queue first. Were the teardown tied to the CPU that made the thread (the
+/// boot CPU, which waits here), none would be.
+#[test_case]
+fn a_thread_is_torn_down_on_the_cpu_it_died_on() {
+    const ROUNDS: u64 = 16;
+    let cpus = sched::cpu::online_count();
+    if cpus < 2 {
+        println!("smp: one CPU, so every thread dies and is torn down on it: nothing to check");
+        return;
+    }
+    let on_before = reaping::torn_down_on_dying_cpu();
+    let elsewhere_before = reaping::torn_down_elsewhere();
+    for _ in 0..ROUNDS {
+        for index in 1..cpus {
+            let handle = sched::spawn_pinned("dies-there", index, || {}).expect("spawn failed");
+            sched::block_on(handle.torn_down());
+        }
+    }
+    let on_dying_cpu = reaping::torn_down_on_dying_cpu() - on_before;
+    let elsewhere = reaping::torn_down_elsewhere() - elsewhere_before;
+    println!("smp: {on_dying_cpu} thread(s) torn down on the CPU they died on, {elsewhere} elsewhere");
+    assert!(
+        on_dying_cpu + elsewhere >= ROUNDS * u64::from(cpus - 1),
+        "{} threads died and only {} were torn down",
+        ROUNDS * u64::from(cpus - 1),
+        on_dying_cpu + elsewhere
+    );
+    // The boot CPU may steal one now and then (it polls when it blocks); most stay put.
+    assert!(
+        on_dying_cpu * 4 >= (on_dying_cpu + elsewhere) * 3,
+        "only {on_dying_cpu} of {} teardowns ran on the CPU their thread died on",
+        on_dying_cpu + elsewhere
+    );
+}
+
+/// Threads that die on a CPU which then stays busy — a thread spinning there with
+/// preemption disabled, so that CPU polls nothing — are torn down all the same, by the
+/// other CPUs stealing their teardowns from its queue. Were a teardown tied to one CPU's
+/// executor (here the busy CPU made the threads), they would wait for the spinner to stop.
+#[test_case]
+fn an_idle_cpu_steals_teardown_work_from_a_busy_one() {
+    const DYING: usize = 8;
+    /// How long the busy CPU stays busy at most, in the boot CPU's ticks (well below the
+    /// lockup detector's threshold).
+    const BUSY_TICKS: u64 = 150;
+    static ALL_DEAD: AtomicBool = AtomicBool::new(false);
+    static RELEASE: AtomicBool = AtomicBool::new(false);
+    static TIMED_OUT: AtomicBool = AtomicBool::new(false);
+    let cpus = sched::cpu::online_count();
+    if cpus < 2 {
+        println!("smp: one CPU, so no other CPU can steal: nothing to check");
+        return;
+    }
+    let busy_cpu = cpus - 1;
+    ALL_DEAD.store(false, Ordering::SeqCst);
+    RELEASE.store(false, Ordering::SeqCst);
+    TIMED_OUT.store(false, Ordering::SeqCst);
+    let handed_back: Arc<spin::Mutex<Vec<sched::JoinHandle>>> = Arc::default();
+    let handoff = handed_back.clone();
+    let elsewhere_before = reaping::torn_down_elsewhere();
+    let busy = sched::spawn_pinned("busy", busy_cpu, move || {
+        let dying: Vec<_> = (0..DYING)
+            .map(|_| sched::spawn_pinned("dies-on-busy", busy_cpu, || {}).expect("spawn failed"))
+            .collect();
+        // They run and die here, one after another, while this thread yields to them.
+        while dying.iter().any(|handle| handle.thread().state() != ThreadState::Dead) {
+            sched::yield_now();
+        }
+        *handoff.lock() = dying;
+        // No preemption: no tick polls tasks here, and no switch happens.
+        sched::without_preemption(|| {
+            ALL_DEAD.store(true, Ordering::SeqCst);
+            let deadline = time::ticks() + BUSY_TICKS;
+            while !RELEASE.load(Ordering::SeqCst) {
+                if time::ticks() >= deadline {
+                    TIMED_OUT.store(true, Ordering::SeqCst);
+                    break;
+                }
+                core::hint::spin_loop();
+            }
+        });
+    })
+    .expect("spawn failed");
+    while !ALL_DEAD.load(Ordering::SeqCst) {
+        sched::yield_now();
+    }
+    let dying = core::mem::take(&mut *handed_back.lock());
+    for handle in dying {
+        sched::block_on(handle.torn_down());
+    }
+    let stolen = reaping::torn_down_elsewhere() - elsewhere_before;
+    RELEASE.store(true, Ordering::SeqCst);
+    sched::block_on(busy.torn_down());
+    println!("smp: {stolen} of {DYING} teardowns run away from busy CPU {busy_cpu}");
+    assert!(
+        !TIMED_OUT.load(Ordering::SeqCst),
+        "the teardowns waited for busy CPU {busy_cpu}: no other CPU stole them"
+    );
+    assert!(stolen >= 1, "no teardown ran on another CPU than busy CPU {busy_cpu}");
 }

@@ -1,25 +1,15 @@
-//! Atomics and `Arc` from `core`/`alloc`, or from loom when the crate is model-checked.
+//! Atomics from `core`, or from loom when the crate is model-checked.
 //!
 //! Code that takes part in the wake/poll handshake imports its atomics from here so that
-//! `RUSTFLAGS="--cfg loom"` builds run it under loom's exhaustive scheduler.
+//! `RUSTFLAGS="--cfg loom"` builds run it under loom's exhaustive scheduler. `Arc` is
+//! `alloc`'s in both builds: a `Waker` is built from it (`alloc::task::Wake`), which loom's
+//! `Arc` cannot back, and its reference counts are not what the models check.
 
-#[cfg(loom)]
-pub(crate) use loom::sync::Arc;
-#[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
-
-#[cfg(not(loom))]
 pub(crate) use alloc::sync::Arc;
 #[cfg(not(loom))]
 pub(crate) use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
-
-/// `Arc::new` that gives `None` when the heap has no room (loom's `Arc` cannot fail).
-pub(crate) fn try_arc<T>(value: T) -> Option<Arc<T>> {
-    #[cfg(loom)]
-    return Some(Arc::new(value));
-    #[cfg(not(loom))]
-    Arc::try_new(value).ok()
-}
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
 /// Tells the processor — or loom's scheduler — that this thread waits on another.
 pub(crate) fn spin_hint() {

@@ -16,15 +16,15 @@ use crate::task::TaskId;
 pub enum TaskEvent {
     /// The task was created and queued.
     Spawn,
-    /// The task was woken; `queued` says whether that put it in the ready queue (false when
-    /// it already was there, or had finished).
+    /// The task was woken; `queued` says whether that will have it polled again: it queued
+    /// the task, or marked it to be queued again when the poll under way ends (false when
+    /// it was queued already, or had finished).
     Wake { queued: bool },
     /// The executor is about to poll the task.
     PollBegin,
     /// The poll returned; `ready` when the future completed.
     PollEnd { ready: bool },
-    /// The task's future has been dropped. Its slot is given back right after, or, when a
-    /// wake during the final poll left an entry in the ready queue, when that is popped.
+    /// The task's future has been dropped; its slot is given back right after.
     Complete,
 }
 

@@ -25,12 +25,12 @@ fn a_fire_after_the_wait_wakes_the_waiter() {
     let executor = Executor::new(4);
     let event = Arc::new(OneShotEvent::new());
     let done = waiting_task(&executor, event.clone());
-    executor.run_ready(usize::MAX);
+    executor.run_ready(0, usize::MAX);
     assert!(!done.load(Ordering::SeqCst));
     assert_eq!(executor.queued_tasks(), 0, "the waiter should be parked");
     event.fire(Fire);
     assert_eq!(executor.queued_tasks(), 1, "firing did not wake the waiter");
-    executor.run_ready(usize::MAX);
+    executor.run_ready(0, usize::MAX);
     assert!(done.load(Ordering::SeqCst));
 }
 
@@ -40,7 +40,7 @@ fn a_fire_before_the_wait_completes_it_at_once() {
     let event = Arc::new(OneShotEvent::new());
     event.fire(Fire);
     let done = waiting_task(&executor, event.clone());
-    executor.run_ready(1);
+    executor.run_ready(0, 1);
     assert!(done.load(Ordering::SeqCst));
     assert!(event.has_fired());
 }
@@ -61,7 +61,7 @@ fn dropping_the_waiter_before_the_fire_is_harmless() {
             .await;
         })
         .unwrap();
-    executor.run_ready(usize::MAX);
+    executor.run_ready(0, usize::MAX);
     event.fire(Fire);
     assert_eq!(executor.queued_tasks(), 0, "the finished task was queued again");
     assert_eq!(executor.live_tasks(), 0);
@@ -83,10 +83,10 @@ fn a_rearmed_event_fires_again() {
     event.rearm();
     assert!(!event.has_fired());
     let done = waiting_task(&executor, event.clone());
-    executor.run_ready(usize::MAX);
+    executor.run_ready(0, usize::MAX);
     assert!(!done.load(Ordering::SeqCst));
     event.fire(Fire);
-    executor.run_ready(usize::MAX);
+    executor.run_ready(0, usize::MAX);
     assert!(done.load(Ordering::SeqCst));
 }
 

@@ -1,6 +1,6 @@
-//! Host tests of the executor's rules: one queue entry per task however often it is woken,
-//! harmless wakes after completion, slots given back exactly, timers in deadline order, and
-//! an idle loop that never halts past a wakeup.
+//! Host tests of the executor's rules on one CPU: one queue entry per task however often it
+//! is woken, harmless wakes after completion, slots given back exactly, timers in deadline
+//! order, and an idle loop that never halts past a wakeup. `stealing.rs` tests several CPUs.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,7 +26,7 @@ fn thousand_wakes_of_one_task_make_one_queue_entry() {
     let waker_slot = Arc::new(Mutex::new(None));
     let release = Arc::new(AtomicUsize::new(0));
     executor.spawn("parked", parked(waker_slot.clone(), release.clone())).unwrap();
-    assert_eq!(executor.run_ready(usize::MAX), 1);
+    assert_eq!(executor.run_ready(0, usize::MAX), 1);
     assert_eq!(executor.queued_tasks(), 0);
 
     let waker = waker_slot.lock().unwrap().clone().unwrap();
@@ -34,7 +34,7 @@ fn thousand_wakes_of_one_task_make_one_queue_entry() {
         waker.wake_by_ref();
     }
     assert_eq!(executor.queued_tasks(), 1);
-    assert_eq!(executor.run_ready(usize::MAX), 1, "the task was polled more than once");
+    assert_eq!(executor.run_ready(0, usize::MAX), 1, "the task was polled more than once");
 }
 
 #[test]
@@ -43,14 +43,14 @@ fn a_wake_after_completion_is_harmless() {
     let waker_slot = Arc::new(Mutex::new(None));
     let release = Arc::new(AtomicUsize::new(1));
     executor.spawn("finishes", parked(waker_slot.clone(), release)).unwrap();
-    executor.run_ready(usize::MAX);
+    executor.run_ready(0, usize::MAX);
     assert_eq!(executor.live_tasks(), 0);
 
     let waker = waker_slot.lock().unwrap().take().unwrap();
     waker.wake_by_ref();
     waker.wake();
     assert_eq!(executor.queued_tasks(), 0, "a finished task was queued again");
-    assert_eq!(executor.run_ready(usize::MAX), 0);
+    assert_eq!(executor.run_ready(0, usize::MAX), 0);
     assert_eq!(executor.live_tasks(), 0);
 }
 
@@ -66,7 +66,7 @@ fn a_task_that_wakes_itself_on_its_last_poll_gives_its_slot_back_once() {
             }),
         )
         .unwrap();
-    executor.run_ready(usize::MAX);
+    executor.run_ready(0, usize::MAX);
     assert_eq!(executor.live_tasks(), 0);
     // The one slot is free again: a spawn succeeds, a second is refused.
     executor.spawn("next", async {}).unwrap();
@@ -87,7 +87,7 @@ fn ten_thousand_tasks_complete() {
             })
             .unwrap();
     }
-    while executor.run_ready(usize::MAX) > 0 {}
+    while executor.run_ready(0, usize::MAX) > 0 {}
     assert_eq!(done.load(Ordering::Relaxed), TASKS);
     assert_eq!(executor.live_tasks(), 0);
     assert_eq!(Arc::strong_count(&done), 1, "finished tasks still hold their futures");
@@ -99,7 +99,7 @@ fn spawning_beyond_the_limit_is_refused_and_the_limit_frees_up() {
     executor.spawn("a", async {}).unwrap();
     executor.spawn("b", async {}).unwrap();
     assert_eq!(executor.spawn("c", async {}), Err(SpawnError::TooManyTasks { limit: 2 }));
-    executor.run_ready(usize::MAX);
+    executor.run_ready(0, usize::MAX);
     executor.spawn("c", async {}).unwrap();
 }
 
@@ -117,11 +117,11 @@ fn timers_fire_in_deadline_order_and_never_early() {
             })
             .unwrap();
     }
-    executor.run_ready(usize::MAX);
+    executor.run_ready(0, usize::MAX);
     assert_eq!(executor.armed_timers(), 5);
     for _ in 0..10 {
         executor.tick();
-        executor.run_ready(usize::MAX);
+        executor.run_ready(0, usize::MAX);
     }
     let fired = fired.lock().unwrap().clone();
     let deadlines: Vec<u64> = fired.iter().map(|&(deadline, _)| deadline).collect();
@@ -145,7 +145,7 @@ fn a_dropped_sleep_disarms_its_timer() {
             }),
         )
         .unwrap();
-    executor.run_ready(usize::MAX);
+    executor.run_ready(0, usize::MAX);
     assert_eq!(executor.armed_timers(), 1);
     sleep.lock().unwrap().take();
     assert_eq!(executor.armed_timers(), 0);
@@ -161,12 +161,12 @@ fn record(event: &TraceRecord) {
 fn tracing_reports_each_event_in_order_and_only_when_on() {
     let executor = Executor::with_trace_sink(4, record);
     executor.spawn("untraced", async {}).unwrap();
-    executor.run_ready(usize::MAX);
+    executor.run_ready(0, usize::MAX);
     assert!(TRACE.lock().unwrap().is_empty());
 
     executor.set_tracing(true);
     executor.spawn("traced", executor::yield_now()).unwrap();
-    executor.run_ready(usize::MAX);
+    executor.run_ready(0, usize::MAX);
     let events: Vec<TaskEvent> = TRACE.lock().unwrap().iter().map(|record| record.event).collect();
     assert_eq!(
         events,
@@ -301,12 +301,12 @@ fn polling_from_inside_a_poll_is_refused() {
         .spawn(
             "re-enters",
             std::future::poll_fn(move |_| {
-                inner.run_ready(1);
+                inner.run_ready(0, 1);
                 Poll::Ready(())
             }),
         )
         .unwrap();
-    executor.run_ready(1);
+    executor.run_ready(0, 1);
 }
 
 static SECTIONS: AtomicUsize = AtomicUsize::new(0);
@@ -319,45 +319,17 @@ fn counting_section(work: &mut dyn FnMut()) {
 #[test]
 fn ready_queue_and_timer_lock_run_inside_the_critical_section() {
     let executor = executor::Executor::with_config(executor::Config {
-        max_tasks: 4,
-        trace_sink: None,
         critical_section: Some(counting_section),
-        push_hook: None,
+        ..executor::Config::new(4)
     });
     let clock = executor.clone();
     executor.spawn("sleeps", async move { clock.sleep(1).await }).unwrap();
     let after_spawn = SECTIONS.load(Ordering::SeqCst);
     assert!(after_spawn >= 1, "the spawn's push ran outside the critical section");
-    executor.run_ready(usize::MAX);
+    executor.run_ready(0, usize::MAX);
     let after_poll = SECTIONS.load(Ordering::SeqCst);
     assert!(after_poll >= after_spawn + 2, "the pop or the timer lock ran outside the critical section");
     executor.tick();
-    executor.run_ready(usize::MAX);
-    assert_eq!(executor.live_tasks(), 0);
-}
-
-static PUSHES_TOLD: AtomicUsize = AtomicUsize::new(0);
-
-fn count_push(argument: usize) {
-    assert_eq!(argument, 7, "the push hook got another executor's argument");
-    PUSHES_TOLD.fetch_add(1, Ordering::SeqCst);
-}
-
-#[test]
-fn the_push_hook_hears_of_every_queued_task_even_when_woken_from_another_thread() {
-    let executor = executor::Executor::with_config(executor::Config {
-        max_tasks: 4,
-        trace_sink: None,
-        critical_section: None,
-        push_hook: Some(executor::PushHook { call: count_push, argument: 7 }),
-    });
-    let event = std::sync::Arc::new(executor::OneShotEvent::<()>::new());
-    let waited = event.clone();
-    executor.spawn("waits", async move { waited.wait().await }).unwrap();
-    assert_eq!(PUSHES_TOLD.load(Ordering::SeqCst), 1, "the spawn's push was not told");
-    executor.run_ready(usize::MAX);
-    std::thread::spawn(move || event.fire(())).join().unwrap();
-    assert_eq!(PUSHES_TOLD.load(Ordering::SeqCst), 2, "the remote wake's push was not told");
-    executor.run_ready(usize::MAX);
+    executor.run_ready(0, usize::MAX);
     assert_eq!(executor.live_tasks(), 0);
 }

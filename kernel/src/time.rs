@@ -1,9 +1,9 @@
 //! Kernel time: timer ticks (counted by the executor's clock) and the TSC, calibrated
 //! against the tick at boot so that traces can print microseconds.
 //!
-//! The tick count is the kernel's clock, the boot CPU's executor (`tasks::clock`), which
-//! `tasks::init` hands down here (`set_clock`) when it makes that executor; reading ticks
-//! before then panics, as reading that executor would.
+//! The tick count is the kernel's clock, the executor's (`tasks::executor`), which the boot
+//! CPU's tick advances and `tasks::init` hands down here (`set_clock`) when it makes the
+//! executor; reading ticks before then panics, as reading the executor would.
 //!
 //! "Since boot" means since the TSC was calibrated, about 40 ms into boot (after the heap and
 //! interrupts are up); before that `micros_since_boot` reads 0. Callable from any context.
@@ -31,7 +31,7 @@ pub fn set_clock(clock: &'static Executor) {
     CLOCK.call_once(|| clock);
 }
 
-/// Timer ticks since the boot CPU's executor started. Panics before `set_clock`.
+/// Timer ticks since the executor started. Panics before `set_clock`.
 pub fn ticks() -> u64 {
     CLOCK.get().expect("time: ticks read before tasks::init set the clock").now()
 }

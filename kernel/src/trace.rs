@@ -20,7 +20,7 @@
 //! Tracing sits below the scheduler it traces: a thread is known here only through
 //! `TracedThread`, which the scheduler's threads implement, and the running thread's id
 //! through the hook `sched::init` sets (`set_current_thread`; until then a process line says
-//! `tid=0`). Task tracing is switched on each executor (`tasks::set_tracing`).
+//! `tid=0`). Task tracing is switched on the executor (`tasks::set_tracing`).
 
 use core::ops::Deref;
 

@@ -5,8 +5,8 @@
 //! threads in 256 MiB, 32,768 in 4 GiB, the ceiling of 131,072 from 16 GiB — and never
 //! fewer than `MIN_THREADS`. Every table sized by the thread count (the thread-slot table,
 //! each CPU's run queue, the reapers' dead lists, the kernel stack region's bookkeeping) is
-//! made at boot (and so is each CPU's executor ready queue, for the threads' teardown
-//! tasks), so the heap is sized to hold them at the limit beside a fixed base; the
+//! made at boot (and so is each CPU's ready queue of the executor, for the threads'
+//! teardown tasks), so the heap is sized to hold them at the limit beside a fixed base; the
 //! frame allocator's own tables grow with RAM. Pure arithmetic, called once at boot.
 
 use crate::PAGE_SIZE;

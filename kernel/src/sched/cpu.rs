@@ -42,7 +42,7 @@
 //! thread at its next tick, or an idle CPU steals the thread at its own (`halt`'s
 //! wake-ups look at every queue): at most one tick late. A CPU whose queue is empty steals
 //! from the others' run queues (`next_runnable`). A pinned thread (`Thread::pinned_to`: a
-//! CPU's boot thread, which polls its CPU's executor, and a per-CPU reaper) always goes to
+//! CPU's boot thread, which polls tasks as its CPU, and a per-CPU reaper) always goes to
 //! its own CPU and is never stolen: a thief that pops one puts it back (`steal`). A
 //! kernel-priority thread never goes beside the running thread: placement's general rule
 //! places it (the global reaper goes to its last CPU if idle, else to an idle one, else to
@@ -336,13 +336,13 @@ impl Cpu {
             || online().any(|cpu| cpu.id != self.id && cpu.stealable.load(Ordering::SeqCst) > 0)
     }
 
-    /// The idle loop's halt: announces it, looks for work once more (tasks of this CPU's
-    /// executor, runnable threads), and halts with `halt` (which must enable interrupts
-    /// and halt in one step) only if there is none. Interrupts must be off.
+    /// The idle loop's halt: announces it, looks for work once more (a task ready on any
+    /// CPU's queue, which this CPU would steal; runnable threads), and halts with `halt`
+    /// (which must enable interrupts and halt in one step) only if there is none.
+    /// Interrupts must be off.
     pub fn halt_unless_work(&self, halt: impl FnOnce()) {
         self.halted.store(true, Ordering::SeqCst);
-        let tasks_ready = crate::tasks::try_executor().is_some_and(|executor| executor.queued_tasks() > 0);
-        if tasks_ready || self.has_runnable() {
+        if crate::tasks::any_ready() || self.has_runnable() {
             self.halted.store(false, Ordering::Relaxed);
             return;
         }
@@ -470,8 +470,8 @@ fn place(thread: PoolArc<Thread>) {
     kick(target.id);
 }
 
-/// Tells CPU `index` that it has new work (a thread on its queue, a task on its
-/// executor): sends it a reschedule IPI if it is halted. The calling CPU needs no IPI.
+/// Tells CPU `index` that it has new work (a thread on its queue): sends it a reschedule
+/// IPI if it is halted. The calling CPU needs no IPI.
 pub fn kick(index: u32) {
     if index == this_cpu_index() {
         return;
@@ -537,12 +537,11 @@ pub(super) fn init_boot_cpu() {
 }
 
 /// An application processor's way into the scheduler, called by `smp` on the AP's
-/// first stack with interrupts off: its `Cpu` and executor, the bring-up context as its
+/// first stack with interrupts off: its `Cpu`, the bring-up context as its
 /// boot thread *and* idle thread (it has nothing else to do), its reaper, its tick; then
 /// it serves tasks and threads for good.
 pub fn run_application_cpu(index: u32) -> ! {
     assert!((index as usize) < MAX_CPUS, "sched: CPU {index} is beyond MAX_CPUS");
-    crate::tasks::init_cpu(index);
     let cpu: &'static PerCpu<Cpu> = Box::leak(Box::new(PerCpu::new(Cpu::new(index))));
     crate::arch::percpu::install(cpu);
     let idle = thread::new_boot(IDLE_NAMES[index as usize], index);

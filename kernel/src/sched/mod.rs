@@ -42,7 +42,8 @@ pub use switch::{PreemptionOff, preemption_disabled, without_preemption, yield_n
 pub use task_charge::{TaskCharge, user_tasks};
 pub use teardown::{die, last_exit_to_teardown_cycles};
 pub use thread::{
-    JoinHandle, SpawnError, Thread, ThreadId, UserThread, spawn, spawn_forked, spawn_user, spawn_with_fpu,
+    JoinHandle, SpawnError, Thread, ThreadId, UserThread, spawn, spawn_forked, spawn_pinned, spawn_user,
+    spawn_with_fpu,
 };
 pub use wait_queue::WaitQueue;
 

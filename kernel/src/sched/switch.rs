@@ -204,12 +204,11 @@ pub(super) fn poll_tasks_at_voluntary_switch() {
     if preemption_disabled() {
         return;
     }
-    // The executor is looked up with preemption off: a thread may move to another CPU at
-    // any preemption point, and only a CPU's own executor may be polled there.
+    // Polled with preemption off: a thread may move to another CPU at any preemption
+    // point, and a CPU polls as itself (its own queue first).
     without_preemption(|| {
-        let executor = crate::tasks::executor();
-        if executor.queued_tasks() > 0 {
-            executor.run_ready(VOLUNTARY_SWITCH_TASK_BUDGET);
+        if crate::tasks::any_ready() {
+            crate::tasks::run_ready(VOLUNTARY_SWITCH_TASK_BUDGET);
         }
     });
 }
@@ -220,7 +219,7 @@ pub(super) fn poll_ready_tasks() -> usize {
     if preemption_disabled() {
         return 0;
     }
-    without_preemption(|| crate::tasks::executor().run_ready(crate::tasks::POLL_BUDGET))
+    without_preemption(|| crate::tasks::run_ready(crate::tasks::POLL_BUDGET))
 }
 
 /// Whether the current context may not be preempted.
@@ -290,7 +289,7 @@ pub fn on_timer_tick(task_budget: usize) {
     }
     without_preemption(|| {
         x86_64::instructions::interrupts::enable();
-        crate::tasks::executor().run_ready(task_budget);
+        crate::tasks::run_ready(task_budget);
         x86_64::instructions::interrupts::disable();
     });
     schedule();

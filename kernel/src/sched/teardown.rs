@@ -12,8 +12,11 @@
 //! reapers of `reaping` run the same body. The control block goes when the last reference
 //! to it does. Both ends count for `reaping_stats` (a death, a thread freed and how long
 //! after) and `reaping` (whether the teardown ran on the CPU the thread died on).
+//!
+//! The off-CPU event's wake makes the teardown task ready on the CPU the thread died on
+//! (`tasks`); an idle CPU may steal it from there.
 
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use hardware::context::RetireError;
 
@@ -108,7 +111,7 @@ pub(super) fn tear_down(dead: PoolArc<Thread>, via: Via) {
 }
 
 /// TSC cycles from the last thread's exit to its stack being freed.
-static LAST_EXIT_TO_TEARDOWN_CYCLES: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+static LAST_EXIT_TO_TEARDOWN_CYCLES: AtomicU64 = AtomicU64::new(0);
 
 fn record_exit_latency(thread: &Thread) -> u64 {
     let cycles = crate::arch::cpu::read_tsc().saturating_sub(thread.exit_tsc.load(Ordering::Relaxed));

@@ -389,6 +389,18 @@ pub fn spawn(name: &'static str, entry: impl FnOnce() + Send + 'static) -> Resul
     spawn_thread(name, Start::Kernel(Box::new(entry)), ThreadContext::KERNEL, cpu::make_runnable)
 }
 
+/// Like `spawn`, for a kernel thread that only CPU `cpu_index`, which must be online, runs
+/// (for tests that need work done, or a thread to die, on a given CPU).
+pub fn spawn_pinned(
+    name: &'static str,
+    cpu_index: u32,
+    entry: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle, SpawnError> {
+    assert!(cpu::cpu(cpu_index).is_some(), "sched: a thread pinned to CPU {cpu_index}, which is not online");
+    let context = ThreadContext { pinned_to: Some(cpu_index), ..ThreadContext::KERNEL };
+    spawn_thread(name, Start::Kernel(Box::new(entry)), context, cpu::make_runnable)
+}
+
 /// Like `spawn`, for a kernel thread that uses x87/SSE registers: the switch saves and
 /// restores them (user threads always get this).
 pub fn spawn_with_fpu(

@@ -70,7 +70,7 @@ impl WaitQueue {
             // Ready tasks are polled only by a waiter about to block: one whose condition
             // holds (the usual case of a woken thread) returns without them, so the
             // teardown of the thread whose exit woke it is off its way back to its caller.
-            if crate::tasks::ready_here() {
+            if crate::tasks::any_ready() {
                 if self.holds(&me, &condition) {
                     return;
                 }

@@ -122,6 +122,12 @@ where
     executor().spawn(name, future)
 }
 
+/// Tasks ready on this CPU's own queue: a hint, since a preemptible caller may be on another
+/// CPU by the time it acts on it.
+pub fn ready_here() -> usize {
+    try_executor().map_or(0, |executor| executor.queued_tasks_on(this_cpu_queue()))
+}
+
 /// Polls up to `budget` ready tasks as this CPU: its own queue's first, then stolen ones.
 /// Call with preemption disabled (the thread must stay on this CPU while it polls as it),
 /// never from inside a poll. Returns how many polls it made.

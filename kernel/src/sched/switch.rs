@@ -179,8 +179,14 @@ pub(super) extern "C" fn thread_start() -> ! {
     x86_64::instructions::interrupts::enable();
     match start {
         Some(Start::Kernel(entry)) => entry(),
-        Some(Start::User { entry, stack_pointer }) => crate::arch::user::enter_user(entry, stack_pointer),
-        Some(Start::Fork(registers)) => crate::arch::syscall::return_to_user(&registers),
+        Some(Start::User { entry, stack_pointer }) => {
+            on_return_to_user(UserReturn::Other);
+            crate::arch::user::enter_user(entry, stack_pointer)
+        }
+        Some(Start::Fork(registers)) => {
+            on_return_to_user(UserReturn::Other);
+            crate::arch::syscall::return_to_user(&registers)
+        }
         None => {}
     }
     super::teardown::die()
@@ -209,6 +215,52 @@ pub(super) fn poll_tasks_at_voluntary_switch() {
     without_preemption(|| {
         if crate::tasks::any_ready() {
             crate::tasks::run_ready(VOLUNTARY_SWITCH_TASK_BUDGET);
+        }
+    });
+}
+
+/// How a thread is on its way back to user mode.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum UserReturn {
+    /// The end of a system call: the thread may be a waiter whose wake-up is somebody's
+    /// critical path (a parent collecting its child).
+    SystemCall,
+    /// A new thread's first entry, or the end of an interrupt that preempted user mode.
+    Other,
+}
+
+/// Ready tasks on a CPU's own queue at which a thread returning from a system call polls
+/// them: a backlog, torn down as a batch.
+const SYSTEM_CALL_BACKLOG: usize = 8;
+
+/// The way back to user mode: a thread that finds ready tasks on its CPU's own queue —
+/// dead threads' teardowns, say — polls them before it goes on, as Linux runs pending work
+/// on its exit to user mode, with interrupts enabled, preemption disabled and no lock held.
+///
+/// A thread resumed after preemption or entering user mode for the first time polls
+/// whatever is ready: it owes nobody latency, and the switch that brought it here is
+/// usually a death's, so the dead thread is torn down within microseconds, on the CPU it
+/// died on, without a switch (a reaper needs two). Creation so pays for the dead before it
+/// runs, as FreeBSD's `thread_alloc` reaps zombie threads, and a storm's threads, each
+/// starting where the last one died, tear it down as they go. A thread returning from a
+/// system call polls only a backlog of `SYSTEM_CALL_BACKLOG`: a parent woken by its child's
+/// exit finds one teardown ready, which stays off its way back (the next thread, tick,
+/// idle loop or block runs it). The check is made before preemption is touched, so a
+/// return with nothing waiting pays two loads.
+pub fn on_return_to_user(how: UserReturn) {
+    let backlog = match how {
+        UserReturn::SystemCall => SYSTEM_CALL_BACKLOG,
+        UserReturn::Other => 1,
+    };
+    if crate::tasks::ready_here() < backlog || preemption_disabled() {
+        return;
+    }
+    without_preemption(|| {
+        let masked = !x86_64::instructions::interrupts::are_enabled();
+        x86_64::instructions::interrupts::enable();
+        crate::tasks::run_ready(crate::tasks::POLL_BUDGET);
+        if masked {
+            x86_64::instructions::interrupts::disable();
         }
     });
 }

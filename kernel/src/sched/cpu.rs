@@ -439,8 +439,12 @@ fn register(cpu: &'static Cpu) {
 pub fn make_runnable(thread: PoolArc<Thread>) {
     without_interrupts(|| {
         let here = this_cpu();
-        let queued =
-            if here.running_thread_exiting() { here.queue_beside_running(thread) } else { Err(thread) };
+        let queued = if here.running_thread_exiting() {
+            thread.woken_by_exit.store(true, Ordering::Relaxed);
+            here.queue_beside_running(thread)
+        } else {
+            Err(thread)
+        };
         if let Err(thread) = queued {
             place(thread);
         }

@@ -180,11 +180,11 @@ pub(super) extern "C" fn thread_start() -> ! {
     match start {
         Some(Start::Kernel(entry)) => entry(),
         Some(Start::User { entry, stack_pointer }) => {
-            on_return_to_user(UserReturn::Other);
+            on_return_to_user();
             crate::arch::user::enter_user(entry, stack_pointer)
         }
         Some(Start::Fork(registers)) => {
-            on_return_to_user(UserReturn::Other);
+            on_return_to_user();
             crate::arch::syscall::return_to_user(&registers)
         }
         None => {}
@@ -219,40 +219,32 @@ pub(super) fn poll_tasks_at_voluntary_switch() {
     });
 }
 
-/// How a thread is on its way back to user mode.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum UserReturn {
-    /// The end of a system call: the thread may be a waiter whose wake-up is somebody's
-    /// critical path (a parent collecting its child).
-    SystemCall,
-    /// A new thread's first entry, or the end of an interrupt that preempted user mode.
-    Other,
-}
+/// Ready tasks on a CPU's own queue at which a thread woken by a death polls them on its
+/// way back to user mode: a backlog, torn down as a batch.
+const WOKEN_BY_EXIT_BACKLOG: usize = 8;
 
-/// Ready tasks on a CPU's own queue at which a thread returning from a system call polls
-/// them: a backlog, torn down as a batch.
-const SYSTEM_CALL_BACKLOG: usize = 8;
-
-/// The way back to user mode: a thread that finds ready tasks on its CPU's own queue —
-/// dead threads' teardowns, say — polls them before it goes on, as Linux runs pending work
-/// on its exit to user mode, with interrupts enabled, preemption disabled and no lock held.
+/// The way back to user mode (the end of a system call or of an interrupt that came from
+/// user mode, a new thread's first entry): a thread that finds ready tasks on its CPU's own
+/// queue — dead threads' teardowns, say — polls them before it goes on, as Linux runs
+/// pending work on its exit to user mode, with interrupts enabled, preemption disabled and
+/// no lock held. The switch that brought a thread here is often a death's, so the dead
+/// thread is torn down within microseconds, on the CPU it died on, without a switch (a
+/// reaper needs two); a new thread pays for the dead before it first runs, as FreeBSD's
+/// `thread_alloc` reaps zombie threads, and a storm's threads, each starting or waking
+/// where the last one died, tear it down as they go.
 ///
-/// A thread resumed after preemption or entering user mode for the first time polls
-/// whatever is ready: it owes nobody latency, and the switch that brought it here is
-/// usually a death's, so the dead thread is torn down within microseconds, on the CPU it
-/// died on, without a switch (a reaper needs two). Creation so pays for the dead before it
-/// runs, as FreeBSD's `thread_alloc` reaps zombie threads, and a storm's threads, each
-/// starting where the last one died, tear it down as they go. A thread returning from a
-/// system call polls only a backlog of `SYSTEM_CALL_BACKLOG`: a parent woken by its child's
-/// exit finds one teardown ready, which stays off its way back (the next thread, tick,
-/// idle loop or block runs it). The check is made before preemption is touched, so a
-/// return with nothing waiting pays two loads.
-pub fn on_return_to_user(how: UserReturn) {
-    let backlog = match how {
-        UserReturn::SystemCall => SYSTEM_CALL_BACKLOG,
-        UserReturn::Other => 1,
-    };
-    if crate::tasks::ready_here() < backlog || preemption_disabled() {
+/// The exception is the thread a death woke (`Thread::woken_by_exit`: a parent collecting
+/// its child, a joiner): its way back is the death's critical path, so it leaves the
+/// teardown to whoever comes next (the next thread, tick, idle loop or its own next block)
+/// and polls only a backlog of `WOKEN_BY_EXIT_BACKLOG`. The check is made before anything
+/// else is touched, so a return with nothing ready pays two loads.
+pub fn on_return_to_user() {
+    let ready = crate::tasks::ready_here();
+    if ready == 0 || preemption_disabled() {
+        return;
+    }
+    let woken_by_exit = current_thread().woken_by_exit.swap(false, Ordering::Relaxed);
+    if woken_by_exit && ready < WOKEN_BY_EXIT_BACKLOG {
         return;
     }
     without_preemption(|| {

@@ -165,6 +165,10 @@ pub struct Thread {
     pub(super) start: SpinLock<Option<Start>>,
     /// Set by a wake that may race with `block_on` deciding to block.
     pub(super) wakeup_pending: AtomicBool,
+    /// Set when a thread that is exiting made this one runnable (a parent or joiner woken by
+    /// the death); taken on its way back to user mode, which then leaves the dead thread's
+    /// teardown off its path (`switch::on_return_to_user`).
+    pub(super) woken_by_exit: AtomicBool,
     /// Set by the thread itself when it starts to exit (`start_exiting`); read by
     /// placement on its CPU while it runs there.
     exiting: AtomicBool,
@@ -360,6 +364,7 @@ fn new_thread(
         priority,
         start: SpinLock::new(Some(start)),
         wakeup_pending: AtomicBool::new(false),
+        woken_by_exit: AtomicBool::new(false),
         exiting: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),
@@ -551,6 +556,7 @@ pub(super) fn new_boot(name: &'static str, cpu_index: u32) -> PoolArc<Thread> {
         priority: Priority::Normal,
         start: SpinLock::new(None),
         wakeup_pending: AtomicBool::new(false),
+        woken_by_exit: AtomicBool::new(false),
         exiting: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),

@@ -81,7 +81,7 @@ pub fn dispatch(frame: &mut SyscallFrame) {
         Err(errno) => errno.as_return() as u64,
     };
     crate::fault_injection::leave_system_call();
-    crate::sched::switch::on_return_to_user(crate::sched::switch::UserReturn::SystemCall);
+    crate::sched::switch::on_return_to_user();
     process::exit_if_group_exiting();
     x86_64::instructions::interrupts::disable();
     timing.leave();

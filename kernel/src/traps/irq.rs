@@ -70,7 +70,7 @@ extern "x86-interrupt" fn timer(frame: InterruptStackFrame) {
     // A process killed while it computes dies here, before it runs another instruction.
     if crate::arch::user::from_user(&frame) {
         crate::process::exit_if_group_exiting();
-        crate::sched::switch::on_return_to_user(crate::sched::switch::UserReturn::Other);
+        crate::sched::switch::on_return_to_user();
     }
 }
 
@@ -100,7 +100,7 @@ fn reschedule_requested(frame: &InterruptStackFrame) {
     crate::sched::switch::on_timer_tick(TICK_TASK_BUDGET);
     if crate::arch::user::from_user(frame) {
         crate::process::exit_if_group_exiting();
-        crate::sched::switch::on_return_to_user(crate::sched::switch::UserReturn::Other);
+        crate::sched::switch::on_return_to_user();
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! - With every CPU saturated by 1, 4 and 16 spinning processes per CPU, every thread's
 //!   time from exit to its stack and slot being free stays within 2 ticks (20 ms at
-//!   100 Hz).
+//!   100 Hz), as long as this boot's ticks last in the kernel's nanoseconds (see
+//!   `two_ticks_ns`).
 //! - A storm of `STORM_THREADS` detached threads that return at once, from one process on a
 //!   busy CPU (two spinners per CPU beside it), never gets EAGAIN, and its peak of threads
 //!   dead but not yet freed stays at or under a quarter of the thread limit. Why a quarter:
@@ -30,15 +31,13 @@ use alloc::vec::Vec;
 
 use kernel::process::WaitStatus;
 use kernel::sched::{cpu, slots};
-use kernel::serial_println;
+use kernel::{serial_println, time};
 
 kernel::qemu_test_main!();
 
-/// 2 ticks at 100 Hz.
-const TWO_TICKS_NS: u64 = 20_000_000;
-
-/// Threads in each storm test, as issue 19 states it.
-const STORM_THREADS: u64 = 100_000;
+/// Threads in each storm test: issue 19's 100,000 in a release build (the stress package
+/// builds this file as `reaping_stress`), fewer in the debug build of scripts/test's boots.
+const STORM_THREADS: u64 = if cfg!(debug_assertions) { 10_000 } else { 100_000 };
 
 /// Threads per exit-to-freed sample set.
 const SAMPLES: u64 = 20;
@@ -74,22 +73,51 @@ fn number(line: &str, name: &str) -> u64 {
     value.parse::<f64>().unwrap_or_else(|_| panic!("stormbench's {name} is not a number: {line}")) as u64
 }
 
+/// The CPUs online, once it is checked that they are all the firmware lists: a boot at
+/// `-smp 4` whose other CPUs failed to start would otherwise pass these tests on one.
+fn every_cpu() -> u32 {
+    let cpus = cpu::online_count();
+    assert_eq!(
+        cpus,
+        kernel::arch::acpi::topology().cpu_count(),
+        "not every CPU the firmware lists came online"
+    );
+    cpus
+}
+
+/// Runs `work` and returns what it gives and the length of 2 ticks while it ran, in the
+/// nanoseconds of `time::nanos_since_boot`, which the latencies are measured in: that clock
+/// is the TSC as calibrated against 3 ticks at boot, and under emulation boots have read it
+/// anywhere from 1.7 to 2.9 GHz, so a nominal 20 ms could be 14 ms or 28 ms of ticks.
+fn two_ticks_ns<T>(work: impl FnOnce() -> T) -> (T, u64) {
+    let (ticks, nanos) = (time::ticks(), time::nanos_since_boot());
+    let result = work();
+    let (ticks, nanos) = (time::ticks() - ticks, time::nanos_since_boot() - nanos);
+    assert!(ticks > 0, "no tick in the whole run");
+    (result, 2 * nanos / ticks)
+}
+
 #[test_case]
 fn a_dying_thread_is_freed_within_two_ticks_of_its_exit_with_every_cpu_saturated() {
-    let cpus = u64::from(cpu::online_count());
+    let cpus = u64::from(every_cpu());
     let samples = format!("{SAMPLES}");
     let longest = [1, 4, 16].map(|per_cpu| {
         let spinners = format!("{}", per_cpu * cpus);
-        let [logged, max_ns] = stormbench(&["exitfreed", &spinners, &samples], ["n", "max_ns"]);
+        let ([logged, max_ns], two_ticks) =
+            two_ticks_ns(|| stormbench(&["exitfreed", &spinners, &samples], ["n", "max_ns"]));
         assert_eq!(logged, SAMPLES, "stormbench logged {logged} threads' latencies, not {SAMPLES}");
-        (per_cpu, max_ns)
+        serial_println!(
+            "reaping bounds: beside {per_cpu} spinners per CPU, 2 ticks lasted {} us",
+            two_ticks / 1000
+        );
+        (per_cpu, max_ns, two_ticks)
     });
-    for (per_cpu, max_ns) in longest {
+    for (per_cpu, max_ns, two_ticks) in longest {
         assert!(
-            max_ns <= TWO_TICKS_NS,
+            max_ns <= two_ticks,
             "beside {per_cpu} spinners per CPU a thread was freed {} us after its exit, over 2 ticks ({} us)",
             max_ns / 1000,
-            TWO_TICKS_NS / 1000
+            two_ticks / 1000
         );
     }
 }
@@ -97,7 +125,7 @@ fn a_dying_thread_is_freed_within_two_ticks_of_its_exit_with_every_cpu_saturated
 /// A storm of `STORM_THREADS` in `storms` processes beside two spinners per CPU: never
 /// EAGAIN, and at most a quarter of the thread limit dead and not yet freed at once.
 fn storm_keeps_within_bounds(storms: u64) {
-    let cpus = u64::from(cpu::online_count());
+    let cpus = u64::from(every_cpu());
     let spinners = format!("{}", 2 * cpus);
     let (threads, storms_text) = (format!("{STORM_THREADS}"), format!("{storms}"));
     let [made, eagain, peak_dead, longest_create_ns, per_s] = stormbench(
@@ -127,7 +155,7 @@ fn a_storm_of_detached_threads_on_a_busy_cpu_never_gets_eagain_and_its_dead_thre
 
 #[test_case]
 fn a_storm_on_every_cpu_never_gets_eagain_and_its_dead_threads_stay_bounded() {
-    let cpus = cpu::online_count();
+    let cpus = every_cpu();
     if cpus == 1 {
         serial_println!("reaping bounds: one CPU, so one storm: the test above");
         return;

@@ -23,10 +23,11 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use super::thread::Thread;
 use crate::mm::pool::Counted;
 
-/// Entries in the latency log: the most recent teardowns it keeps. Kept small: the
-/// bootloader gives the kernel's zeroed statics frames from the bottom of RAM, and at 16,384
-/// entries (128 KiB) they took every usable page below 1 MiB, so no start-up page was left
-/// for the application processors (`tests/smp.rs` found it: one CPU online at -smp 4).
+/// Entries in the latency log: the most recent teardowns it keeps — more than any run of
+/// `stormbench exitfreed` asks for (500), and small: the log is in the kernel image's
+/// zeroed data, for which the bootloader takes frames from RAM below 1 MiB, and at 16,384
+/// entries (128 KiB) it left no page there to start the application processors with, so
+/// every `-smp 4` boot ran on one CPU (tests/smp.rs fails so).
 pub const LATENCY_LOG_CAPACITY: usize = 1024;
 
 /// Kernel bytes one dead thread holds until it is torn down.

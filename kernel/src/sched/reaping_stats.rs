@@ -54,6 +54,21 @@ pub(super) fn freed(latency_ns: u64) {
     LONGEST_NS.fetch_max(latency_ns, Ordering::Relaxed);
 }
 
+/// Creations refused with EAGAIN while dead threads still awaited teardown
+/// (`reclaim::with_room` gave up on them).
+static REFUSED_WHILE_DEAD_WAITED: AtomicU64 = AtomicU64::new(0);
+
+/// A creation was refused although dead threads awaited teardown.
+pub(super) fn refused_while_dead_waited() {
+    REFUSED_WHILE_DEAD_WAITED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Creations refused with EAGAIN while dead threads awaited teardown, since boot: the
+/// refusals reaping is to blame for (a limit held by live threads is not).
+pub fn refusals_while_dead_waited() -> u64 {
+    REFUSED_WHILE_DEAD_WAITED.load(Ordering::Relaxed)
+}
+
 /// Threads dead and not yet freed, now.
 pub fn dead_threads() -> u64 {
     DEAD.load(Ordering::Relaxed)

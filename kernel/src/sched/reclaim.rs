@@ -27,11 +27,14 @@ pub fn with_room<T>(mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
         if let Some(room) = attempt() {
             return Some(room);
         }
-        if reaping_stats::dead_threads() == 0
-            || idle_rounds == ROUNDS_WITHOUT_PROGRESS
+        if reaping_stats::dead_threads() == 0 {
+            return None;
+        }
+        if idle_rounds == ROUNDS_WITHOUT_PROGRESS
             || switch::preemption_disabled()
             || !x86_64::instructions::interrupts::are_enabled()
         {
+            reaping_stats::refused_while_dead_waited();
             return None;
         }
         let torn_down_before = reaping::reaped_in_all();

@@ -227,11 +227,17 @@ impl Cpu {
         }
     }
 
-    /// The scheduler found preemption disabled: if a kernel-priority thread waits here
-    /// behind a `Normal` one, the reschedule is asked for again when preemption is
-    /// re-enabled (`enable_preemption`). Interrupts must be off.
-    pub(super) fn defer_reschedule_for_kernel_thread(&self) {
-        if self.running_preemptible.load(Ordering::Relaxed) && !self.kernel_queue.is_empty() {
+    /// The scheduler (a tick, a reschedule IPI) found preemption disabled: if another
+    /// thread waits for this CPU — a kernel-priority one, or any when the running thread's
+    /// time slice is up — the reschedule is asked for again when preemption is re-enabled
+    /// (`enable_preemption`), as Linux's `preempt_enable` honours a `need_resched` set
+    /// meanwhile. Without this, a thread that happened to hold preemption off at its tick
+    /// (polling tasks on its way back to user mode, say) kept its CPU for another whole
+    /// slice. Interrupts must be off.
+    pub(super) fn defer_reschedule(&self) {
+        if self.running_preemptible.load(Ordering::Relaxed)
+            && (!self.kernel_queue.is_empty() || self.has_runnable())
+        {
             self.reschedule_deferred.store(true, Ordering::Relaxed);
         }
     }
@@ -360,7 +366,7 @@ impl Cpu {
     }
 
     /// Re-enables preemption; once it is on again, asks again for a reschedule that found
-    /// it off (`defer_reschedule_for_kernel_thread`).
+    /// it off (`defer_reschedule`).
     pub(super) fn enable_preemption(&self) {
         let before = self.preempt_disabled.fetch_sub(1, Ordering::Relaxed);
         assert!(before > 0, "sched: preemption enabled more often than disabled");

@@ -328,7 +328,7 @@ pub fn without_preemption<R>(work: impl FnOnce() -> R) -> R {
 pub fn on_timer_tick(task_budget: usize) {
     let Some(cpu) = cpu::try_this_cpu() else { return };
     if cpu.preempt_disabled() {
-        cpu.defer_reschedule_for_kernel_thread();
+        cpu.defer_reschedule();
         return;
     }
     without_preemption(|| {

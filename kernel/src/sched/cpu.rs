@@ -26,7 +26,9 @@
 //! both SeqCst, so a thread queued while the CPU switches is not left for the next tick. If
 //! the reschedule finds preemption disabled, the CPU notes it (`reschedule_deferred`) and
 //! the `enable_preemption` that turns it back on sends the self-IPI again: the reaper runs
-//! when the section ends, not at the next tick.
+//! when the section ends, not at the next tick. A tick that finds preemption disabled while
+//! any thread waits here is deferred the same way, so a thread that happened to hold
+//! preemption off at its tick does not keep the CPU for another whole slice.
 //!
 //! Placement (`make_runnable`): a thread goes to the CPU it last ran on if that CPU is
 //! idle, else to any idle CPU, else back to its last CPU. Two exceptions keep a hand-off
@@ -91,8 +93,9 @@ pub struct Cpu {
     /// Whether the running thread is a `Normal` one other than the idle thread, which a
     /// kernel-priority thread queued here must preempt (SeqCst: `preempt_for_kernel_thread`).
     running_preemptible: AtomicBool,
-    /// Set when a reschedule for a waiting kernel-priority thread found preemption disabled;
-    /// taken by the `enable_preemption` that re-enables it, which asks again.
+    /// Set when a reschedule (a tick, or one for a waiting kernel-priority thread) found
+    /// preemption disabled while a thread waited; taken by the `enable_preemption` that
+    /// re-enables it, which asks again.
     reschedule_deferred: AtomicBool,
     /// Set once the CPU's bring-up has made everything it makes (its threads, its reaper)
     /// and it is about to serve tasks and threads.

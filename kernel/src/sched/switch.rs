@@ -247,10 +247,17 @@ pub fn on_return_to_user() {
     if woken_by_exit && ready < WOKEN_BY_EXIT_BACKLOG {
         return;
     }
+    poll_with_interrupts_enabled(crate::tasks::POLL_BUDGET);
+}
+
+/// Polls up to `budget` ready tasks as this CPU with preemption off and interrupts enabled,
+/// then leaves interrupts as it found them: how teardown runs from an interrupt's tail and
+/// on the way back to user mode. Preemption must be enabled on entry.
+fn poll_with_interrupts_enabled(budget: usize) {
     without_preemption(|| {
         let masked = !x86_64::instructions::interrupts::are_enabled();
         x86_64::instructions::interrupts::enable();
-        crate::tasks::run_ready(crate::tasks::POLL_BUDGET);
+        crate::tasks::run_ready(budget);
         if masked {
             x86_64::instructions::interrupts::disable();
         }
@@ -331,10 +338,6 @@ pub fn on_timer_tick(task_budget: usize) {
         cpu.defer_reschedule();
         return;
     }
-    without_preemption(|| {
-        x86_64::instructions::interrupts::enable();
-        crate::tasks::run_ready(task_budget);
-        x86_64::instructions::interrupts::disable();
-    });
+    poll_with_interrupts_enabled(task_budget);
     schedule();
 }

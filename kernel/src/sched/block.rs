@@ -16,7 +16,7 @@ use core::task::{Context, Poll, Waker};
 
 use x86_64::instructions::interrupts;
 
-use super::cpu::{current_thread, make_runnable};
+use super::cpu::{current_thread, make_woken_runnable};
 use super::switch::{poll_tasks_at_voluntary_switch, schedule, without_preemption};
 use super::thread::{Thread, ThreadState};
 use crate::mm::pool::PoolArc;
@@ -88,7 +88,7 @@ pub fn interrupt(thread: &PoolArc<Thread>) {
     thread.wakeup_pending.store(true, Ordering::SeqCst);
     interrupts::without_interrupts(|| {
         if thread.change_state(ThreadState::Blocked, ThreadState::Runnable) {
-            make_runnable(thread.clone());
+            make_woken_runnable(thread.clone());
         }
     });
 }

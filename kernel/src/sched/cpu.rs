@@ -30,6 +30,23 @@
 //! any thread waits here is deferred the same way, so a thread that happened to hold
 //! preemption off at its tick does not keep the CPU for another whole slice.
 //!
+//! Woken first: a `Normal` thread woken from a block (`make_woken_runnable`, which sets
+//! `Thread::woken`) waits on its CPU's woken queue, which `next_runnable` pops before the
+//! run queue, where threads go when their time slice ran out or they yielded (which clears
+//! the flag). A thread that sleeps (a waiting parent, a thread taking a futex its holder
+//! just released) therefore runs at the next switch, not after every spinner's slice —
+//! CFS's sleeper credit, in FIFO form — and a lock passed from thread to thread (musl's
+//! thread-list lock in a storm of detached threads, held by each dying thread until the
+//! kernel clears its `CLONE_CHILD_CLEARTID` word) moves at the speed of the switches,
+//! where it used to wait out two spinners' 10 ms slices at every hand-off and a storm's
+//! creator waited seconds behind the line. No wake-up preemption: the woken thread waits
+//! for the running one to block, exit or reach its tick. Nothing starves: the stints of
+//! woken threads are charged to a per-CPU budget (`woken_budget`), reset to half a tick
+//! at each tick (`start_tick`); once it is spent the run queue is popped first until the
+//! next tick, so threads whose slice ran out keep at least half of a CPU that woken
+//! threads would keep busy, as Linux's real-time throttling keeps a share of each period
+//! for everyone else.
+//!
 //! Placement (`make_runnable`): a thread goes to the CPU it last ran on if that CPU is
 //! idle, else to any idle CPU, else back to its last CPU. Two exceptions keep a hand-off
 //! on one CPU, when the running thread is about to give its CPU up: a user thread made by
@@ -54,7 +71,7 @@
 //! either the idle CPU sees the work or the pusher sees the flag and sends the IPI.
 
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering, fence};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering, fence};
 
 use conquer_once::spin::OnceCell;
 use crossbeam_queue::ArrayQueue;
@@ -76,10 +93,20 @@ pub struct Cpu {
     /// (not blocked, not dead).
     requeue_previous: AtomicBool,
     run_queue: ArrayQueue<PoolArc<Thread>>,
+    /// `Normal` threads woken from a block (`Thread::woken`), popped before `run_queue`'s
+    /// while `woken_budget` lasts (module doc, "Woken first").
+    woken_queue: ArrayQueue<PoolArc<Thread>>,
+    /// TSC cycles that threads taken off `woken_queue` may still run ahead of `run_queue`
+    /// in this tick: reset to `WOKEN_SHARE_OF_TICK` of a tick by each tick, charged by the
+    /// switch path with each stint of such a thread. Signed: the last stint overdraws it.
+    woken_budget: AtomicI64,
+    /// Whether the running thread was woken and not preempted since (its stint is charged
+    /// to `woken_budget`).
+    running_woken: AtomicBool,
     /// Kernel-priority threads waiting here (the reapers), popped before `run_queue`'s and
     /// never stolen: the CPU they were placed on is asked to reschedule at once.
     kernel_queue: ArrayQueue<PoolArc<Thread>>,
-    /// Threads on `run_queue` that other CPUs may steal (not pinned here). Another CPU's
+    /// Threads on `run_queue` and `woken_queue` that other CPUs may steal (not pinned here). Another CPU's
     /// idle loop looks at this, not at the queue: a pinned thread waiting here (this CPU's
     /// boot thread) would otherwise keep every idle CPU spinning in failed steals. Signed: a pop
     /// may take a thread before its pusher has counted it, so the count dips below zero
@@ -119,6 +146,9 @@ impl Cpu {
             previous: SpinLock::new(None),
             requeue_previous: AtomicBool::new(false),
             run_queue: ArrayQueue::new(max_threads()),
+            woken_queue: ArrayQueue::new(max_threads()),
+            woken_budget: AtomicI64::new(0),
+            running_woken: AtomicBool::new(false),
             kernel_queue: ArrayQueue::new(KERNEL_PRIORITY_THREADS),
             stealable: AtomicI32::new(0),
             idle: spin::Once::new(),
@@ -189,8 +219,9 @@ impl Cpu {
     /// `schedule` with interrupts off. A kernel-priority thread queued after `schedule`
     /// looked at the kernel queue, by a CPU that read the flag before this store, is seen
     /// here: the store and the look are SeqCst, as the pusher's push and read are.
-    pub(super) fn note_running(&self, idle: bool, priority: Priority) {
+    pub(super) fn note_running(&self, idle: bool, priority: Priority, woken: bool) {
         self.running_idle.store(idle, Ordering::Relaxed);
+        self.running_woken.store(woken, Ordering::Relaxed);
         self.halted.store(false, Ordering::Relaxed);
         let preemptible = !idle && priority == Priority::Normal;
         self.running_preemptible.store(preemptible, Ordering::SeqCst);
@@ -205,7 +236,7 @@ impl Cpu {
     /// Whether the CPU runs its idle thread and has nothing queued: a good place for a
     /// thread that just became runnable.
     fn looks_idle(&self) -> bool {
-        self.running_idle.load(Ordering::Relaxed) && self.run_queue.is_empty() && self.kernel_queue.is_empty()
+        self.running_idle.load(Ordering::Relaxed) && !self.has_queued()
     }
 
     /// Asks this CPU to run `schedule` as soon as it can: a reschedule IPI, sent to itself
@@ -251,7 +282,7 @@ impl Cpu {
     fn queue_beside_running(&self, thread: PoolArc<Thread>) -> Result<(), PoolArc<Thread>> {
         if thread.priority() == Priority::Kernel
             || thread.pinned_to.is_some_and(|pinned| pinned != self.id)
-            || self.run_queue.len() > BESIDE_RUNNING_MAX_WAITING
+            || self.queue_for(&thread).len() > BESIDE_RUNNING_MAX_WAITING
         {
             return Err(thread);
         }
@@ -291,7 +322,7 @@ impl Cpu {
                 return;
             }
             let stealable = thread.pinned_to.is_none();
-            if self.run_queue.push(thread).is_err() {
+            if self.queue_for(&thread).push(thread).is_err() {
                 panic!("sched: run queue overflow: a thread was queued twice");
             }
             if stealable {
@@ -300,9 +331,20 @@ impl Cpu {
         });
     }
 
+    /// The `Normal` queue `thread` waits on: the woken queue while it is `woken`.
+    fn queue_for(&self, thread: &Thread) -> &ArrayQueue<PoolArc<Thread>> {
+        if thread.woken.load(Ordering::Relaxed) { &self.woken_queue } else { &self.run_queue }
+    }
+
+    /// The first thread of the woken queue, then of the run queue — or the other way round
+    /// once the woken threads have used up this tick's budget (module doc, "Woken first").
     fn pop_runnable(&self) -> Option<PoolArc<Thread>> {
         without_interrupts(|| {
-            let thread = self.run_queue.pop()?;
+            let thread = if self.woken_budget.load(Ordering::Relaxed) > 0 {
+                self.woken_queue.pop().or_else(|| self.run_queue.pop())
+            } else {
+                self.run_queue.pop().or_else(|| self.woken_queue.pop())
+            }?;
             if thread.pinned_to.is_none() {
                 self.stealable.fetch_sub(1, Ordering::SeqCst);
             }
@@ -337,11 +379,15 @@ impl Cpu {
         None
     }
 
+    /// Whether a thread waits on one of this CPU's own queues.
+    fn has_queued(&self) -> bool {
+        !self.run_queue.is_empty() || !self.woken_queue.is_empty() || !self.kernel_queue.is_empty()
+    }
+
     /// Whether a thread other than the running one waits for this CPU: on its own queue,
     /// or one it may steal on another's.
     pub fn has_runnable(&self) -> bool {
-        !self.run_queue.is_empty()
-            || !self.kernel_queue.is_empty()
+        self.has_queued()
             || online().any(|cpu| cpu.id != self.id && cpu.stealable.load(Ordering::SeqCst) > 0)
     }
 
@@ -358,6 +404,22 @@ impl Cpu {
         crate::watchdog::touch();
         halt();
         self.halted.store(false, Ordering::Relaxed);
+    }
+
+    /// A new tick: woken threads may again run ahead of the run queue for
+    /// `WOKEN_SHARE_OF_TICK` of it. Called by the timer interrupt.
+    pub fn start_tick(&self) {
+        let tick_cycles = crate::time::tsc_hz() / u64::from(crate::time::TICK_HZ);
+        let budget = tick_cycles * WOKEN_SHARE_OF_TICK.0 / WOKEN_SHARE_OF_TICK.1;
+        self.woken_budget.store(budget as i64, Ordering::Relaxed);
+    }
+
+    /// Charges a stint that just ended (`cpu_time::close_stint`) to the woken budget if the
+    /// thread that ran it was woken. Switch path, interrupts off.
+    pub(super) fn charge_stint(&self, cycles: u64) {
+        if self.running_woken.load(Ordering::Relaxed) {
+            self.woken_budget.fetch_sub(cycles as i64, Ordering::Relaxed);
+        }
     }
 
     pub fn preempt_disabled(&self) -> bool {
@@ -385,6 +447,11 @@ pub use crate::arch::MAX_CPUS;
 /// there, beside the running thread (module doc, "Placement"): one, so that it runs at
 /// worst a time slice after another.
 const BESIDE_RUNNING_MAX_WAITING: usize = 1;
+
+/// The share of each tick that woken threads may run ahead of the run queue while threads
+/// wait there, as a fraction: half, so that threads whose slice ran out still get at least
+/// half of a CPU that woken threads keep busy (module doc, "Woken first").
+const WOKEN_SHARE_OF_TICK: (u64, u64) = (1, 2);
 
 /// Room on each CPU's kernel queue: every kernel-priority thread there is (a reaper per
 /// CPU and the global one), so a push never fails.
@@ -458,6 +525,13 @@ pub fn make_runnable(thread: PoolArc<Thread>) {
             place(thread);
         }
     });
+}
+
+/// Makes `thread`, just woken from a block, runnable as `make_runnable` does, on the woken
+/// queue of the CPU placement picks (module doc, "Woken first").
+pub fn make_woken_runnable(thread: PoolArc<Thread>) {
+    thread.woken.store(true, Ordering::Relaxed);
+    make_runnable(thread);
 }
 
 /// Makes `thread`, a user thread the running thread has just made (fork, clone), runnable:
@@ -561,7 +635,7 @@ pub fn run_application_cpu(index: u32) -> ! {
     cpu.boot.call_once(|| idle.clone());
     cpu.idle.call_once(|| idle.clone());
     cpu.set_current(idle);
-    cpu.note_running(true, Priority::Normal);
+    cpu.note_running(true, Priority::Normal, false);
     register(cpu);
     cpu.reaper.start();
     crate::arch::apic::start_timer();

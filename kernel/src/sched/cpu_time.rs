@@ -32,12 +32,14 @@ fn nanos(cycles: u64) -> u64 {
     if hz == 0 { 0 } else { (u128::from(cycles) * 1_000_000_000 / u128::from(hz)) as u64 }
 }
 
-/// Ends the stint of `previous` on `cpu` and starts the next one. Switch path, interrupts
-/// off.
-pub(super) fn close_stint(cpu: &Cpu, previous: &Thread) {
+/// Ends the stint of `previous` on `cpu` and starts the next one; returns the stint's
+/// length in TSC cycles. Switch path, interrupts off.
+pub(super) fn close_stint(cpu: &Cpu, previous: &Thread) -> u64 {
     let now = crate::arch::cpu::read_tsc();
     let started = cpu.stint_start.swap(now, Ordering::Relaxed);
-    previous.on_cpu_cycles.fetch_add(now.saturating_sub(started), Ordering::Relaxed);
+    let cycles = now.saturating_sub(started);
+    previous.on_cpu_cycles.fetch_add(cycles, Ordering::Relaxed);
+    cycles
 }
 
 /// TSC cycles the running thread has been on a CPU, its open stint included.

@@ -98,10 +98,13 @@ pub(super) fn schedule() {
     };
     let requeue = previous_state == ThreadState::Running && !PoolArc::ptr_eq(&previous, cpu.idle());
     if requeue {
+        // Preempted or yielding: it goes behind the threads that wait, woken or not.
+        previous.woken.store(false, Ordering::Relaxed);
         previous.set_state(ThreadState::Runnable);
     }
     next.last_cpu.store(cpu.id(), Ordering::Relaxed);
-    cpu.note_running(PoolArc::ptr_eq(&next, cpu.idle()), next.priority());
+    cpu.charge_stint(super::cpu_time::close_stint(cpu, &previous));
+    cpu.note_running(PoolArc::ptr_eq(&next, cpu.idle()), next.priority(), next.woken.load(Ordering::Relaxed));
     next.set_state(ThreadState::Running);
     if let Some(fpu) = &previous.fpu {
         crate::arch::fpu::save(&mut fpu.lock());
@@ -114,7 +117,6 @@ pub(super) fn schedule() {
     // address space, outlives its threads).
     crate::mm::spaces::load_root(root);
     cpu.count_switch();
-    super::cpu_time::close_stint(cpu, &previous);
     let (from, to) = (&slots::slot(previous.slot).context, &slots::slot(next.slot).context);
     // The references move to the CPU, which keeps them across the switch: nothing on this
     // stack holds one while it is switched away from (a dead thread's never comes back).

@@ -169,6 +169,10 @@ pub struct Thread {
     /// the death); taken on its way back to user mode, which then leaves the dead thread's
     /// teardown off its path (`switch::on_return_to_user`).
     pub(super) woken_by_exit: AtomicBool,
+    /// Set when a wake-up makes the thread runnable, cleared when it is preempted or
+    /// yields: while set it waits on its CPU's woken queue, ahead of threads whose time
+    /// slice ran out (`cpu`'s module doc, "Woken first").
+    pub(super) woken: AtomicBool,
     /// Set by the thread itself when it starts to exit (`start_exiting`); read by
     /// placement on its CPU while it runs there.
     exiting: AtomicBool,
@@ -365,6 +369,7 @@ fn new_thread(
         start: SpinLock::new(Some(start)),
         wakeup_pending: AtomicBool::new(false),
         woken_by_exit: AtomicBool::new(false),
+        woken: AtomicBool::new(false),
         exiting: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),
@@ -557,6 +562,7 @@ pub(super) fn new_boot(name: &'static str, cpu_index: u32) -> PoolArc<Thread> {
         start: SpinLock::new(None),
         wakeup_pending: AtomicBool::new(false),
         woken_by_exit: AtomicBool::new(false),
+        woken: AtomicBool::new(false),
         exiting: AtomicBool::new(false),
         exit_tsc: AtomicU64::new(0),
         torn_down: OneShotEvent::new(),

@@ -38,7 +38,7 @@ use core::sync::atomic::Ordering;
 use x86_64::instructions::interrupts::without_interrupts;
 
 use super::block::sleep_unless_woken;
-use super::cpu::{current_thread, make_runnable};
+use super::cpu::{current_thread, make_woken_runnable};
 use super::thread::{Thread, ThreadState};
 use crate::mm::pool::PoolArc;
 use crate::sync::SpinLock;
@@ -159,7 +159,7 @@ impl WaitQueue {
             let woken = waiters.len();
             for thread in waiters {
                 if thread.change_state(ThreadState::Blocked, ThreadState::Runnable) {
-                    make_runnable(thread);
+                    make_woken_runnable(thread);
                 }
             }
             woken

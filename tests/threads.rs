@@ -164,6 +164,104 @@ fn preemption_shares_the_cpu_among_spinning_threads() {
     );
 }
 
+/// Woken first (`sched::cpu`'s module doc): a thread woken from a wait runs at the next
+/// switch on its CPU, ahead of threads whose time slice ran out — here within 2 ticks of
+/// its wake-up beside 4 spinners per CPU, where a FIFO run queue made it wait out every
+/// spinner's slice (4 ticks and more).
+#[test_case]
+fn a_woken_thread_runs_ahead_of_threads_whose_slice_ran_out() {
+    const ROUNDS: u64 = 5;
+    static COUNTERS: [AtomicU64; 4 * sched::cpu::MAX_CPUS] =
+        [const { AtomicU64::new(0) }; 4 * sched::cpu::MAX_CPUS];
+    static QUEUE: sched::WaitQueue = sched::WaitQueue::new();
+    static ROUND: AtomicU64 = AtomicU64::new(0);
+    static WOKEN_AT: AtomicU64 = AtomicU64::new(0);
+    static RAN_AT: [AtomicU64; ROUNDS as usize] = [const { AtomicU64::new(0) }; ROUNDS as usize];
+    ROUND.store(0, Ordering::SeqCst);
+    RAN_AT.iter().for_each(|ran_at| ran_at.store(0, Ordering::SeqCst));
+    let sleeper = sched::spawn("sleeper", || {
+        for round in 1..=ROUNDS {
+            QUEUE.wait_until(|| ROUND.load(Ordering::SeqCst) >= round);
+            RAN_AT[round as usize - 1].store(time::ticks(), Ordering::SeqCst);
+        }
+    })
+    .expect("spawn failed");
+    let spinners = spawn_spinners(&COUNTERS[..4 * sched::cpu::online_count() as usize]);
+    let mut waits = Vec::new();
+    for round in 1..=ROUNDS {
+        block_on(tasks::sleep(2));
+        WOKEN_AT.store(time::ticks(), Ordering::SeqCst);
+        ROUND.store(round, Ordering::SeqCst);
+        QUEUE.wake_all();
+        while RAN_AT[round as usize - 1].load(Ordering::SeqCst) == 0 {
+            block_on(tasks::sleep(1));
+        }
+        waits.push(RAN_AT[round as usize - 1].load(Ordering::SeqCst) - WOKEN_AT.load(Ordering::SeqCst));
+    }
+    STOP_SPINNING.store(true, Ordering::SeqCst);
+    join_all(spinners);
+    join_all(alloc::vec![sleeper]);
+    kernel::serial_println!("threads: woken to running beside 4 spinners per CPU, in ticks: {waits:?}");
+    assert!(
+        waits.iter().all(|&wait| wait <= 2),
+        "a woken thread waited behind the spinners: {waits:?} ticks"
+    );
+}
+
+/// Woken first does not starve (`sched::cpu`'s module doc): threads that sleep a tick and
+/// then compute half a millisecond, 40 of them, ask for 20 ms of every 10 ms tick as woken
+/// threads (a tick demotes only the one it finds running), yet a spinner on their CPU
+/// keeps at least a quarter of its rate alone, on the share the woken budget leaves it.
+/// Without the budget it kept almost nothing.
+#[test_case]
+fn woken_threads_never_starve_a_thread_whose_slice_ran_out() {
+    const SLEEPERS: usize = 40;
+    const ALONE_TICKS: u64 = 10;
+    const OBSERVED_TICKS: u64 = 40;
+    static STOP: AtomicBool = AtomicBool::new(false);
+    static SPINS: AtomicU64 = AtomicU64::new(0);
+    STOP.store(false, Ordering::SeqCst);
+    SPINS.store(0, Ordering::SeqCst);
+    let compute_cycles = time::tsc_hz() / 2000;
+    let spinner = sched::spawn_pinned("spinner", 0, || {
+        while !STOP.load(Ordering::Relaxed) {
+            SPINS.fetch_add(1, Ordering::Relaxed);
+        }
+    })
+    .expect("spawn failed");
+    let spins_over = |ticks| {
+        let before = SPINS.load(Ordering::SeqCst);
+        block_on(tasks::sleep(ticks));
+        SPINS.load(Ordering::SeqCst) - before
+    };
+    block_on(tasks::sleep(2));
+    let alone = spins_over(ALONE_TICKS) * OBSERVED_TICKS / ALONE_TICKS;
+    let sleepers: Vec<_> = (0..SLEEPERS)
+        .map(|_| {
+            sched::spawn_pinned("sleeper", 0, move || {
+                while !STOP.load(Ordering::SeqCst) {
+                    block_on(tasks::sleep(1));
+                    let start = kernel::arch::cpu::read_tsc();
+                    while kernel::arch::cpu::read_tsc() - start < compute_cycles {
+                        core::hint::spin_loop();
+                    }
+                }
+            })
+            .expect("spawn failed")
+        })
+        .collect();
+    block_on(tasks::sleep(5));
+    let beside_sleepers = spins_over(OBSERVED_TICKS);
+    STOP.store(true, Ordering::SeqCst);
+    join_all(sleepers);
+    join_all(alloc::vec![spinner]);
+    let percent = beside_sleepers * 100 / alone.max(1);
+    kernel::serial_println!(
+        "threads: beside {SLEEPERS} sleepers the spinner kept {percent}% of its rate alone"
+    );
+    assert!(percent >= 25, "beside woken threads the spinner kept only {percent}% of the CPU");
+}
+
 #[test_case]
 fn a_thread_blocks_on_a_future_without_spinning() {
     static WOKE_AT: AtomicU64 = AtomicU64::new(0);

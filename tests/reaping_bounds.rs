@@ -12,9 +12,9 @@
 //!   awaited teardown), and its peak of threads dead but not yet freed stays at or under a
 //!   quarter of the thread limit. EAGAIN because live threads fill the table is counted and
 //!   printed, not failed: whether a storm's threads get to run and end before the table
-//!   fills is the scheduler's doing (at -smp 4, four storms of 100,000 met it 16 times with
-//!   at most 8 threads dead at once, their creators waiting seconds for musl's thread-list
-//!   lock behind the spinners; BENCHMARKS.md). Why a quarter:
+//!   fills is the scheduler's doing (its creator and its dying threads pass musl's
+//!   thread-list lock from one to the next, and a hand-off waits for the CPU; `sched::cpu`,
+//!   "Woken first"). Why a quarter:
 //!   the storm runs beside other programs, whose live threads need the rest of the limit,
 //!   so a storm's dead threads may take a share of it but never the bulk; a teardown that
 //!   keeps within 2 ticks leaves far fewer (a busy CPU makes a thread in a few hundred

@@ -387,8 +387,7 @@ impl Cpu {
     /// Whether a thread other than the running one waits for this CPU: on its own queue,
     /// or one it may steal on another's.
     pub fn has_runnable(&self) -> bool {
-        self.has_queued()
-            || online().any(|cpu| cpu.id != self.id && cpu.stealable.load(Ordering::SeqCst) > 0)
+        self.has_queued() || online().any(|cpu| cpu.id != self.id && cpu.stealable.load(Ordering::SeqCst) > 0)
     }
 
     /// The idle loop's halt: announces it, looks for work once more (a task ready on any

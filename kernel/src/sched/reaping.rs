@@ -150,7 +150,6 @@ impl Reaper {
             // Popped with interrupts off: the switch path pushes from an interrupt.
             while let Some(dead) = without_interrupts(|| self.dead.pop()) {
                 switch::without_preemption(|| teardown::tear_down(dead, teardown::Via::DeadList));
-                count_reaped(self.strategy);
             }
             without_interrupts(|| {
                 if self.dead.is_empty() {

@@ -21,7 +21,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use hardware::context::RetireError;
 
 use super::cpu::{this_cpu, try_this_cpu};
-use super::reaping::{self, Strategy};
+use super::reaping;
 use super::thread::{Thread, ThreadState, TornDown};
 use super::{reaping_stats, slots};
 use crate::mm::pool::PoolArc;
@@ -63,7 +63,6 @@ pub(super) async fn off_cpu_then_tear_down(thread: PoolArc<Thread>) {
     assert!(PoolArc::ptr_eq(&handed_over, &thread), "sched: a slot handed over another thread");
     drop(handed_over);
     tear_down(thread, Via::OffCpuEvent);
-    reaping::count_reaped(Strategy::Future);
 }
 
 /// The teardown body every reaping strategy runs: frees the stack of `dead`, which has left
@@ -104,6 +103,9 @@ pub(super) fn tear_down(dead: PoolArc<Thread>, via: Via) {
     reaping_stats::freed(cycles_to_nanos(exit_to_freed_cycles));
     let dying_cpu = dead.last_cpu.load(Ordering::Relaxed);
     reaping::count_teardown_place(try_this_cpu().is_some_and(|cpu| cpu.id() == dying_cpu));
+    // Counted before the event fires (R8): a joiner that sees its thread torn down finds it
+    // in the count, on any CPU.
+    reaping::count_reaped(dead.strategy());
     crate::trace::thread_event(&dead, "torn-down");
     // Interrupts off, as the event's rule asks: a joiner that sees it firing polls again
     // until it has fired.

@@ -262,6 +262,65 @@ fn woken_threads_never_starve_a_thread_whose_slice_ran_out() {
     assert!(percent >= 25, "beside woken threads the spinner kept only {percent}% of the CPU");
 }
 
+/// A reschedule IPI ends no time slice (`sched::cpu::Cpu::reschedule_is_due`): one that
+/// finds nothing to switch for — no kernel-priority thread waiting, no deferred tick —
+/// leaves the running thread on its CPU while another thread waits there. Before, every
+/// such IPI sent the running thread behind the others, as a tick does (under the reapers a
+/// storm's creator lost the spinners' whole slices to reaper wake-ups already served).
+#[test_case]
+fn a_reschedule_ipi_with_nothing_to_switch_for_leaves_the_running_thread_its_slice() {
+    const TRIALS: usize = 20;
+    static STOP: AtomicBool = AtomicBool::new(false);
+    static WAITER_RAN: AtomicBool = AtomicBool::new(false);
+    static RESULTS: [AtomicU64; 2] = [const { AtomicU64::new(0) }; 2];
+    STOP.store(false, Ordering::SeqCst);
+    RESULTS.iter().for_each(|result| result.store(0, Ordering::SeqCst));
+    let waiter = sched::spawn_pinned("waiter", 0, || {
+        while !STOP.load(Ordering::Relaxed) {
+            WAITER_RAN.store(true, Ordering::Relaxed);
+        }
+    })
+    .expect("spawn failed");
+    let runner = sched::spawn_pinned("runner", 0, || {
+        let (mut kept, mut lost) = (0, 0);
+        let spin_cycles = time::tsc_hz() / 1000;
+        for _ in 0..TRIALS {
+            // Start just after a tick, so that no tick falls inside the trial.
+            let tick = time::ticks();
+            while time::ticks() == tick {
+                core::hint::spin_loop();
+            }
+            let tick = time::ticks();
+            WAITER_RAN.store(false, Ordering::SeqCst);
+            x86_64::instructions::interrupts::without_interrupts(|| {
+                kernel::arch::apic::send_self_ipi(kernel::arch::vectors::RESCHEDULE_VECTOR)
+            });
+            let start = kernel::arch::cpu::read_tsc();
+            while kernel::arch::cpu::read_tsc() - start < spin_cycles {
+                core::hint::spin_loop();
+            }
+            if time::ticks() != tick {
+                continue;
+            }
+            if WAITER_RAN.load(Ordering::SeqCst) { lost += 1 } else { kept += 1 }
+        }
+        RESULTS[0].store(kept, Ordering::SeqCst);
+        RESULTS[1].store(lost, Ordering::SeqCst);
+        STOP.store(true, Ordering::SeqCst);
+    })
+    .expect("spawn failed");
+    join_all(alloc::vec![runner, waiter]);
+    let [kept, lost] = RESULTS.each_ref().map(|result| result.load(Ordering::SeqCst));
+    kernel::serial_println!(
+        "threads: after a reschedule IPI the runner kept its CPU {kept} times, lost it {lost}"
+    );
+    assert!(
+        kept > 0,
+        "no trial of {TRIALS} ran without a tick: the runner lost its CPU for a whole slice in each"
+    );
+    assert_eq!(lost, 0, "a reschedule IPI with nothing to switch for ended the running thread's slice");
+}
+
 #[test_case]
 fn a_thread_blocks_on_a_future_without_spinning() {
     static WOKE_AT: AtomicU64 = AtomicU64::new(0);

@@ -208,19 +208,39 @@ impl Process {
         let threads = core::mem::take(&mut *self.threads.lock());
         drop(threads);
         crate::trace::process_event(self.pid.0, "exit");
-        *self.status.lock() = Some(status);
+        let parent = self.parent.lock().as_ref().and_then(Weak::upgrade);
+        // The status is published under the parent's children lock, where the parent's
+        // `wait4` looks for zombies: a child of a parent that ignores SIGCHLD leaves the
+        // children first, so no `wait4` ever sees it as a zombie (found at -smp 4: the
+        // parent's wait on another CPU collected a child between the two steps and returned
+        // its pid, where Linux blocks until every child is gone, then says ECHILD). A parent
+        // that starts ignoring SIGCHLD meanwhile finds the status set under the same lock
+        // and lets the zombie go itself (`let_zombies_go`).
+        let detached = match &parent {
+            Some(parent) => {
+                let mut children = parent.children.lock();
+                let detached = parent.children_detached.load(Ordering::Acquire);
+                if detached {
+                    children.remove(self.pid.0);
+                }
+                *self.status.lock() = Some(status);
+                detached
+            }
+            None => {
+                *self.status.lock() = Some(status);
+                false
+            }
+        };
         crate::trace::process_event(self.pid.0, "zombie");
         // Interrupts off, as the event's rule asks: a waiter that sees it firing spins
         // until it has fired.
         without_interrupts(|| self.exited.fire(Exited::new()));
-        let parent = self.parent.lock().as_ref().and_then(Weak::upgrade);
+        if detached {
+            // Nobody will wait for this one: no zombie, the pid goes at once.
+            pid_table::release(self.pid);
+            crate::trace::process_event(self.pid.0, "detached");
+        }
         if let Some(parent) = parent {
-            if parent.children_detached.load(Ordering::Acquire) {
-                // Nobody will wait for this one: no zombie, the pid goes at once.
-                parent.children.lock().remove(self.pid.0);
-                pid_table::release(self.pid);
-                crate::trace::process_event(self.pid.0, "detached");
-            }
             parent.child_ended.wake_all();
         }
     }

@@ -19,8 +19,8 @@
 //! (`request_reschedule`) — another CPU with a reschedule IPI, halted or not; the calling
 //! CPU (the common case: the switch path wakes the reaper of the CPU a thread died on, with
 //! interrupts masked) with a self-IPI, taken as soon as it turns interrupts back on, which
-//! lands in `switch::on_timer_tick` like a tick and switches even from preemptible kernel
-//! code. An idle CPU needs none: its idle loop looks at its queues before it halts, and a
+//! lands in `switch::on_reschedule_ipi` and switches even from preemptible kernel code
+//! (only when a switch is due: `reschedule_is_due`). An idle CPU needs none: its idle loop looks at its queues before it halts, and a
 //! halted one is kicked as for any thread. A pusher reads `running_preemptible` after its
 //! push and `schedule` looks at the kernel queue again after storing it (`note_running`),
 //! both SeqCst, so a thread queued while the CPU switches is not left for the next tick. If
@@ -124,6 +124,9 @@ pub struct Cpu {
     /// preemption disabled while a thread waited; taken by the `enable_preemption` that
     /// re-enables it, which asks again.
     reschedule_deferred: AtomicBool,
+    /// Set with `reschedule_deferred` when it was a tick that found preemption disabled:
+    /// the running thread's slice is over (`reschedule_is_due`). Cleared by the next switch.
+    slice_over: AtomicBool,
     /// Set once the CPU's bring-up has made everything it makes (its threads, its reaper)
     /// and it is about to serve tasks and threads.
     ready: AtomicBool,
@@ -157,6 +160,7 @@ impl Cpu {
             running_idle: AtomicBool::new(false),
             running_preemptible: AtomicBool::new(false),
             reschedule_deferred: AtomicBool::new(false),
+            slice_over: AtomicBool::new(false),
             ready: AtomicBool::new(false),
             halted: AtomicBool::new(false),
             switches: AtomicU64::new(0),
@@ -222,6 +226,7 @@ impl Cpu {
     pub(super) fn note_running(&self, idle: bool, priority: Priority, woken: bool) {
         self.running_idle.store(idle, Ordering::Relaxed);
         self.running_woken.store(woken, Ordering::Relaxed);
+        self.slice_over.store(false, Ordering::Relaxed);
         self.halted.store(false, Ordering::Relaxed);
         let preemptible = !idle && priority == Priority::Normal;
         self.running_preemptible.store(preemptible, Ordering::SeqCst);
@@ -241,7 +246,7 @@ impl Cpu {
 
     /// Asks this CPU to run `schedule` as soon as it can: a reschedule IPI, sent to itself
     /// if it is the calling CPU (taken once the caller turns interrupts back on), which
-    /// `switch::on_timer_tick` serves. Interrupts must be off (the CPU is the caller's only
+    /// `switch::on_reschedule_ipi` serves. Interrupts must be off (the CPU is the caller's only
     /// while they are).
     fn request_reschedule(&self) {
         let vector = crate::arch::vectors::RESCHEDULE_VECTOR;
@@ -268,12 +273,29 @@ impl Cpu {
     /// meanwhile. Without this, a thread that happened to hold preemption off at its tick
     /// (polling tasks on its way back to user mode, say) kept its CPU for another whole
     /// slice. Interrupts must be off.
-    pub(super) fn defer_reschedule(&self) {
+    /// `slice_over` when it was a tick: the reschedule asked for then ends the slice.
+    pub(super) fn defer_reschedule(&self, slice_over: bool) {
         if self.running_preemptible.load(Ordering::Relaxed)
             && (!self.kernel_queue.is_empty() || self.has_runnable())
         {
             self.reschedule_deferred.store(true, Ordering::Relaxed);
+            if slice_over {
+                self.slice_over.store(true, Ordering::Relaxed);
+            }
         }
+    }
+
+    /// Whether a reschedule IPI has something to switch for: a tick deferred while
+    /// preemption was disabled (`slice_over`), a kernel-priority thread waiting here, or
+    /// the idle thread running. Any other — a kick that crossed a thread the CPU found on
+    /// its own, a reaper's wake-up the reaper has already served — leaves the running
+    /// thread its slice: in a FIFO run queue every switch sends the running thread to the
+    /// back, and a spurious one cost a storm's creator the spinners' whole slices under the
+    /// reapers (seconds per create). Interrupts must be off.
+    pub(super) fn reschedule_is_due(&self) -> bool {
+        self.slice_over.swap(false, Ordering::Relaxed)
+            || !self.kernel_queue.is_empty()
+            || self.running_idle.load(Ordering::Relaxed)
     }
 
     /// Queues `thread` here, beside the running thread, if it may run here and at most

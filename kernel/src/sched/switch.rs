@@ -322,12 +322,11 @@ pub fn without_preemption<R>(work: impl FnOnce() -> R) -> R {
     work()
 }
 
-/// The scheduler point of the timer tick and the reschedule IPI, called after the interrupt
-/// is acknowledged, with interrupts masked: ready tasks — teardown among them — are polled
-/// first, then the running thread is preempted if another is runnable. Skipped when the
+/// The scheduler point of the timer tick, called after the interrupt is acknowledged, with
+/// interrupts masked: ready tasks — teardown among them — are polled first, then the
+/// running thread's time slice ends if another thread is runnable. Skipped when the
 /// interrupted code disabled preemption (it may hold a lock a task takes, or be polling
-/// tasks itself); a kernel-priority thread that waits is then switched to when the code
-/// re-enables preemption.
+/// tasks itself); the slice then ends when the code re-enables preemption.
 ///
 /// The tasks run with interrupts enabled again and preemption disabled, as Linux runs its
 /// softirqs on the way out of an interrupt: no teardown runs with interrupts masked, yet a
@@ -337,9 +336,23 @@ pub fn without_preemption<R>(work: impl FnOnce() -> R) -> R {
 pub fn on_timer_tick(task_budget: usize) {
     let Some(cpu) = cpu::try_this_cpu() else { return };
     if cpu.preempt_disabled() {
-        cpu.defer_reschedule();
+        cpu.defer_reschedule(true);
         return;
     }
     poll_with_interrupts_enabled(task_budget);
     schedule();
+}
+
+/// The scheduler point of a reschedule IPI, as `on_timer_tick`'s, except that it switches
+/// only if a switch is due (`Cpu::reschedule_is_due`): an IPI does not end a time slice.
+pub fn on_reschedule_ipi(task_budget: usize) {
+    let Some(cpu) = cpu::try_this_cpu() else { return };
+    if cpu.preempt_disabled() {
+        cpu.defer_reschedule(false);
+        return;
+    }
+    poll_with_interrupts_enabled(task_budget);
+    if cpu.reschedule_is_due() {
+        schedule();
+    }
 }

@@ -14,7 +14,7 @@
 //! received byte, count an IPI, let the lockup detector count the tick (`watchdog::on_tick`,
 //! which reports from here) — and acknowledge the interrupt; the work happens in tasks,
 //! which the tick and the reschedule IPI poll after their acknowledgement with interrupts
-//! enabled again (`sched::switch::on_timer_tick`).
+//! enabled again (`sched::switch::on_timer_tick`, `on_reschedule_ipi`).
 //! Locks they take: the PICs' (the slave's spurious handler) and, in the serial handler and
 //! lockup reports, the port's (every holder masks interrupts).
 //!
@@ -96,11 +96,11 @@ extern "x86-interrupt" fn reschedule(frame: InterruptStackFrame) {
 }
 
 /// The scheduler's point for a reschedule IPI, run after its end-of-interrupt: counts it,
-/// then does what a tick does — poll ready tasks (with interrupts enabled), switch to a
-/// runnable thread, end a killed process's thread.
+/// then does what a tick does — poll ready tasks (with interrupts enabled), switch if a
+/// switch is due (`sched::switch::on_reschedule_ipi`), end a killed process's thread.
 fn reschedule_requested(frame: &InterruptStackFrame) {
     RESCHEDULE_IPIS[crate::arch::cpu::id() as usize].fetch_add(1, Ordering::Relaxed);
-    crate::sched::switch::on_timer_tick(TICK_TASK_BUDGET);
+    crate::sched::switch::on_reschedule_ipi(TICK_TASK_BUDGET);
     if crate::arch::user::from_user(frame) {
         crate::process::exit_if_group_exiting();
         crate::sched::switch::on_return_to_user();

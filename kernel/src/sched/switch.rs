@@ -98,8 +98,10 @@ pub(super) fn schedule() {
     };
     let requeue = previous_state == ThreadState::Running && !PoolArc::ptr_eq(&previous, cpu.idle());
     if requeue {
-        // Preempted or yielding: it goes behind the threads that wait, woken or not.
-        previous.woken.store(false, Ordering::Relaxed);
+        // At its tick or yielding, a thread goes behind every thread that waits; preempted
+        // by a kernel-priority thread (a reaper), it keeps its turn, ahead of the run queue
+        // as a woken thread is — a reaper's run costs nobody a time slice.
+        previous.woken.store(next.priority() == Priority::Kernel, Ordering::Relaxed);
         previous.set_state(ThreadState::Runnable);
     }
     next.last_cpu.store(cpu.id(), Ordering::Relaxed);

@@ -33,7 +33,8 @@
 //! Woken first: a `Normal` thread woken from a block (`make_woken_runnable`, which sets
 //! `Thread::woken`) waits on its CPU's woken queue, which `next_runnable` pops before the
 //! run queue, where threads go when their time slice ran out or they yielded (which clears
-//! the flag). A thread that sleeps (a waiting parent, a thread taking a futex its holder
+//! the flag); a thread preempted by a kernel-priority thread keeps its turn on the woken
+//! queue (`switch::schedule`). A thread that sleeps (a waiting parent, a thread taking a futex its holder
 //! just released) therefore runs at the next switch, not after every spinner's slice —
 //! CFS's sleeper credit, in FIFO form — and a lock passed from thread to thread (musl's
 //! thread-list lock in a storm of detached threads, held by each dying thread until the

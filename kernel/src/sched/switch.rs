@@ -336,25 +336,28 @@ pub fn without_preemption<R>(work: impl FnOnce() -> R) -> R {
 /// that lands meanwhile finds preemption disabled and only does its own short work; a
 /// thread it made runnable is seen by the `schedule` that follows.
 pub fn on_timer_tick(task_budget: usize) {
-    let Some(cpu) = cpu::try_this_cpu() else { return };
-    if cpu.preempt_disabled() {
-        cpu.defer_reschedule(true);
-        return;
+    if let Some(cpu) = cpu::try_this_cpu() {
+        cpu.start_tick();
     }
-    poll_with_interrupts_enabled(task_budget);
-    schedule();
+    scheduler_point(task_budget, true);
 }
 
 /// The scheduler point of a reschedule IPI, as `on_timer_tick`'s, except that it switches
 /// only if a switch is due (`Cpu::reschedule_is_due`): an IPI does not end a time slice.
 pub fn on_reschedule_ipi(task_budget: usize) {
+    scheduler_point(task_budget, false);
+}
+
+/// Polls tasks, then switches: always at the end of a slice (`slice_over`, a tick), else
+/// only when a switch is due. With preemption disabled, asks again when it is re-enabled.
+fn scheduler_point(task_budget: usize, slice_over: bool) {
     let Some(cpu) = cpu::try_this_cpu() else { return };
     if cpu.preempt_disabled() {
-        cpu.defer_reschedule(false);
+        cpu.defer_reschedule(slice_over);
         return;
     }
     poll_with_interrupts_enabled(task_budget);
-    if cpu.reschedule_is_due() {
+    if slice_over || cpu.reschedule_is_due() {
         schedule();
     }
 }

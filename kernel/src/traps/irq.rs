@@ -66,9 +66,6 @@ extern "x86-interrupt" fn timer(frame: InterruptStackFrame) {
         executor.tick();
     }
     end_of_interrupt();
-    if let Some(cpu) = crate::sched::cpu::try_this_cpu() {
-        cpu.start_tick();
-    }
     crate::sched::switch::on_timer_tick(TICK_TASK_BUDGET);
     // A process killed while it computes dies here, before it runs another instruction.
     if crate::arch::user::from_user(&frame) {
